@@ -1,0 +1,36 @@
+"""Optimizers as pure, batched update rules, learning-rate schedules, and the batched runner.
+
+>>> import landscapes, optimizers
+>>> result = optimizers.simulate(landscapes.get("himmelblau"),
+...                              [("adam", {"lr": 0.1}), ("momentum", {"lr": 0.01})],
+...                              starts=[[0.0, 0.0]], steps=300)
+>>> result.status.tolist()
+[['converged'], ['converged']]
+"""
+
+from . import adam, first_order, second_order  # noqa: F401  (registers the optimizers)
+from .base import COMMON_HYPERPARAMS, HyperParam, Optimizer, Spec, available, get
+from .device import default_device, describe, resolve_device
+from .diagnostics import STATUSES, Diagnosis
+from .runner import ResolvedSpec, SimulationResult, expand_specs, simulate
+from .schedules import SCHEDULES, Schedule
+
+__all__ = [
+    "COMMON_HYPERPARAMS",
+    "SCHEDULES",
+    "STATUSES",
+    "Diagnosis",
+    "HyperParam",
+    "Optimizer",
+    "ResolvedSpec",
+    "Schedule",
+    "SimulationResult",
+    "Spec",
+    "available",
+    "default_device",
+    "describe",
+    "expand_specs",
+    "get",
+    "resolve_device",
+    "simulate",
+]

@@ -1,0 +1,242 @@
+"""Optimizer declarations: hyperparameter specs, the pure update-rule protocol and the registry.
+
+An optimizer is a pair of pure functions written once for a *batch* of independent runs:
+
+    init(params, hp) -> state
+    update(params, loss, grad, state, hp, oracle) -> (new_params, new_state)
+
+``params`` and ``grad`` are ``(R, D)`` tensors (R runs of a D-dimensional problem). ``hp`` maps each
+hyperparameter name to an ``(R, 1)`` tensor (floats, or bools for switches) that broadcasts over D,
+so runs with different learning rates, betas or switches share one computation. ``loss`` ``(R,)``
+is the value at ``params``. ``state`` is a dict of tensors with the leading run axis;
+``state["step"]`` counts updates (t = 1 on the first). Every rule also writes
+``state["effective_lr"]`` ``(R, D)``: the per-axis multiplier its step applied to its direction
+(the learning rate itself for plain gradient descent), for display.
+Second-order methods ask the ``oracle`` (supplied by the runner) for Hessians and extra function
+evaluations; the oracle counts every evaluation per run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import torch
+
+State = dict[str, torch.Tensor]
+HParams = dict[str, torch.Tensor]
+
+
+class Oracle(Protocol):
+    """What the runner supplies to update rules that need more than the gradient."""
+
+    def value_and_grad(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss ``(R,)`` and gradient ``(R, D)`` at ``params`` (counted as one of each per run)."""
+        ...
+
+    def value(self, params: torch.Tensor) -> torch.Tensor:
+        """Loss at ``params`` shaped ``(R, ..., D)`` -> ``(R, ...)``; counts must be added by the caller."""
+        ...
+
+    def hessian(self, params: torch.Tensor) -> torch.Tensor:
+        """Hessian ``(R, D, D)`` at ``params`` (counted as one per run)."""
+        ...
+
+    def count(self, kind: Literal["function", "gradient", "hessian"], n: torch.Tensor) -> None:
+        """Add ``n`` (a scalar or an ``(R,)`` tensor) evaluations of ``kind`` to each run's tally."""
+        ...
+
+
+InitFn = Callable[[torch.Tensor, HParams], State]
+UpdateFn = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, State, HParams, Oracle], tuple[torch.Tensor, State]
+]
+CheckFn = Callable[[dict[str, float | bool]], None]
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """A hyperparameter: default, the allowed interval, a suggested slider range and its scale.
+
+    ``low``/``high`` bound the allowed values (``*_open`` makes that end exclusive); values outside
+    raise ValueError naming the parameter and the interval. ``ui`` is the range a slider should
+    offer, ``log`` whether a log scale suits it. ``kind`` is "float", "int" or "bool".
+    """
+
+    name: str
+    default: float | bool
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    log: bool = False
+    kind: Literal["float", "int", "bool"] = "float"
+    ui: tuple[float, float] | None = None
+    description: str = ""
+
+    def interval(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"{left}{self.low:g}, {self.high:g}{right}"
+
+    def validate(self, value: Any, owner: str) -> float | bool:
+        """Check one value (a number or bool); return it normalised, or raise ValueError."""
+        if self.kind == "bool":
+            if isinstance(value, bool) or value in (0, 1):
+                return bool(value)
+            raise ValueError(
+                f"{owner}: hyperparameter {self.name!r} must be true or false, got {value!r}"
+            )
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{owner}: hyperparameter {self.name!r} must be a number in {self.interval()}, "
+                f"got {value!r}"
+            ) from None
+        below = v <= self.low if self.low_open else v < self.low
+        above = v >= self.high if self.high_open else v > self.high
+        if math.isnan(v) or below or above:
+            raise ValueError(
+                f"{owner}: hyperparameter {self.name!r} must be in {self.interval()}, got {value!r}"
+            )
+        if self.kind == "int":
+            if v != int(v):
+                raise ValueError(
+                    f"{owner}: hyperparameter {self.name!r} must be an integer, got {value!r}"
+                )
+            return int(v)
+        return v
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """A registered optimizer: its update rule and everything needed to present it.
+
+    Attributes:
+        name: registry key (torch.optim's lower-case class name where torch has the algorithm).
+        title: display name.
+        init, update: the pure functions (see the module docstring). Optimizers that share them
+            (sgd, momentum, nesterov) differ only in defaults and run in one batch.
+        hyperparams: the algorithm's own hyperparameters, in torch.optim's order and defaults.
+        description: one line on what it does.
+        maths: the update rule in LaTeX.
+        reference: the paper.
+        torch_name: the torch.optim class reproducing it (None if torch lacks it).
+        needs: extra oracle calls the rule makes: subset of {"hessian", "function"}.
+        velocity_key: the state entry holding the momentum / first-moment estimate (gradient
+            units), drawn as the velocity arrow; None if the rule has none.
+        second_moment_key: the state entry holding the second-moment estimate, if any.
+        check: optional cross-parameter validation (e.g. Nesterov needs momentum > 0).
+        fixed: values the update rule reads but this optimizer does not expose (gradient descent
+            is SGD with momentum fixed at 0).
+    """
+
+    name: str
+    title: str
+    init: InitFn
+    update: UpdateFn
+    hyperparams: tuple[HyperParam, ...]
+    description: str
+    maths: str
+    reference: str
+    torch_name: str | None = None
+    needs: frozenset[str] = frozenset()
+    velocity_key: str | None = None
+    second_moment_key: str | None = None
+    check: CheckFn | None = None
+    fixed: tuple[tuple[str, float | bool], ...] = ()
+
+    def all_hyperparams(self) -> tuple[HyperParam, ...]:
+        """Its own hyperparameters, then the common ones (noise, clipping) it does not redefine."""
+        own = {h.name for h in self.hyperparams}
+        return (*self.hyperparams, *(h for h in COMMON_HYPERPARAMS if h.name not in own))
+
+    @property
+    def defaults(self) -> dict[str, float | bool]:
+        """Default of every settable hyperparameter, common ones included."""
+        return {h.name: h.default for h in self.all_hyperparams()}
+
+    def resolve(self, given: Mapping[str, Any]) -> dict[str, float | bool]:
+        """Validate ``given`` scalar values and complete them with defaults and fixed values.
+
+        Raises ValueError naming the parameter and its allowed range for a bad value or an
+        unknown name.
+        """
+        specs = {h.name: h for h in self.all_hyperparams()}
+        unknown = sorted(set(given) - set(specs))
+        if unknown:
+            raise ValueError(
+                f"{self.name}: unknown hyperparameter {unknown[0]!r}; allowed: {', '.join(specs)}"
+            )
+        values = {n: h.validate(given.get(n, h.default), self.name) for n, h in specs.items()}
+        if self.check is not None:
+            self.check(values)
+        return {**values, **dict(self.fixed)}
+
+
+# Hyperparameters that every optimizer accepts; the runner applies them around the update rule.
+COMMON_HYPERPARAMS: tuple[HyperParam, ...] = (
+    HyperParam(
+        "noise",
+        0.0,
+        low=0.0,
+        ui=(0.0, 10.0),
+        description="std of Gaussian noise added to the gradient (stochastic gradients)",
+    ),
+    HyperParam(
+        "clip_norm",
+        0.0,
+        low=0.0,
+        ui=(0.0, 100.0),
+        description="clip the gradient to this norm (0: off), as torch.nn.utils.clip_grad_norm_",
+    ),
+    HyperParam(
+        "clip_value",
+        0.0,
+        low=0.0,
+        ui=(0.0, 100.0),
+        description="clamp each gradient component to [-v, v] (0: off)",
+    ),
+)
+
+_REGISTRY: dict[str, Optimizer] = {}
+
+
+def register(opt: Optimizer) -> Optimizer:
+    if opt.name in _REGISTRY:
+        raise ValueError(f"optimizer {opt.name!r} registered twice")
+    _REGISTRY[opt.name] = opt
+    return opt
+
+
+def available() -> list[str]:
+    """Names of all registered optimizers, in registration order."""
+    return list(_REGISTRY)
+
+
+def get(name: str) -> Optimizer:
+    """The optimizer registered as ``name``; ValueError listing the names if unknown."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; available: {', '.join(_REGISTRY)}") from None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One optimizer configuration: a name and its hyperparameters (missing ones take defaults)."""
+
+    name: str
+    hyperparams: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    def title(self) -> str:
+        return self.label or self.name
+
+
+def as_bool(x: torch.Tensor) -> torch.Tensor:
+    """A hyperparameter tensor read as a switch."""
+    return x if x.dtype == torch.bool else x != 0

@@ -1,0 +1,378 @@
+"""First-order update rules: gradient descent, SGD with (Nesterov) momentum, Adagrad, RMSprop, Adadelta.
+
+Each rule reproduces the single-tensor loop of the torch.optim class of the same name, operation
+for operation, but for a batch of runs whose hyperparameters are ``(R, 1)`` tensors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .base import HParams, HyperParam, Optimizer, Oracle, State, as_bool, register
+
+INF = math.inf
+
+
+def lr_param(default: float) -> HyperParam:
+    return HyperParam(
+        "lr", default, low=0.0, log=True, ui=(1e-5, 10.0), description="learning rate"
+    )
+
+
+def weight_decay_param(default: float = 0.0) -> HyperParam:
+    return HyperParam(
+        "weight_decay", default, low=0.0, ui=(0.0, 1.0), description="L2 penalty coefficient"
+    )
+
+
+def coupled_weight_decay(
+    grad: torch.Tensor, params: torch.Tensor, wd: torch.Tensor
+) -> torch.Tensor:
+    """g + wd * p where wd != 0 (as torch: skipped when wd == 0, so inf/NaN params stay out)."""
+    return torch.where(wd != 0, grad + wd * params, grad)
+
+
+def next_step(state: State) -> torch.Tensor:
+    return state["step"] + 1
+
+
+def step_counter(params: torch.Tensor) -> torch.Tensor:
+    return torch.zeros(params.shape[0], 1, dtype=params.dtype, device=params.device)
+
+
+# --- SGD family ------------------------------------------------------------------------------
+
+
+def _sgd_init(params: torch.Tensor, hp: HParams) -> State:
+    return {"step": step_counter(params), "momentum_buffer": torch.zeros_like(params)}
+
+
+def _sgd_update(
+    params: torch.Tensor,
+    loss: torch.Tensor,
+    grad: torch.Tensor,
+    state: State,
+    hp: HParams,
+    oracle: Oracle,
+) -> tuple[torch.Tensor, State]:
+    step = next_step(state)
+    lr, momentum, dampening = hp["lr"], hp["momentum"], hp["dampening"]
+    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    buf = torch.where(step == 1, g, state["momentum_buffer"] * momentum + (1 - dampening) * g)
+    has_momentum = momentum != 0
+    direction = torch.where(
+        has_momentum, torch.where(as_bool(hp["nesterov"]), g + momentum * buf, buf), g
+    )
+    new_params = params - lr * direction
+    buf = torch.where(has_momentum, buf, torch.zeros_like(buf))
+    return new_params, {"step": step, "momentum_buffer": buf, "effective_lr": lr.expand_as(params)}
+
+
+def _check_nesterov(hp: dict) -> None:
+    if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
+        raise ValueError("nesterov: Nesterov momentum requires momentum > 0 and dampening = 0")
+
+
+def _sgd_params(lr: float, momentum: float, nesterov: bool) -> tuple[HyperParam, ...]:
+    return (
+        lr_param(lr),
+        HyperParam(
+            "momentum",
+            momentum,
+            low=0.0,
+            high=1.0,
+            high_open=True,
+            ui=(0.0, 0.999),
+            description="heavy-ball coefficient beta (0: none)",
+        ),
+        HyperParam(
+            "dampening",
+            0.0,
+            low=0.0,
+            high=1.0,
+            ui=(0.0, 1.0),
+            description="scales the gradient added to the momentum buffer by 1 - dampening",
+        ),
+        weight_decay_param(),
+        HyperParam("nesterov", nesterov, kind="bool", description="Nesterov's look-ahead form"),
+    )
+
+
+_SGD_MATHS = (
+    r"b_t = \mu b_{t-1} + (1-\tau) g_t,\quad "
+    r"\theta_{t} = \theta_{t-1} - \eta\,(g_t + \mu b_t \text{ if Nesterov else } b_t)"
+)
+
+register(
+    Optimizer(
+        name="gd",
+        title="Gradient descent",
+        init=_sgd_init,
+        update=_sgd_update,
+        hyperparams=(lr_param(1e-3), weight_decay_param()),
+        description="Plain gradient descent: step against the gradient, nothing else.",
+        maths=r"\theta_t = \theta_{t-1} - \eta \nabla f(\theta_{t-1})",
+        reference="Cauchy 1847, 'Méthode générale pour la résolution des systèmes d'équations simultanées'",
+        torch_name="SGD",
+        fixed=(("momentum", 0.0), ("dampening", 0.0), ("nesterov", False)),
+    )
+)
+register(
+    Optimizer(
+        name="sgd",
+        title="SGD",
+        init=_sgd_init,
+        update=_sgd_update,
+        hyperparams=(
+            *_sgd_params(1e-3, 0.0, False),
+            HyperParam(
+                "noise",
+                1.0,
+                low=0.0,
+                ui=(0.0, 10.0),
+                description="std of the Gaussian noise added to each gradient component",
+            ),
+        ),
+        description="Stochastic gradient descent: gradient descent on noisy gradients (set noise).",
+        maths=r"\theta_t = \theta_{t-1} - \eta\,(\nabla f(\theta_{t-1}) + \sigma \xi_t),\ \xi_t \sim N(0, I)",
+        reference="Robbins & Monro 1951, 'A stochastic approximation method', Ann. Math. Stat. 22(3)",
+        torch_name="SGD",
+        velocity_key="momentum_buffer",
+        check=_check_nesterov,
+    )
+)
+register(
+    Optimizer(
+        name="momentum",
+        title="Momentum",
+        init=_sgd_init,
+        update=_sgd_update,
+        hyperparams=_sgd_params(1e-3, 0.9, False),
+        description="Heavy ball: a velocity that accumulates gradients, damping zig-zags in ravines.",
+        maths=_SGD_MATHS,
+        reference="Polyak 1964, 'Some methods of speeding up the convergence of iteration methods'",
+        torch_name="SGD",
+        velocity_key="momentum_buffer",
+        check=_check_nesterov,
+    )
+)
+register(
+    Optimizer(
+        name="nesterov",
+        title="Nesterov",
+        init=_sgd_init,
+        update=_sgd_update,
+        hyperparams=_sgd_params(1e-3, 0.9, True),
+        description="Nesterov momentum: the gradient correction looks ahead along the velocity.",
+        maths=_SGD_MATHS,
+        reference="Nesterov 1983; Sutskever et al. 2013, 'On the importance of initialization and "
+        "momentum in deep learning', ICML",
+        torch_name="SGD",
+        velocity_key="momentum_buffer",
+        check=_check_nesterov,
+    )
+)
+
+# --- Adagrad ---------------------------------------------------------------------------------
+
+
+def _adagrad_init(params: torch.Tensor, hp: HParams) -> State:
+    return {
+        "step": step_counter(params),
+        "sum": torch.zeros_like(params) + hp["initial_accumulator_value"],
+    }
+
+
+def _adagrad_update(params, loss, grad, state, hp, oracle):
+    step = next_step(state)
+    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    clr = hp["lr"] / (1 + (step - 1) * hp["lr_decay"])
+    acc = state["sum"] + g * g
+    std = acc.sqrt() + hp["eps"]
+    new_params = params + (-clr) * g / std
+    return new_params, {"step": step, "sum": acc, "effective_lr": clr / std}
+
+
+register(
+    Optimizer(
+        name="adagrad",
+        title="Adagrad",
+        init=_adagrad_init,
+        update=_adagrad_update,
+        hyperparams=(
+            lr_param(1e-2),
+            HyperParam(
+                "lr_decay", 0.0, low=0.0, ui=(0.0, 0.1), description="lr / (1 + (t-1) lr_decay)"
+            ),
+            weight_decay_param(),
+            HyperParam(
+                "initial_accumulator_value",
+                0.0,
+                low=0.0,
+                ui=(0.0, 1.0),
+                description="starting value of the sum of squared gradients",
+            ),
+            HyperParam(
+                "eps", 1e-10, low=0.0, log=True, ui=(1e-12, 1e-2), description="added to the root"
+            ),
+        ),
+        description="Per-axis steps shrink with the sum of all past squared gradients.",
+        maths=r"G_t = G_{t-1} + g_t^2,\quad \theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{G_t} + \epsilon)",
+        reference="Duchi, Hazan & Singer 2011, 'Adaptive subgradient methods for online learning and "
+        "stochastic optimization', JMLR 12",
+        torch_name="Adagrad",
+        second_moment_key="sum",
+    )
+)
+
+# --- RMSprop ---------------------------------------------------------------------------------
+
+
+def _rmsprop_init(params: torch.Tensor, hp: HParams) -> State:
+    z = torch.zeros_like(params)
+    return {"step": step_counter(params), "square_avg": z, "grad_avg": z, "momentum_buffer": z}
+
+
+def _rmsprop_update(params, loss, grad, state, hp, oracle):
+    step = next_step(state)
+    lr, alpha, momentum = hp["lr"], hp["alpha"], hp["momentum"]
+    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    square_avg = state["square_avg"] * alpha + (1 - alpha) * g * g
+    centered = as_bool(hp["centered"])
+    grad_avg = torch.where(centered, torch.lerp(state["grad_avg"], g, 1 - alpha), state["grad_avg"])
+    variance = torch.where(centered, square_avg + (-1 * grad_avg) * grad_avg, square_avg)
+    avg = variance.sqrt() + hp["eps"]
+    has_momentum = momentum > 0
+    buf = torch.where(
+        has_momentum, state["momentum_buffer"] * momentum + g / avg, state["momentum_buffer"]
+    )
+    new_params = torch.where(has_momentum, params + (-lr) * buf, params + (-lr) * g / avg)
+    return new_params, {
+        "step": step,
+        "square_avg": square_avg,
+        "grad_avg": grad_avg,
+        "momentum_buffer": buf,
+        "effective_lr": lr / avg,
+    }
+
+
+register(
+    Optimizer(
+        name="rmsprop",
+        title="RMSprop",
+        init=_rmsprop_init,
+        update=_rmsprop_update,
+        hyperparams=(
+            lr_param(1e-2),
+            HyperParam(
+                "alpha",
+                0.99,
+                low=0.0,
+                high=1.0,
+                high_open=True,
+                ui=(0.5, 0.999),
+                description="decay of the squared-gradient average",
+            ),
+            HyperParam(
+                "eps", 1e-8, low=0.0, log=True, ui=(1e-12, 1e-2), description="added to the root"
+            ),
+            weight_decay_param(),
+            HyperParam(
+                "momentum",
+                0.0,
+                low=0.0,
+                high=1.0,
+                high_open=True,
+                ui=(0.0, 0.999),
+                description="momentum on the normalised step (0: none)",
+            ),
+            HyperParam(
+                "centered",
+                False,
+                kind="bool",
+                description="divide by the variance estimate instead of the raw second moment",
+            ),
+        ),
+        description="Per-axis steps divided by a running RMS of recent gradients; "
+        "optionally centered and with momentum.",
+        maths=r"v_t = \alpha v_{t-1} + (1-\alpha) g_t^2,\quad "
+        r"\theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{v_t} + \epsilon)",
+        reference="Hinton, Srivastava & Swersky 2012, Neural Networks for Machine Learning, lecture 6e; "
+        "centered form: Graves 2013, 'Generating sequences with recurrent neural networks'",
+        torch_name="RMSprop",
+        velocity_key="momentum_buffer",
+        second_moment_key="square_avg",
+    )
+)
+
+# --- Adadelta --------------------------------------------------------------------------------
+
+
+def _adadelta_init(params: torch.Tensor, hp: HParams) -> State:
+    z = torch.zeros_like(params)
+    return {"step": step_counter(params), "square_avg": z, "acc_delta": z}
+
+
+def _adadelta_update(params, loss, grad, state, hp, oracle):
+    step = next_step(state)
+    rho, eps = hp["rho"], hp["eps"]
+    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    square_avg = state["square_avg"] * rho + (1 - rho) * g * g
+    ratio = (state["acc_delta"] + eps).sqrt() / (square_avg + eps).sqrt()
+    delta = ratio * g
+    acc_delta = state["acc_delta"] * rho + (1 - rho) * delta * delta
+    new_params = params + (-hp["lr"]) * delta
+    return new_params, {
+        "step": step,
+        "square_avg": square_avg,
+        "acc_delta": acc_delta,
+        "effective_lr": hp["lr"] * ratio,
+    }
+
+
+register(
+    Optimizer(
+        name="adadelta",
+        title="Adadelta",
+        init=_adadelta_init,
+        update=_adadelta_update,
+        hyperparams=(
+            lr_param(1.0),
+            HyperParam(
+                "rho",
+                0.9,
+                low=0.0,
+                high=1.0,
+                ui=(0.5, 0.999),
+                description="decay of both running averages",
+            ),
+            HyperParam(
+                "eps",
+                1e-6,
+                low=0.0,
+                log=True,
+                ui=(1e-10, 1e-1),
+                description="added inside both roots; sets the first steps' size",
+            ),
+            weight_decay_param(),
+        ),
+        description="Steps sized by the ratio of running RMS of past updates to that of gradients: "
+        "units match, no global learning rate needed.",
+        maths=r"\Delta_t = \frac{\sqrt{u_{t-1}+\epsilon}}{\sqrt{v_t+\epsilon}} g_t,\quad "
+        r"u_t = \rho u_{t-1} + (1-\rho)\Delta_t^2,\quad \theta_t = \theta_{t-1} - \eta \Delta_t",
+        reference="Zeiler 2012, 'ADADELTA: an adaptive learning rate method', arXiv:1212.5701",
+        torch_name="Adadelta",
+        second_moment_key="square_avg",
+    )
+)
+
+__all__ = [
+    "INF",
+    "coupled_weight_decay",
+    "lr_param",
+    "next_step",
+    "step_counter",
+    "weight_decay_param",
+]

@@ -1,0 +1,405 @@
+"""The batched runner: many optimizers x many starts x many hyperparameter values in one computation.
+
+``simulate`` expands the specs (a hyperparameter given as a 1-D array sweeps it), groups the runs
+that share an update rule, and advances every run one step at a time with a single function and
+gradient evaluation for all of them per step. Results come back as numpy arrays with a leading
+``(n_specs, n_starts)`` shape; statuses are computed from the numbers (see ``diagnostics``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from landscapes.base import hessian, value_and_grad
+
+from . import base
+from .base import Spec
+from .device import resolve_device
+from .diagnostics import Diagnosis, diagnose
+from .schedules import Schedule, as_schedule
+
+SpecLike = str | Spec | tuple[str, Mapping[str, Any]]
+Record = Literal["full", "path", "final"]
+KINDS = ("function", "gradient", "hessian")
+
+
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """One concrete run configuration after sweep expansion: every hyperparameter has a value."""
+
+    name: str
+    hyperparams: Mapping[str, float | bool]
+    schedule: Schedule
+    label: str
+
+
+@dataclass
+class SimulationResult:
+    """Everything recorded by ``simulate``; arrays are numpy, indexed [spec, start, step, ...].
+
+    Shapes (S specs after sweep expansion, N starts, T steps, D = 2 for surfaces):
+
+    - ``positions`` (S, N, T+1, D), ``losses`` (S, N, T+1), ``grad_norms`` (S, N, T+1):
+      recorded for ``record`` "full" and "path"; None for "final".
+    - ``gradients`` (S, N, T+1, D): the true gradient at each position ("full" only).
+    - ``updates`` (S, N, T, D): x_{k+1} - x_k; ``velocity``, ``second_moment`` and
+      ``effective_lr`` (S, N, T, D): the optimizer's state after the update that made step k
+      (NaN where the optimizer has no such quantity) ("full" only).
+    - ``final_positions`` (S, N, D), ``final_losses`` (S, N): always.
+    - ``evaluations``: {"function", "gradient", "hessian"} -> (S, N) counts actually used by the
+      optimizer (line-search trials included), for a fair first- versus second-order comparison.
+    - ``diagnosis``: statuses and their details (see ``optimizers.diagnostics.Diagnosis``).
+    """
+
+    specs: list[ResolvedSpec]
+    starts: np.ndarray
+    steps: int
+    final_positions: np.ndarray
+    final_losses: np.ndarray
+    evaluations: dict[str, np.ndarray]
+    diagnosis: Diagnosis
+    device: str
+    positions: np.ndarray | None = None
+    losses: np.ndarray | None = None
+    grad_norms: np.ndarray | None = None
+    gradients: np.ndarray | None = None
+    updates: np.ndarray | None = None
+    velocity: np.ndarray | None = None
+    second_moment: np.ndarray | None = None
+    effective_lr: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> np.ndarray:
+        """(S, N) array of status names: converged, trapped, diverged, oscillating, stalled, moving."""
+        return self.diagnosis.status
+
+
+# --- spec expansion ---------------------------------------------------------------------------
+
+
+def _as_pair(spec: SpecLike) -> tuple[str, dict[str, Any], str]:
+    if isinstance(spec, Spec):
+        return spec.name, dict(spec.hyperparams), spec.label
+    if isinstance(spec, str):
+        return spec, {}, ""
+    try:
+        name, hp = spec
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"a spec is a name, a (name, hyperparameters) pair or a Spec; got {spec!r}"
+        ) from None
+    return str(name), dict(hp or {}), ""
+
+
+def _sweep_length(name: str, hp: Mapping[str, Any]) -> int:
+    lengths = {k: len(v) for k, v in hp.items() if k != "schedule" and np.ndim(v) == 1}
+    if any(np.ndim(v) > 1 for k, v in hp.items() if k != "schedule"):
+        raise ValueError(f"{name}: a swept hyperparameter must be a 1-D array")
+    sizes = set(lengths.values())
+    if len(sizes) > 1:
+        raise ValueError(f"{name}: swept hyperparameters must have equal lengths, got {lengths}")
+    if 0 in sizes:
+        raise ValueError(f"{name}: a swept hyperparameter is empty")
+    return sizes.pop() if sizes else 0
+
+
+def _default_label(opt: base.Optimizer, values: Mapping[str, Any], given: Iterable[str]) -> str:
+    shown = [k for k in given if k != "schedule"]
+    if not shown:
+        return opt.title
+    parts = ", ".join(
+        f"{k}={values[k]:g}" if not isinstance(values[k], bool) else f"{k}={values[k]}"
+        for k in shown
+    )
+    return f"{opt.title} {parts}"
+
+
+def expand_specs(specs: Sequence[SpecLike]) -> list[ResolvedSpec]:
+    """Validate specs and expand sweeps: a 1-D array of K values gives K consecutive specs."""
+    out: list[ResolvedSpec] = []
+    for spec in specs:
+        name, hp, label = _as_pair(spec)
+        opt = base.get(name)
+        schedule = as_schedule(hp.pop("schedule", None))
+        k = _sweep_length(name, hp)
+        rows = (
+            [hp]
+            if k == 0
+            else [
+                {key: (np.asarray(v)[i].item() if np.ndim(v) == 1 else v) for key, v in hp.items()}
+                for i in range(k)
+            ]
+        )
+        for row in rows:
+            values = opt.resolve(row)
+            out.append(
+                ResolvedSpec(name, values, schedule, label or _default_label(opt, values, row))
+            )
+    return out
+
+
+# --- evaluation oracle -----------------------------------------------------------------------
+
+
+class _Oracle:
+    """Function, gradient and Hessian evaluations for a slice of the runs, with per-run tallies."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], counts: dict[str, torch.Tensor]):
+        self.fn = fn
+        self.counts = counts
+
+    def value_and_grad(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.count("function", 1)
+        self.count("gradient", 1)
+        return value_and_grad(self.fn, params)
+
+    def value(self, params: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.fn(params)
+
+    def hessian(self, params: torch.Tensor) -> torch.Tensor:
+        self.count("hessian", 1)
+        return hessian(self.fn, params)
+
+    def count(self, kind: str, n: torch.Tensor | float) -> None:
+        self.counts[kind] += n
+
+
+# --- the runner ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """Runs that share an update rule: a contiguous slice of the flat run axis."""
+
+    opt: base.Optimizer
+    spec_index: list[int]
+    lo: int
+    hi: int
+    hp: dict[str, torch.Tensor]
+    lr_factors: torch.Tensor  # (T, R_g, 1)
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> list[_Group]:
+    by_rule: dict[tuple, list[int]] = {}
+    for i, s in enumerate(specs):
+        opt = base.get(s.name)
+        by_rule.setdefault((opt.init, opt.update), []).append(i)
+    groups, lo = [], 0
+    for idx in by_rule.values():
+        opt = base.get(specs[idx[0]].name)
+        keys = specs[idx[0]].hyperparams.keys()
+        hp = {}
+        for key in keys:
+            vals = [specs[i].hyperparams[key] for i in idx]
+            kind = torch.bool if isinstance(vals[0], bool) else dtype
+            hp[key] = torch.tensor(vals, dtype=kind, device=device).repeat_interleave(n)[:, None]
+        factors = np.stack(
+            [specs[i].schedule.factors(float(specs[i].hyperparams["lr"]), steps) for i in idx],
+            axis=1,
+        )  # (T, S_g)
+        lr_factors = torch.as_tensor(np.repeat(factors, n, axis=1), dtype=dtype, device=device)
+        hi = lo + len(idx) * n
+        groups.append(_Group(opt, idx, lo, hi, hp, lr_factors[..., None]))
+        lo = hi
+    return groups
+
+
+def _prepare_gradient(
+    grad: torch.Tensor, hp: Mapping[str, torch.Tensor], noise: torch.Tensor | None
+) -> torch.Tensor:
+    """Add the Gaussian noise, then clip by norm (as clip_grad_norm_) and by value, where enabled."""
+    if noise is not None:
+        grad = grad + hp["noise"] * noise
+    clip = hp["clip_norm"]
+    if bool((clip > 0).any()):
+        norm = torch.linalg.vector_norm(grad, dim=-1, keepdim=True)
+        coef = torch.clamp(clip / (norm + 1e-6), max=1.0)
+        grad = torch.where(clip > 0, grad * coef, grad)
+    cv = hp["clip_value"]
+    if bool((cv > 0).any()):
+        grad = torch.where(cv > 0, torch.maximum(torch.minimum(grad, cv), -cv), grad)
+    return grad
+
+
+def simulate(
+    landscape: Any,
+    specs: Sequence[SpecLike],
+    starts: Any = None,
+    steps: int = 200,
+    *,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype = torch.float64,
+    record: Record = "full",
+    escape: float = 100.0,
+    window: int = 50,
+) -> SimulationResult:
+    """Run every spec from every start for ``steps`` steps, all runs batched.
+
+    Args:
+        landscape: a ``landscapes.Landscape`` (or any object with ``fn``, ``domain`` and
+            ``minima``): the surface to minimise.
+        specs: a list of optimizer names, ``(name, hyperparameters)`` pairs or ``Spec`` objects.
+            Missing hyperparameters take the optimizer's defaults (torch.optim's where torch has
+            the algorithm). ``"schedule"`` takes a ``Schedule``, a schedule name or a dict. A
+            hyperparameter given as a 1-D array of K values sweeps it: the spec becomes K
+            consecutive specs (all swept arrays of one spec have the same length).
+        starts: start points, an (N, 2) array or one pair; default the landscape's start.
+        steps: number of update steps T (>= 0).
+        seed: seed of the gradient noise. The noise added at step t to start n is the same for
+            every spec (common random numbers), so optimizers are compared on equal terms.
+        device: "cpu", "cuda", "mps" or None for ``default_device()``.
+        dtype: float64 by default.
+        record: "full" (paths, gradients, updates and optimizer state at every step), "path"
+            (positions, losses, gradient norms) or "final" (final points and statuses only: the
+            memory-light mode for basin maps).
+        escape: a run has diverged once its loss or position is not finite or it is farther than
+            ``escape`` domain diagonals from the domain's centre. Positions are never clipped.
+        window: number of final steps the status classification looks at.
+
+    Raises:
+        ValueError: unknown optimizer or hyperparameter, value out of range, bad shapes.
+    """
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    steps = int(steps)
+    if record not in ("full", "path", "final"):
+        raise ValueError(f"record must be 'full', 'path' or 'final', got {record!r}")
+    dev = resolve_device(device, dtype)
+    resolved = expand_specs(specs)
+    if not resolved:
+        raise ValueError("no optimizer specs given")
+    start_arr = np.asarray(landscape.start if starts is None else starts, dtype=np.float64)
+    if start_arr.ndim == 1:
+        start_arr = start_arr[None]
+    if start_arr.ndim != 2 or start_arr.shape[1] != 2 or start_arr.shape[0] == 0:
+        raise ValueError(f"starts must have shape (n, 2), got {start_arr.shape}")
+    if not np.isfinite(start_arr).all():
+        raise ValueError("start points must be finite")
+    s_count, n = len(resolved), start_arr.shape[0]
+    total = s_count * n
+    fn = landscape.fn
+    groups = _groups(resolved, n, steps, dtype, dev)
+    order = [i for g in groups for i in g.spec_index]  # spec index at each position of the run axis
+
+    start_t = torch.as_tensor(start_arr, dtype=dtype, device=dev)
+    params = start_t.repeat(s_count, 1)
+    counts = {k: torch.zeros(total, dtype=dtype, device=dev) for k in KINDS}
+    oracles = [_Oracle(fn, {k: c[g.lo : g.hi] for k, c in counts.items()}) for g in groups]
+    for g in groups:
+        g.state = g.opt.init(params[g.lo : g.hi], g.hp)
+
+    noise = None
+    if any(bool((g.hp["noise"] > 0).any()) for g in groups) and steps > 0:
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        noise = torch.randn((steps, n, 2), generator=gen, dtype=dtype).to(dev)
+
+    (x0, x1), (y0, y1) = landscape.domain
+    centre = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2], dtype=dtype, device=dev)
+    radius = escape * float(np.hypot(x1 - x0, y1 - y0))
+    diverged_at = torch.full((total,), -1, dtype=torch.long, device=dev)
+
+    full, keep_path = record == "full", record in ("full", "path")
+    tail_len = max(1, min(window, steps)) + 1
+    pos_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
+    loss_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
+    gnorm_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
+    grad_hist: list[torch.Tensor] = []
+    probes: dict[str, list[torch.Tensor]] = {
+        "velocity": [],
+        "second_moment": [],
+        "effective_lr": [],
+    }
+
+    def observe(t: int, x: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor) -> None:
+        bad = ~torch.isfinite(loss) | ~torch.isfinite(x).all(-1)
+        bad |= torch.linalg.vector_norm(x - centre, dim=-1) > radius
+        diverged_at.copy_(torch.where((diverged_at < 0) & bad, t, diverged_at))
+        pos_hist.append(x)
+        loss_hist.append(loss)
+        gnorm_hist.append(torch.linalg.vector_norm(grad, dim=-1))
+        if full:
+            grad_hist.append(grad)
+
+    for t in range(steps):
+        loss, grad = value_and_grad(fn, params)
+        for k in ("function", "gradient"):
+            counts[k] += 1
+        observe(t, params, loss, grad)
+        new_parts, probe_parts = [], {k: [] for k in probes}
+        for g, oracle in zip(groups, oracles, strict=True):
+            sl = slice(g.lo, g.hi)
+            hp = dict(g.hp)
+            hp["lr"] = g.hp["lr"] * g.lr_factors[t]
+            step_noise = None
+            if noise is not None:
+                step_noise = noise[t].repeat(len(g.spec_index), 1)
+            gr = _prepare_gradient(grad[sl], hp, step_noise)
+            new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
+            new_parts.append(new)
+            if full:
+                nan = torch.full_like(new, float("nan"))
+                probe_parts["velocity"].append(
+                    g.state.get(g.opt.velocity_key, nan) if g.opt.velocity_key else nan
+                )
+                probe_parts["second_moment"].append(
+                    g.state.get(g.opt.second_moment_key, nan) if g.opt.second_moment_key else nan
+                )
+                probe_parts["effective_lr"].append(g.state.get("effective_lr", nan))
+        params = torch.cat(new_parts) if len(new_parts) > 1 else new_parts[0]
+        if full:
+            for k, parts in probe_parts.items():
+                probes[k].append(torch.cat(parts) if len(parts) > 1 else parts[0])
+
+    loss, grad = value_and_grad(fn, params)
+    observe(steps, params, loss, grad)
+
+    # back to the caller's spec order: position p of the run axis holds spec order[p]
+    inverse = np.argsort(order)
+
+    def to_numpy(hist: Sequence[torch.Tensor], per_step: bool = True) -> np.ndarray:
+        arr = torch.stack(list(hist), dim=1) if per_step else hist  # (R, T', ...)
+        arr = arr.detach().cpu().numpy().reshape(s_count, n, *arr.shape[1:])
+        return arr if order == sorted(order) else arr[inverse]
+
+    def per_run(x: torch.Tensor) -> np.ndarray:
+        a = x.detach().cpu().numpy().reshape(s_count, n, *x.shape[1:])
+        return a if order == sorted(order) else a[inverse]
+
+    tail_pos = to_numpy(list(pos_hist)[-tail_len:])
+    tail_loss = to_numpy(list(loss_hist)[-tail_len:])
+    tail_gnorm = to_numpy(list(gnorm_hist)[-tail_len:])
+    final_h = per_run(hessian(fn, torch.nan_to_num(params, nan=0.0, posinf=0.0, neginf=0.0)))
+    diagnosis = diagnose(
+        landscape, tail_pos, tail_loss, tail_gnorm, per_run(diverged_at), final_h, steps
+    )
+    result = SimulationResult(
+        specs=resolved,
+        starts=start_arr,
+        steps=steps,
+        final_positions=per_run(params),
+        final_losses=per_run(loss),
+        evaluations={k: per_run(c).round().astype(np.int64) for k, c in counts.items()},
+        diagnosis=diagnosis,
+        device=str(dev),
+    )
+    if keep_path:
+        result.positions = to_numpy(pos_hist)
+        result.losses = to_numpy(loss_hist)
+        result.grad_norms = to_numpy(gnorm_hist)
+    if full:
+        result.gradients = to_numpy(grad_hist)
+        result.updates = np.diff(result.positions, axis=2)
+        for k, hist in probes.items():
+            value = to_numpy(hist) if hist else np.zeros((s_count, n, 0, 2))
+            setattr(result, k, value)
+    return result
