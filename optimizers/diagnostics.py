@@ -66,7 +66,6 @@ def diagnose(
     shape = positions.shape[:2]
     diag = float(np.hypot(*(hi - lo for lo, hi in landscape.domain)))
     minima = list(getattr(landscape, "minima", ()))
-    final = positions[:, :, -1]
     w = positions.shape[2] - 1
     status = np.full(shape, "moving", dtype=object)
     detail = np.full(shape, "still making progress", dtype=object)
