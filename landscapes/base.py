@@ -190,6 +190,8 @@ def hessian(fn: SurfaceFn, points: torch.Tensor) -> torch.Tensor:
     d = x.shape[-1]
     with torch.enable_grad():
         (g,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
+        if not g.requires_grad:  # the gradient is constant: a linear function
+            return torch.zeros(*x.shape, d, dtype=x.dtype, device=x.device)
         rows = []
         for j in range(d):
             (r,) = torch.autograd.grad(

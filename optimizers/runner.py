@@ -185,6 +185,7 @@ class _Group:
     hi: int
     hp: dict[str, torch.Tensor]
     lr_factors: torch.Tensor  # (T, R_g, 1)
+    shows: dict[str, tuple[str | None, torch.Tensor]]  # probe -> (state key, runs that have it)
     state: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
@@ -208,7 +209,17 @@ def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> lis
         )  # (T, S_g)
         lr_factors = torch.as_tensor(np.repeat(factors, n, axis=1), dtype=dtype, device=device)
         hi = lo + len(idx) * n
-        groups.append(_Group(opt, idx, lo, hi, hp, lr_factors[..., None]))
+        opts = [base.get(specs[i].name) for i in idx]
+        shows = {}
+        for kind, attr in (
+            ("velocity", "velocity_key"),
+            ("second_moment", "second_moment_key"),
+            ("effective_lr", None),
+        ):
+            keys = [getattr(o, attr) if attr else "effective_lr" for o in opts]
+            has = torch.tensor([k is not None for k in keys], device=device)
+            shows[kind] = (next((k for k in keys if k), None), has.repeat_interleave(n)[:, None])
+        groups.append(_Group(opt, idx, lo, hi, hp, lr_factors[..., None], shows))
         lo = hi
     return groups
 
@@ -347,14 +358,12 @@ def simulate(
             new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
             new_parts.append(new)
             if full:
-                nan = torch.full_like(new, float("nan"))
-                probe_parts["velocity"].append(
-                    g.state.get(g.opt.velocity_key, nan) if g.opt.velocity_key else nan
-                )
-                probe_parts["second_moment"].append(
-                    g.state.get(g.opt.second_moment_key, nan) if g.opt.second_moment_key else nan
-                )
-                probe_parts["effective_lr"].append(g.state.get("effective_lr", nan))
+                for kind, (key, shown) in g.shows.items():
+                    value = g.state.get(key) if key else None
+                    nan = torch.full_like(new, float("nan"))
+                    probe_parts[kind].append(
+                        nan if value is None else torch.where(shown, value, nan)
+                    )
         params = torch.cat(new_parts) if len(new_parts) > 1 else new_parts[0]
         if full:
             for k, parts in probe_parts.items():
