@@ -188,6 +188,12 @@ class _Group:
     shows: dict[str, tuple[str | None, torch.Tensor]]  # probe -> (state key, runs that have it)
     state: dict[str, torch.Tensor] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # decided once, so that the step loop does no work for features no run uses
+        self.scheduled = bool((self.lr_factors != 1).any())
+        self.noisy = bool((self.hp["noise"] > 0).any())
+        self.clipped = bool(((self.hp["clip_norm"] > 0) | (self.hp["clip_value"] > 0)).any())
+
 
 def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> list[_Group]:
     by_rule: dict[tuple, list[int]] = {}
@@ -224,12 +230,8 @@ def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> lis
     return groups
 
 
-def _prepare_gradient(
-    grad: torch.Tensor, hp: Mapping[str, torch.Tensor], noise: torch.Tensor | None
-) -> torch.Tensor:
-    """Add the Gaussian noise, then clip by norm (as clip_grad_norm_) and by value, where enabled."""
-    if noise is not None:
-        grad = grad + hp["noise"] * noise
+def clip_gradient(grad: torch.Tensor, hp: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Clip by norm (as torch.nn.utils.clip_grad_norm_), then by value, in runs where enabled."""
     clip = hp["clip_norm"]
     if bool((clip > 0).any()):
         norm = torch.linalg.vector_norm(grad, dim=-1, keepdim=True)
@@ -310,7 +312,7 @@ def simulate(
         g.state = g.opt.init(params[g.lo : g.hi], g.hp)
 
     noise = None
-    if any(bool((g.hp["noise"] > 0).any()) for g in groups) and steps > 0:
+    if any(g.noisy for g in groups) and steps > 0:
         gen = torch.Generator(device="cpu").manual_seed(int(seed))
         noise = torch.randn((steps, n, 2), generator=gen, dtype=dtype).to(dev)
 
@@ -331,10 +333,15 @@ def simulate(
         "effective_lr": [],
     }
 
+    first_kept = 0 if keep_path else steps + 1 - tail_len
+
     def observe(t: int, x: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor) -> None:
-        bad = ~torch.isfinite(loss) | ~torch.isfinite(x).all(-1)
-        bad |= torch.linalg.vector_norm(x - centre, dim=-1) > radius
+        # NaN compares false, so "not inside" also catches non-finite positions
+        inside = (x - centre).square().sum(-1) <= radius**2
+        bad = ~(inside & torch.isfinite(loss))
         diverged_at.copy_(torch.where((diverged_at < 0) & bad, t, diverged_at))
+        if t < first_kept:
+            return
         pos_hist.append(x)
         loss_hist.append(loss)
         gnorm_hist.append(torch.linalg.vector_norm(grad, dim=-1))
@@ -343,18 +350,18 @@ def simulate(
 
     for t in range(steps):
         loss, grad = value_and_grad(fn, params)
-        for k in ("function", "gradient"):
-            counts[k] += 1
         observe(t, params, loss, grad)
         new_parts, probe_parts = [], {k: [] for k in probes}
         for g, oracle in zip(groups, oracles, strict=True):
             sl = slice(g.lo, g.hi)
-            hp = dict(g.hp)
-            hp["lr"] = g.hp["lr"] * g.lr_factors[t]
-            step_noise = None
-            if noise is not None:
-                step_noise = noise[t].repeat(len(g.spec_index), 1)
-            gr = _prepare_gradient(grad[sl], hp, step_noise)
+            hp = g.hp
+            if g.scheduled:
+                hp = {**g.hp, "lr": g.hp["lr"] * g.lr_factors[t]}
+            gr = grad[sl]
+            if g.noisy:
+                gr = gr + hp["noise"] * noise[t].repeat(len(g.spec_index), 1)
+            if g.clipped:
+                gr = clip_gradient(gr, hp)
             new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
             new_parts.append(new)
             if full:
@@ -371,6 +378,8 @@ def simulate(
 
     loss, grad = value_and_grad(fn, params)
     observe(steps, params, loss, grad)
+    for k in ("function", "gradient"):  # one of each per step (the final point is not counted)
+        counts[k] += steps
 
     # back to the caller's spec order: position p of the run axis holds spec order[p]
     inverse = np.argsort(order)
