@@ -119,16 +119,18 @@ def diagnose(
             np.take_along_axis(dist_all, nearest[:, :, None, None], -1)[..., 0] <= rtol * diag
         ).all(-1)
         kinds = np.array([m.kind for m in minima])
-        for idx in zip(*np.nonzero(settled), strict=True):
-            m = nearest[idx]
-            minimum[idx] = m
-            status[idx] = "converged" if kinds[m] == "global" else "trapped"
-            where = f"({minima[m].x:.4g}, {minima[m].y:.4g})"
-            detail[idx] = (
-                f"reached the global minimum at {where}"
-                if kinds[m] == "global"
-                else f"trapped in the local minimum at {where}, value {minima[m].value:.4g}"
-            )
+        messages = np.array(
+            [
+                f"reached the global minimum at ({m.x:.4g}, {m.y:.4g})"
+                if m.kind == "global"
+                else f"trapped in the local minimum at ({m.x:.4g}, {m.y:.4g}), value {m.value:.4g}"
+                for m in minima
+            ],
+            dtype=object,
+        )
+        minimum[settled] = nearest[settled]
+        status[settled] = np.where(kinds[nearest[settled]] == "global", "converged", "trapped")
+        detail[settled] = messages[nearest[settled]]
         global_value = (
             min(m.value for m in minima if m.kind == "global")
             if (kinds == "global").any()
