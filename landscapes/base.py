@@ -24,9 +24,9 @@ SurfaceFn = Callable[[torch.Tensor], torch.Tensor]
 class Minimum:
     """A known minimum: location, value and kind ("global" or "local").
 
-    ``smooth`` is False where the function is not differentiable at the point (Bukin N.6's ridge,
-    Ackley's centre is smooth but Cross-in-tray's minima are not, ...): there the gradient test of
-    the suite does not apply and ``note`` says why.
+    ``smooth`` is False where the function is not differentiable at the point (the tip of
+    Ackley's cone, Bukin N.6's ridge): there the zero-gradient test of the suite does not apply
+    and ``note`` says why.
     """
 
     x: float
