@@ -19,35 +19,56 @@ def quadratic(l1: float = 10.0, l2: float = 1.0, angle: float = 0.3) -> Landscap
     """f = 1/2 p^T A p with eigenvalues l1, l2 along axes rotated by ``angle`` (independent of the registry)."""
     c, s = math.cos(angle), math.sin(angle)
     return Landscape(
-        key="q", name="q", group="teaching",
-        fn=lambda p: 0.5 * (l1 * (c * p[..., 0] + s * p[..., 1]) ** 2
-                            + l2 * (-s * p[..., 0] + c * p[..., 1]) ** 2),
-        domain=((-3.0, 3.0), (-3.0, 3.0)), start=(2.0, -1.0), minima=(Minimum(0.0, 0.0, 0.0),),
+        key="q",
+        name="q",
+        group="teaching",
+        fn=lambda p: (
+            0.5
+            * (
+                l1 * (c * p[..., 0] + s * p[..., 1]) ** 2
+                + l2 * (-s * p[..., 0] + c * p[..., 1]) ** 2
+            )
+        ),
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+        start=(2.0, -1.0),
+        minima=(Minimum(0.0, 0.0, 0.0),),
     )
 
 
 def test_batched_runs_equal_single_runs():
     land = landscapes.get("rosenbrock")
-    specs = [("momentum", {"lr": 2e-4}), ("adam", {"lr": 0.02}), ("rmsprop", {"lr": 1e-3}),
-             ("newton", {}), ("lbfgs", {"lr": 0.5}), ("nesterov", {"lr": 1e-4})]
+    specs = [
+        ("momentum", {"lr": 2e-4}),
+        ("adam", {"lr": 0.02}),
+        ("rmsprop", {"lr": 1e-3}),
+        ("newton", {}),
+        ("lbfgs", {"lr": 0.5}),
+        ("nesterov", {"lr": 1e-4}),
+    ]
     batched = optimizers.simulate(land, specs, STARTS, steps=120)
     assert batched.positions.shape == (len(specs), len(STARTS), 121, 2)
     for i, spec in enumerate(specs):
         for j, start in enumerate(STARTS):
             single = optimizers.simulate(land, [spec], [start], steps=120)
-            np.testing.assert_allclose(batched.positions[i, j], single.positions[0, 0], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(
+                batched.positions[i, j], single.positions[0, 0], rtol=0, atol=1e-12
+            )
             assert batched.status[i, j] == single.status[0, 0]
 
 
 def test_sweep_expands_to_one_spec_per_value():
     land = landscapes.get("himmelblau")
     lrs = np.geomspace(1e-3, 1e-1, 5)
-    result = optimizers.simulate(land, [("adam", {"lr": lrs}), "gd"], [[0.0, 0.0], [1.0, -1.0]], steps=50)
+    result = optimizers.simulate(
+        land, [("adam", {"lr": lrs}), "gd"], [[0.0, 0.0], [1.0, -1.0]], steps=50
+    )
     assert len(result.specs) == 6 and result.positions.shape[:2] == (6, 2)
     assert [s.hyperparams["lr"] for s in result.specs[:5]] == pytest.approx(list(lrs))
     assert "lr=0.001" in result.specs[0].label
     for k, lr in enumerate(lrs):
-        alone = optimizers.simulate(land, [("adam", {"lr": float(lr)})], [[0.0, 0.0], [1.0, -1.0]], steps=50)
+        alone = optimizers.simulate(
+            land, [("adam", {"lr": float(lr)})], [[0.0, 0.0], [1.0, -1.0]], steps=50
+        )
         np.testing.assert_array_equal(result.positions[k], alone.positions[0])
     with pytest.raises(ValueError, match="equal lengths"):
         optimizers.simulate(land, [("adam", {"lr": [0.1, 0.2], "beta1": [0.9, 0.8, 0.7]})], steps=1)
@@ -100,7 +121,10 @@ def direct_bfgs(fn, start, steps, lr=1.0, line_search=False, c1=1e-4, shrink=0.5
         if line_search:
             for trial in range(max_ls):
                 f_evals += 1
-                if fn(torch.tensor(x + t * d)).item() <= f + c1 * t * (g @ d) or trial == max_ls - 1:
+                if (
+                    fn(torch.tensor(x + t * d)).item() <= f + c1 * t * (g @ d)
+                    or trial == max_ls - 1
+                ):
                     break
                 t *= shrink
         s_prev, g_prev = t * d, g
@@ -110,8 +134,10 @@ def direct_bfgs(fn, start, steps, lr=1.0, line_search=False, c1=1e-4, shrink=0.5
     return np.array(path), f_evals
 
 
-@pytest.mark.parametrize("key,start", [("rosenbrock", (-1.5, 2.0)), ("himmelblau", (0.0, 0.0)),
-                                       ("saddle_bounded", (0.5, 0.01))])
+@pytest.mark.parametrize(
+    "key,start",
+    [("rosenbrock", (-1.5, 2.0)), ("himmelblau", (0.0, 0.0)), ("saddle_bounded", (0.5, 0.01))],
+)
 def test_newton_matches_direct_loop(key, start):
     land = landscapes.get(key)
     for hp in ({}, {"lr": 0.5, "saddle_free": False, "damping": 1e-2}):
@@ -133,8 +159,9 @@ def test_newton_solves_a_quadratic_in_one_step_and_escapes_saddles():
 
 
 @pytest.mark.parametrize("line_search", [False, True])
-@pytest.mark.parametrize("key,start", [("rosenbrock", (-1.5, 2.0)), ("himmelblau", (0.5, 0.5)),
-                                       ("beale", (1.0, 1.0))])
+@pytest.mark.parametrize(
+    "key,start", [("rosenbrock", (-1.5, 2.0)), ("himmelblau", (0.5, 0.5)), ("beale", (1.0, 1.0))]
+)
 def test_bfgs_matches_direct_loop(key, start, line_search):
     land = landscapes.get(key)
     steps = 40
@@ -149,8 +176,12 @@ def test_bfgs_matches_direct_loop(key, start, line_search):
 
 def test_line_search_makes_bfgs_converge_on_rosenbrock():
     land = landscapes.get("rosenbrock")
-    result = optimizers.simulate(land, [("bfgs", {"line_search": True}), ("lbfgs", {"line_search": True})],
-                                 [[-1.5, 2.0]], steps=100)
+    result = optimizers.simulate(
+        land,
+        [("bfgs", {"line_search": True}), ("lbfgs", {"line_search": True})],
+        [[-1.5, 2.0]],
+        steps=100,
+    )
     assert (result.status == "converged").all()
     assert np.abs(result.final_positions - 1.0).max() < 1e-5
     # every accepted step decreased the loss (Armijo)
@@ -162,7 +193,9 @@ def test_line_search_makes_bfgs_converge_on_rosenbrock():
 
 def test_evaluation_counts_are_fair():
     land = landscapes.get("himmelblau")
-    result = optimizers.simulate(land, ["adam", "newton", ("bfgs", {"line_search": True})], [[0.0, 0.0]], steps=30)
+    result = optimizers.simulate(
+        land, ["adam", "newton", ("bfgs", {"line_search": True})], [[0.0, 0.0]], steps=30
+    )
     ev = result.evaluations
     assert ev["function"][0, 0] == 30 and ev["gradient"][0, 0] == 30 and ev["hessian"][0, 0] == 0
     assert ev["hessian"][1, 0] == 30
@@ -183,7 +216,9 @@ def test_record_final_gives_the_same_end_as_full():
 
 def test_velocity_and_effective_lr_explain_the_update():
     land = landscapes.get("himmelblau")
-    result = optimizers.simulate(land, [("momentum", {"lr": 0.005}), ("adam", {"lr": 0.05}), "gd"], [[0.0, 0.0]], steps=40)
+    result = optimizers.simulate(
+        land, [("momentum", {"lr": 0.005}), ("adam", {"lr": 0.05}), "gd"], [[0.0, 0.0]], steps=40
+    )
     upd, vel, eff = result.updates[:, 0], result.velocity[:, 0], result.effective_lr[:, 0]
     np.testing.assert_allclose(upd[0], -0.005 * vel[0], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(upd[1], -eff[1] * vel[1], rtol=1e-10, atol=1e-15)
@@ -199,7 +234,11 @@ def test_velocity_and_effective_lr_explain_the_update():
 
 def test_noise_is_seeded_and_common_to_all_specs():
     land = landscapes.get("himmelblau")
-    specs = [("sgd", {"lr": 0.01, "noise": 2.0}), ("sgd", {"lr": 0.01, "noise": 2.0}), ("gd", {"lr": 0.01})]
+    specs = [
+        ("sgd", {"lr": 0.01, "noise": 2.0}),
+        ("sgd", {"lr": 0.01, "noise": 2.0}),
+        ("gd", {"lr": 0.01}),
+    ]
     a = optimizers.simulate(land, specs, [[0.0, 0.0]], steps=100, seed=3)
     b = optimizers.simulate(land, specs, [[0.0, 0.0]], steps=100, seed=3)
     c = optimizers.simulate(land, specs, [[0.0, 0.0]], steps=100, seed=4)
@@ -211,11 +250,20 @@ def test_noise_is_seeded_and_common_to_all_specs():
 
 def test_noise_has_the_stated_variance():
     """On a flat surface gradient descent with noise is a random walk: x_T - x_0 ~ N(0, T (lr sigma)^2)."""
-    flat = Landscape(key="flat", name="flat", group="teaching", fn=lambda p: 0.0 * p[..., 0],
-                     domain=((-1.0, 1.0), (-1.0, 1.0)), start=(0.0, 0.0), minima=())
+    flat = Landscape(
+        key="flat",
+        name="flat",
+        group="teaching",
+        fn=lambda p: 0.0 * p[..., 0],
+        domain=((-1.0, 1.0), (-1.0, 1.0)),
+        start=(0.0, 0.0),
+        minima=(),
+    )
     lr, sigma, steps = 0.01, 0.5, 100
     starts = np.zeros((4000, 2))
-    result = optimizers.simulate(flat, [("sgd", {"lr": lr, "noise": sigma})], starts, steps=steps, record="final")
+    result = optimizers.simulate(
+        flat, [("sgd", {"lr": lr, "noise": sigma})], starts, steps=steps, record="final"
+    )
     disp = result.final_positions[0]
     expected = math.sqrt(steps) * lr * sigma
     assert disp.std() == pytest.approx(expected, rel=0.05)
@@ -262,40 +310,62 @@ def test_trapped_stalled_and_diverged_are_detected():
     rosen = landscapes.get("rosenbrock")
     result = optimizers.simulate(rosen, [("gd", {"lr": 0.05})], steps=50)
     assert result.status[0, 0] == "diverged"
-    assert not np.isfinite(result.final_losses[0, 0]) or abs(result.final_positions[0, 0]).max() > 100
+    assert (
+        not np.isfinite(result.final_losses[0, 0]) or abs(result.final_positions[0, 0]).max() > 100
+    )
 
 
 def test_nan_and_inf_never_crash():
     land = landscapes.get("rosenbrock")
-    specs = [(name, {"lr": 1e6}) for name in ("gd", "adam", "rmsprop", "adagrad", "bfgs", "lbfgs", "nadam")]
+    specs = [
+        (name, {"lr": 1e6})
+        for name in ("gd", "adam", "rmsprop", "adagrad", "bfgs", "lbfgs", "nadam")
+    ]
     specs.append(("newton", {}))
     result = optimizers.simulate(land, specs, [[-1.5, 2.0]], steps=100)
     assert result.status.shape == (len(specs), 1)
-    assert set(result.status[:-1, 0]) <= {"diverged", "moving", "oscillating", "stalled", "converged"}
+    assert set(result.status[:-1, 0]) <= {
+        "diverged",
+        "moving",
+        "oscillating",
+        "stalled",
+        "converged",
+    }
     assert (result.status[:3, 0] == "diverged").all()
-    nan_land = Landscape(key="nan", name="nan", group="teaching",
-                         fn=lambda p: torch.where(p[..., 0] > 0.5, float("nan"), p[..., 0] ** 2 + p[..., 1] ** 2),
-                         domain=((-1.0, 1.0), (-1.0, 1.0)), start=(0.0, 0.0), minima=(Minimum(0.0, 0.0, 0.0),))
+    nan_land = Landscape(
+        key="nan",
+        name="nan",
+        group="teaching",
+        fn=lambda p: torch.where(p[..., 0] > 0.5, float("nan"), p[..., 0] ** 2 + p[..., 1] ** 2),
+        domain=((-1.0, 1.0), (-1.0, 1.0)),
+        start=(0.0, 0.0),
+        minima=(Minimum(0.0, 0.0, 0.0),),
+    )
     result = optimizers.simulate(nan_land, ["gd", "newton"], [[0.9, 0.0], [0.2, 0.1]], steps=20)
-    assert (result.status[:, 0] == "diverged").all() and (result.diagnosis.diverged_at[:, 0] == 0).all()
+    assert (result.status[:, 0] == "diverged").all() and (
+        result.diagnosis.diverged_at[:, 0] == 0
+    ).all()
     assert result.status[1, 1] == "converged"
 
 
 # --- validation -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec,match", [
-    (("adam", {"lr": -0.1}), r"'lr' must be in \[0, inf\]"),
-    (("adam", {"beta1": 1.0}), r"'beta1' must be in \[0, 1\)"),
-    (("rmsprop", {"alpha": 1.5}), "'alpha'"),
-    (("momentum", {"momentum": -0.5}), "'momentum'"),
-    (("adam", {"lr": float("nan")}), "'lr'"),
-    (("adam", {"lr": "fast"}), "'lr' must be a number"),
-    (("adam", {"momentum": 0.9}), "unknown hyperparameter 'momentum'"),
-    (("adamm", {}), "unknown optimizer 'adamm'"),
-    (("nesterov", {"momentum": 0.0}), "Nesterov"),
-    (("lbfgs", {"history_size": 2.5}), "integer"),
-])
+@pytest.mark.parametrize(
+    "spec,match",
+    [
+        (("adam", {"lr": -0.1}), r"'lr' must be in \[0, inf\]"),
+        (("adam", {"beta1": 1.0}), r"'beta1' must be in \[0, 1\)"),
+        (("rmsprop", {"alpha": 1.5}), "'alpha'"),
+        (("momentum", {"momentum": -0.5}), "'momentum'"),
+        (("adam", {"lr": float("nan")}), "'lr'"),
+        (("adam", {"lr": "fast"}), "'lr' must be a number"),
+        (("adam", {"momentum": 0.9}), "unknown hyperparameter 'momentum'"),
+        (("adamm", {}), "unknown optimizer 'adamm'"),
+        (("nesterov", {"momentum": 0.0}), "Nesterov"),
+        (("lbfgs", {"history_size": 2.5}), "integer"),
+    ],
+)
 def test_bad_hyperparameters_raise_value_errors(spec, match):
     with pytest.raises(ValueError, match=match):
         optimizers.simulate(landscapes.get("sphere"), [spec], steps=1)
@@ -334,6 +404,8 @@ def test_schedule_factors():
     assert warm[0] == pytest.approx(0.1) and warm[10:] == pytest.approx(np.ones(10))
     wc = S("warmup_cosine", warmup=10).factors(1.0, 110)
     assert wc.argmax() == 10 and wc[-1] < 0.01
-    assert S("step", step_size=5, gamma=0.5).factors(1.0, 11)[[0, 4, 5, 10]] == pytest.approx([1, 1, 0.5, 0.25])
+    assert S("step", step_size=5, gamma=0.5).factors(1.0, 11)[[0, 4, 5, 10]] == pytest.approx(
+        [1, 1, 0.5, 0.25]
+    )
     with pytest.raises(ValueError, match="gamma"):
         S("exponential", gamma=1.5)
