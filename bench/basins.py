@@ -38,9 +38,11 @@ def torch_optim(name: str, hp: dict, x: torch.Tensor) -> torch.optim.Optimizer:
         return torch.optim.SGD(
             [x], lr=lr, momentum=hp.get("momentum", 0.0), nesterov=name == "nesterov"
         )
-    return {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}[
-        name
-    ]([x], lr=lr)
+    return {
+        "rmsprop": torch.optim.RMSprop,
+        "adam": torch.optim.Adam,
+        "adagrad": torch.optim.Adagrad,
+    }[name]([x], lr=lr)
 
 
 def loop_run(fn, name: str, hp: dict, start: np.ndarray, steps: int) -> np.ndarray:
@@ -68,9 +70,11 @@ def main() -> None:
     starts = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
     n_runs = len(SPECS) * len(starts)
     device = optimizers.resolve_device(args.device)
-    print(f"workload: {args.grid}x{args.grid} starts x {len(SPECS)} optimizers x {args.steps} steps "
-          f"on {land.name} = {n_runs} runs; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device {optimizers.describe(device)}")
+    print(
+        f"workload: {args.grid}x{args.grid} starts x {len(SPECS)} optimizers x {args.steps} steps "
+        f"on {land.name} = {n_runs} runs; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device {optimizers.describe(device)}"
+    )
 
     optimizers.simulate(land, SPECS, starts[:16], steps=5, device=device, record="final")  # warm-up
     times = []
@@ -78,14 +82,17 @@ def main() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        result = optimizers.simulate(land, SPECS, starts, steps=args.steps, device=device,
-                                     record="final")
+        result = optimizers.simulate(
+            land, SPECS, starts, steps=args.steps, device=device, record="final"
+        )
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     batched = min(times)
-    print(f"batched simulate:  {batched:8.3f} s  (best of {args.repeat}: "
-          f"{', '.join(f'{t:.3f}' for t in times)})")
+    print(
+        f"batched simulate:  {batched:8.3f} s  (best of {args.repeat}: "
+        f"{', '.join(f'{t:.3f}' for t in times)})"
+    )
 
     rng = np.random.default_rng(0)
     loop_total, worst = 0.0, 0.0
@@ -99,9 +106,13 @@ def main() -> None:
             diff = np.abs(np.array(finals) - result.final_positions[i, picks])
         both_finite = np.isfinite(diff)
         worst = max(worst, float(diff[both_finite].max(initial=0.0)))
-        print(f"  loop {name:9s} {args.sample} starts in {elapsed:6.3f} s "
-              f"-> {elapsed * len(starts) / args.sample:8.1f} s for {len(starts)}")
-    print(f"torch.optim loop:  {loop_total:8.1f} s  (sampled {args.sample * len(SPECS)} runs, scaled)")
+        print(
+            f"  loop {name:9s} {args.sample} starts in {elapsed:6.3f} s "
+            f"-> {elapsed * len(starts) / args.sample:8.1f} s for {len(starts)}"
+        )
+    print(
+        f"torch.optim loop:  {loop_total:8.1f} s  (sampled {args.sample * len(SPECS)} runs, scaled)"
+    )
     print(f"speed-up:          {loop_total / batched:8.0f}x")
     print(f"max |batched - loop| over sampled final points: {worst:.2e}")
     counts = {s: int((result.status == s).sum()) for s in optimizers.STATUSES}
