@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import HParams, HyperParam, Optimizer, State, as_bool, register
+from .base import HParams, HyperParam, Optimizer, State, as_bool, register, switch
 from .first_order import coupled_weight_decay, lr_param, next_step, step_counter, weight_decay_param
 
 
@@ -55,10 +55,12 @@ def _moments_init(params: torch.Tensor, hp: HParams) -> State:
 
 def _weight_decay(params, grad, hp) -> tuple[torch.Tensor, torch.Tensor]:
     """Apply weight decay as torch does: decoupled (shrink params) or coupled (add to the gradient)."""
+    if hp.all_equal("weight_decay", 0.0):
+        return params, grad
     wd = hp["weight_decay"]
     decoupled = as_bool(hp["decoupled_weight_decay"])
     params = torch.where((wd != 0) & decoupled, params * (1 - hp["lr"] * wd), params)
-    grad = torch.where(decoupled, grad, coupled_weight_decay(grad, params, wd))
+    grad = torch.where(decoupled, grad, coupled_weight_decay(grad, params, hp))
     return params, grad
 
 
@@ -75,16 +77,18 @@ def _adam_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     params, g = _weight_decay(params, grad, hp)
     exp_avg, exp_avg_sq = _moments(state, g, hp)
-    corrected = as_bool(hp["bias_correction"])
     one = torch.ones_like(step)
-    bc1 = torch.where(corrected, 1 - hp["beta1"] ** step, one)
-    bc2 = torch.where(corrected, 1 - hp["beta2"] ** step, one)
+    bc1 = switch(hp, "bias_correction", lambda: 1 - hp["beta1"] ** step, lambda: one)
+    bc2 = switch(hp, "bias_correction", lambda: 1 - hp["beta2"] ** step, lambda: one)
     step_size = hp["lr"] / bc1
-    amsgrad = as_bool(hp["amsgrad"])
-    max_sq = torch.where(
-        amsgrad, torch.maximum(state["max_exp_avg_sq"], exp_avg_sq), state["max_exp_avg_sq"]
+    max_sq = switch(
+        hp,
+        "amsgrad",
+        lambda: torch.maximum(state["max_exp_avg_sq"], exp_avg_sq),
+        lambda: state["max_exp_avg_sq"],
     )
-    denom = torch.where(amsgrad, max_sq, exp_avg_sq).sqrt() / bc2.sqrt() + hp["eps"]
+    second = switch(hp, "amsgrad", lambda: max_sq, lambda: exp_avg_sq)
+    denom = second.sqrt() / bc2.sqrt() + hp["eps"]
     new_params = params + (-step_size) * exp_avg / denom
     return new_params, {
         "step": step,
@@ -270,7 +274,7 @@ def _adamax_init(params: torch.Tensor, hp: HParams) -> State:
 
 def _adamax_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
-    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    g = coupled_weight_decay(grad, params, hp)
     exp_avg = torch.lerp(state["exp_avg"], g, 1 - hp["beta1"])
     exp_inf = torch.maximum(state["exp_inf"] * hp["beta2"], g.abs() + hp["eps"])
     clr = hp["lr"] / (1 - hp["beta1"] ** step)

@@ -26,7 +26,41 @@ from typing import Any, Literal, Protocol
 import torch
 
 State = dict[str, torch.Tensor]
-HParams = dict[str, torch.Tensor]
+
+
+class HParams(dict[str, torch.Tensor]):
+    """Hyperparameters as ``(R, 1)`` tensors by name, plus ``uniform``: the Python values shared by
+    every run of the batch, which lets a rule skip work that no run needs (weight decay of 0
+    everywhere, no run with AMSGrad). Skipping is exact: the result equals the ``where`` form."""
+
+    def __init__(
+        self, tensors: Mapping[str, torch.Tensor], uniform: Mapping[str, Any] | None = None
+    ):
+        super().__init__(tensors)
+        self.uniform = dict(uniform or {})
+
+    def with_tensor(self, name: str, value: torch.Tensor) -> HParams:
+        """A copy with ``name`` replaced by a per-run tensor (no longer uniform)."""
+        uniform = {k: v for k, v in self.uniform.items() if k != name}
+        return HParams({**self, name: value}, uniform)
+
+    def all_equal(self, name: str, value: Any) -> bool:
+        """True when every run has ``name == value``."""
+        return name in self.uniform and self.uniform[name] == value
+
+
+def switch(
+    hp: HParams,
+    flag: str,
+    if_true: Callable[[], torch.Tensor],
+    if_false: Callable[[], torch.Tensor],
+) -> torch.Tensor:
+    """Per-run choice on a boolean hyperparameter, computing only the branches some run needs."""
+    if hp.all_equal(flag, True):
+        return if_true()
+    if hp.all_equal(flag, False):
+        return if_false()
+    return torch.where(as_bool(hp[flag]), if_true(), if_false())
 
 
 class Oracle(Protocol):

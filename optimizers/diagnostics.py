@@ -76,16 +76,18 @@ def diagnose(
     with np.errstate(invalid="ignore", over="ignore"):
         # oscillation along the dominant direction of the tail's steps
         updates = np.diff(positions, axis=2)  # (S, N, W, 2)
-        finite_u = np.nan_to_num(updates, nan=0.0, posinf=0.0, neginf=0.0)
-        cov = np.einsum("snwi,snwj->snij", finite_u, finite_u)
-        _, vecs = np.linalg.eigh(cov)
-        direction = vecs[..., -1]  # eigenvector of the largest eigenvalue
-        proj = np.einsum("snwi,sni->snw", finite_u, direction)
+        u = np.nan_to_num(updates, nan=0.0, posinf=0.0, neginf=0.0)
+        ux, uy = u[..., 0], u[..., 1]
+        # principal axis of the 2x2 scatter matrix [[a, b], [b, c]]: angle atan2(2b, a - c) / 2
+        a, b, c = (ux * ux).sum(-1), (ux * uy).sum(-1), (uy * uy).sum(-1)
+        theta = 0.5 * np.arctan2(2 * b, a - c)
+        direction = np.stack([np.cos(theta), np.sin(theta)], axis=-1)
+        proj = ux * direction[..., None, 0] + uy * direction[..., None, 1]
         flips = ((proj[..., 1:] * proj[..., :-1]) < 0).sum(-1)
         flip_rate = flips / np.maximum(w - 1, 1)
         decreasing = losses[..., -1] < losses[..., 0] - 1e-9 * (1.0 + np.abs(losses[..., 0]))
         oscillating = (w >= 4) & (flip_rate >= 0.8) & ~decreasing
-        path_len = np.linalg.norm(finite_u, axis=-1).sum(-1)
+        path_len = np.sqrt(ux * ux + uy * uy).sum(-1)
         still = (path_len <= stol * diag) & (w >= 1)
 
     # stalled: stopped far from a minimum; the Hessian says saddle or plateau

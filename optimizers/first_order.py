@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .base import HParams, HyperParam, Optimizer, Oracle, State, as_bool, register
+from .base import HParams, HyperParam, Optimizer, Oracle, State, register, switch
 
 INF = math.inf
 
@@ -27,10 +27,11 @@ def weight_decay_param(default: float = 0.0) -> HyperParam:
     )
 
 
-def coupled_weight_decay(
-    grad: torch.Tensor, params: torch.Tensor, wd: torch.Tensor
-) -> torch.Tensor:
+def coupled_weight_decay(grad: torch.Tensor, params: torch.Tensor, hp: HParams) -> torch.Tensor:
     """g + wd * p where wd != 0 (as torch: skipped when wd == 0, so inf/NaN params stay out)."""
+    if hp.all_equal("weight_decay", 0.0):
+        return grad
+    wd = hp["weight_decay"]
     return torch.where(wd != 0, grad + wd * params, grad)
 
 
@@ -59,15 +60,23 @@ def _sgd_update(
 ) -> tuple[torch.Tensor, State]:
     step = next_step(state)
     lr, momentum, dampening = hp["lr"], hp["momentum"], hp["dampening"]
-    g = coupled_weight_decay(grad, params, hp["weight_decay"])
-    buf = torch.where(step == 1, g, state["momentum_buffer"] * momentum + (1 - dampening) * g)
-    has_momentum = momentum != 0
-    direction = torch.where(
-        has_momentum, torch.where(as_bool(hp["nesterov"]), g + momentum * buf, buf), g
-    )
+    g = coupled_weight_decay(grad, params, hp)
+    buf = state["momentum_buffer"]
+    if hp.all_equal("momentum", 0.0):  # plain gradient descent in every run
+        return params - lr * g, {
+            "step": step,
+            "momentum_buffer": buf,
+            "effective_lr": lr.expand_as(g),
+        }
+    # torch starts the buffer at the first gradient (not at (1 - dampening) g)
+    buf = torch.where(step == 1, g, buf * momentum + (1 - dampening) * g)
+    direction = switch(hp, "nesterov", lambda: g + momentum * buf, lambda: buf)
+    if "momentum" not in hp.uniform:  # some runs have momentum, others not
+        has_momentum = momentum != 0
+        direction = torch.where(has_momentum, direction, g)
+        buf = torch.where(has_momentum, buf, torch.zeros_like(buf))
     new_params = params - lr * direction
-    buf = torch.where(has_momentum, buf, torch.zeros_like(buf))
-    return new_params, {"step": step, "momentum_buffer": buf, "effective_lr": lr.expand_as(params)}
+    return new_params, {"step": step, "momentum_buffer": buf, "effective_lr": lr.expand_as(g)}
 
 
 def _check_nesterov(hp: dict) -> None:
@@ -187,7 +196,7 @@ def _adagrad_init(params: torch.Tensor, hp: HParams) -> State:
 
 def _adagrad_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
-    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    g = coupled_weight_decay(grad, params, hp)
     clr = hp["lr"] / (1 + (step - 1) * hp["lr_decay"])
     acc = state["sum"] + g * g
     std = acc.sqrt() + hp["eps"]
@@ -238,17 +247,25 @@ def _rmsprop_init(params: torch.Tensor, hp: HParams) -> State:
 def _rmsprop_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     lr, alpha, momentum = hp["lr"], hp["alpha"], hp["momentum"]
-    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    g = coupled_weight_decay(grad, params, hp)
     square_avg = state["square_avg"] * alpha + (1 - alpha) * g * g
-    centered = as_bool(hp["centered"])
-    grad_avg = torch.where(centered, torch.lerp(state["grad_avg"], g, 1 - alpha), state["grad_avg"])
-    variance = torch.where(centered, square_avg + (-1 * grad_avg) * grad_avg, square_avg)
-    avg = variance.sqrt() + hp["eps"]
-    has_momentum = momentum > 0
-    buf = torch.where(
-        has_momentum, state["momentum_buffer"] * momentum + g / avg, state["momentum_buffer"]
+    grad_avg = switch(
+        hp,
+        "centered",
+        lambda: torch.lerp(state["grad_avg"], g, 1 - alpha),
+        lambda: state["grad_avg"],
     )
-    new_params = torch.where(has_momentum, params + (-lr) * buf, params + (-lr) * g / avg)
+    variance = switch(
+        hp, "centered", lambda: square_avg + (-1 * grad_avg) * grad_avg, lambda: square_avg
+    )
+    avg = variance.sqrt() + hp["eps"]
+    buf = state["momentum_buffer"]
+    if hp.all_equal("momentum", 0.0):
+        new_params = params + (-lr) * g / avg
+    else:
+        has_momentum = momentum > 0
+        buf = torch.where(has_momentum, buf * momentum + g / avg, buf)
+        new_params = torch.where(has_momentum, params + (-lr) * buf, params + (-lr) * g / avg)
     return new_params, {
         "step": step,
         "square_avg": square_avg,
@@ -318,7 +335,7 @@ def _adadelta_init(params: torch.Tensor, hp: HParams) -> State:
 def _adadelta_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     rho, eps = hp["rho"], hp["eps"]
-    g = coupled_weight_decay(grad, params, hp["weight_decay"])
+    g = coupled_weight_decay(grad, params, hp)
     square_avg = state["square_avg"] * rho + (1 - rho) * g * g
     ratio = (state["acc_delta"] + eps).sqrt() / (square_avg + eps).sqrt()
     delta = ratio * g

@@ -183,8 +183,8 @@ class _Group:
     spec_index: list[int]
     lo: int
     hi: int
-    hp: dict[str, torch.Tensor]
-    lr_factors: torch.Tensor  # (T, R_g, 1)
+    hp: base.HParams
+    lr_factors: torch.Tensor  # (T, S_g): the schedule of each spec
     shows: dict[str, tuple[str | None, torch.Tensor]]  # probe -> (state key, runs that have it)
     state: dict[str, torch.Tensor] = field(default_factory=dict)
 
@@ -204,16 +204,21 @@ def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> lis
     for idx in by_rule.values():
         opt = base.get(specs[idx[0]].name)
         keys = specs[idx[0]].hyperparams.keys()
-        hp = {}
+        tensors, uniform = {}, {}
         for key in keys:
             vals = [specs[i].hyperparams[key] for i in idx]
             kind = torch.bool if isinstance(vals[0], bool) else dtype
-            hp[key] = torch.tensor(vals, dtype=kind, device=device).repeat_interleave(n)[:, None]
+            tensors[key] = torch.tensor(vals, dtype=kind, device=device).repeat_interleave(n)[
+                :, None
+            ]
+            if all(v == vals[0] for v in vals):
+                uniform[key] = vals[0]
+        hp = base.HParams(tensors, uniform)
         factors = np.stack(
             [specs[i].schedule.factors(float(specs[i].hyperparams["lr"]), steps) for i in idx],
             axis=1,
         )  # (T, S_g)
-        lr_factors = torch.as_tensor(np.repeat(factors, n, axis=1), dtype=dtype, device=device)
+        lr_factors = torch.as_tensor(factors, dtype=dtype, device=device)
         hi = lo + len(idx) * n
         opts = [base.get(specs[i].name) for i in idx]
         shows = {}
@@ -225,7 +230,7 @@ def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> lis
             keys = [getattr(o, attr) if attr else "effective_lr" for o in opts]
             has = torch.tensor([k is not None for k in keys], device=device)
             shows[kind] = (next((k for k in keys if k), None), has.repeat_interleave(n)[:, None])
-        groups.append(_Group(opt, idx, lo, hi, hp, lr_factors[..., None], shows))
+        groups.append(_Group(opt, idx, lo, hi, hp, lr_factors, shows))
         lo = hi
     return groups
 
@@ -356,7 +361,8 @@ def simulate(
             sl = slice(g.lo, g.hi)
             hp = g.hp
             if g.scheduled:
-                hp = {**g.hp, "lr": g.hp["lr"] * g.lr_factors[t]}
+                factor = g.lr_factors[t].repeat_interleave(n)[:, None]
+                hp = g.hp.with_tensor("lr", g.hp["lr"] * factor)
             gr = grad[sl]
             if g.noisy:
                 gr = gr + hp["noise"] * noise[t].repeat(len(g.spec_index), 1)

@@ -336,3 +336,14 @@ def test_gradient_clipping_matches_clip_grad_norm():
     # clipping changed the run: without it gradient descent at lr 1e-3 takes a huge first step
     free = optimizers.simulate(ROSENBROCK, [("gd", {"lr": 1e-3})], starts=[[-1.5, 2.0]], steps=1)
     assert np.linalg.norm(free.updates[0, 0, 0]) > 10 * np.linalg.norm(result.updates[0, 0, 0])
+
+
+def test_uniform_batches_take_the_same_path_as_mixed_ones():
+    """A rule skips work no run needs when a batch shares a switch (no momentum anywhere, no
+    AMSGrad); alone, each configuration must give the trajectory the mixed batch gives."""
+    land, starts = SURFACES["himmelblau"]
+    specs = [(n, _scaled(n, hp, "himmelblau")) for n, hp in CONFIGS]
+    mixed = optimizers.simulate(land, specs, starts=starts, steps=100)
+    for i, spec in enumerate(specs):
+        alone = optimizers.simulate(land, [spec], starts=starts, steps=100)
+        np.testing.assert_array_equal(alone.positions[0], mixed.positions[i], err_msg=str(spec))
