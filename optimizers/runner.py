@@ -73,7 +73,6 @@ class SimulationResult:
     velocity: np.ndarray | None = None
     second_moment: np.ndarray | None = None
     effective_lr: np.ndarray | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> np.ndarray:
