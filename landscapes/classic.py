@@ -101,12 +101,10 @@ def _classic(
     notice: str,
     references: tuple[str, ...],
     saddles: tuple[Saddle, ...] = (),
-    parameters: tuple[Parameter, ...] = (),
-    values: dict[str, float] | None = None,
     log_scale: bool = False,
     all_minima_known: bool = False,
 ) -> Landscape:
-    """Assemble a classic landscape from its pieces (``values`` are the bound parameters)."""
+    """Assemble a classic landscape (the registry adds its parameter specs and values)."""
     return Landscape(
         key=key,
         name=name,
@@ -116,8 +114,6 @@ def _classic(
         start=start,
         minima=minima,
         saddles=saddles,
-        parameters=parameters,
-        params=tuple(sorted((values or {}).items())),
         formula=formula,
         notice=notice,
         references=references,
@@ -159,8 +155,6 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
             "of a function, The Computer Journal 3(3):175-184",
             SFU,
         ),
-        parameters=ROSENBROCK_PARAMS,
-        values={"a": a, "b": b},
         log_scale=True,
         all_minima_known=True,
     )
@@ -637,8 +631,6 @@ def rastrigin(A: float = 10.0) -> Landscape:
             "function optimizer, Parallel Computing 17(6-7):619-632",
             SFU,
         ),
-        parameters=RASTRIGIN_PARAMS,
-        values={"A": A},
         all_minima_known=t1 is None,
     )
 

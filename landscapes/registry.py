@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from .base import Landscape, Parameter, bind_params
 
@@ -12,7 +13,11 @@ _FACTORIES: dict[str, tuple[Factory, tuple[Parameter, ...]]] = {}
 
 
 def register(key: str, parameters: tuple[Parameter, ...] = ()) -> Callable[[Factory], Factory]:
-    """Register ``factory(**params) -> Landscape`` under ``key`` with its parameter specs."""
+    """Register ``factory(**params) -> Landscape`` under ``key`` with its parameter specs.
+
+    ``get`` validates the parameters, calls the factory, and records the specs and the values
+    on the landscape it returns (``parameters``, ``params``): factories need not set them.
+    """
 
     def deco(factory: Factory) -> Factory:
         if key in _FACTORIES:
@@ -42,7 +47,7 @@ def get(key: str, **params: float) -> Landscape:
     """
     factory, specs = _entry(key)
     values = bind_params(specs, params, key)
-    return factory(**values)
+    return replace(factory(**values), parameters=specs, params=tuple(sorted(values.items())))
 
 
 def _entry(key: str) -> tuple[Factory, tuple[Parameter, ...]]:

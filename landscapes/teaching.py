@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .base import Landscape, Minimum, Parameter, Saddle, SurfaceFn
-from .registry import parameters, register
+from .registry import register
 
 GOODFELLOW = (
     'Goodfellow, Bengio & Courville (2016), "Deep Learning", MIT Press, '
@@ -45,17 +45,9 @@ ANANDKUMAR = (
 )
 
 
-def _landscape(key: str, name: str, values: dict[str, float], fn: SurfaceFn, **fields) -> Landscape:
-    """A teaching Landscape for ``key`` with parameter specs from the registry and ``values``."""
-    return Landscape(
-        key=key,
-        name=name,
-        group="teaching",
-        fn=fn,
-        parameters=parameters(key),
-        params=tuple(sorted(values.items())),
-        **fields,
-    )
+def _landscape(key: str, name: str, fn: SurfaceFn, **fields) -> Landscape:
+    """A teaching Landscape (the registry adds its parameter specs and values)."""
+    return Landscape(key=key, name=name, group="teaching", fn=fn, **fields)
 
 
 def _at(fn: SurfaceFn, x: float, y: float) -> float:
@@ -95,7 +87,6 @@ def saddle() -> Landscape:
     return _landscape(
         "saddle",
         "Saddle point",
-        {},
         fn,
         domain=((-2.0, 2.0), (-2.0, 2.0)),
         start=(1.5, 1e-3),
@@ -125,7 +116,6 @@ def saddle_bounded() -> Landscape:
     return _landscape(
         "saddle_bounded",
         "Saddle between two minima",
-        {},
         fn,
         domain=((-2.0, 2.0), (-2.0, 2.0)),
         start=(1.5, 1e-3),
@@ -155,7 +145,6 @@ def monkey_saddle() -> Landscape:
     return _landscape(
         "monkey_saddle",
         "Monkey saddle",
-        {},
         fn,
         domain=((-2.0, 2.0), (-2.0, 2.0)),
         start=(1.5, 1e-4),
@@ -224,7 +213,6 @@ def quadratic(*, kappa: float, angle: float, lambda_max: float) -> Landscape:
     return _landscape(
         "quadratic",
         "Ill-conditioned quadratic",
-        {"kappa": kappa, "angle": angle, "lambda_max": lambda_max},
         fn,
         domain=((-2.0, 2.0), (-2.0, 2.0)),
         start=(float(start[0]), float(start[1])),
@@ -265,7 +253,6 @@ def ravine(*, steepness: float) -> Landscape:
     return _landscape(
         "ravine",
         "Curved ravine",
-        {"steepness": steepness},
         fn,
         domain=((-4.0, 4.0), (-3.0, 3.0)),
         start=(-3.5, 1.5),
@@ -301,7 +288,6 @@ def plateau(*, width: float) -> Landscape:
     return _landscape(
         "plateau",
         "Plateau",
-        {"width": width},
         fn,
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         start=(2.0, 1.1),
@@ -348,7 +334,6 @@ def cliff(*, steepness: float) -> Landscape:
     return _landscape(
         "cliff",
         "Cliff",
-        {"steepness": steepness},
         fn,
         domain=((-3.0, 3.0), (-2.0, 2.0)),
         start=(-2.0, 1.0),
@@ -391,7 +376,6 @@ def trap() -> Landscape:
     return _landscape(
         "trap",
         "Local-minimum trap",
-        {},
         fn,
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         start=(-2.5, 2.5),
@@ -446,7 +430,6 @@ def bumpy_bowl(*, amplitude: float) -> Landscape:
     return _landscape(
         "bumpy_bowl",
         "Bumpy bowl",
-        {"amplitude": amplitude},
         fn,
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         start=(2.5, 2.0),
