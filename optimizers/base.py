@@ -267,9 +267,6 @@ class Spec:
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
 
-    def title(self) -> str:
-        return self.label or self.name
-
 
 def as_bool(x: torch.Tensor) -> torch.Tensor:
     """A hyperparameter tensor read as a switch."""

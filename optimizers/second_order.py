@@ -98,8 +98,7 @@ def _newton_update(params, loss, grad, state, hp, oracle):
     hess = 0.5 * (hess + hess.transpose(-1, -2))
     eigval, eigvec = torch.linalg.eigh(hess)
     floor = hp["damping"]
-    fixed = torch.where(as_bool(hp["saddle_free"]), eigval.abs(), eigval).clamp_min(floor)
-    fixed = torch.maximum(fixed, floor)
+    fixed = torch.maximum(torch.where(as_bool(hp["saddle_free"]), eigval.abs(), eigval), floor)
     # Newton direction with the modified spectrum: d = -V diag(1/|lambda|) V^T g
     coords = torch.einsum("rji,rj->ri", eigvec, grad) / fixed
     direction = -torch.einsum("rij,rj->ri", eigvec, coords)
