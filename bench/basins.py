@@ -95,7 +95,7 @@ def main() -> None:
     )
 
     rng = np.random.default_rng(0)
-    loop_total, worst = 0.0, 0.0
+    loop_total, diffs = 0.0, []
     for i, (name, hp) in enumerate(SPECS):
         picks = rng.choice(len(starts), size=args.sample, replace=False)
         t = time.perf_counter()
@@ -103,9 +103,8 @@ def main() -> None:
         elapsed = time.perf_counter() - t
         loop_total += elapsed * len(starts) / args.sample
         with np.errstate(invalid="ignore"):
-            diff = np.abs(np.array(finals) - result.final_positions[i, picks])
-        both_finite = np.isfinite(diff)
-        worst = max(worst, float(diff[both_finite].max(initial=0.0)))
+            diff = np.abs(np.array(finals) - result.final_positions[i, picks]).max(-1)
+        diffs.extend(diff[np.isfinite(diff)])
         print(
             f"  loop {name:9s} {args.sample} starts in {elapsed:6.3f} s "
             f"-> {elapsed * len(starts) / args.sample:8.1f} s for {len(starts)}"
@@ -114,7 +113,12 @@ def main() -> None:
         f"torch.optim loop:  {loop_total:8.1f} s  (sampled {args.sample * len(SPECS)} runs, scaled)"
     )
     print(f"speed-up:          {loop_total / batched:8.0f}x")
-    print(f"max |batched - loop| over sampled final points: {worst:.2e}")
+    diffs = np.array(diffs)
+    print(
+        f"|batched - loop| over the sampled final points: median {np.median(diffs):.1e}, "
+        f"max {diffs.max():.1e}, {(diffs < 1e-9).sum()}/{diffs.size} below 1e-9 "
+        "(runs that ride a ridge amplify rounding)"
+    )
     counts = {s: int((result.status == s).sum()) for s in optimizers.STATUSES}
     print(f"statuses: {counts}")
 
