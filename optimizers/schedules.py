@@ -68,6 +68,12 @@ class Schedule:
         if not (self.eta_min >= 0.0 and math.isfinite(self.eta_min)):
             raise ValueError(f"schedule eta_min must be >= 0, got {self.eta_min}")
 
+    def canonical(self) -> Schedule:
+        """The same schedule with the fields its kind does not use reset to their defaults, so
+        that equal schedules compare equal."""
+        used = _USES[self.kind]
+        return Schedule(self.kind, **{name: getattr(self, name) for name in used})
+
     def factors(self, lr: float, steps: int) -> np.ndarray:
         """Multipliers of ``lr`` for steps 0 .. steps-1, shape (steps,), float64."""
         t = np.arange(steps, dtype=np.float64)
@@ -88,6 +94,16 @@ class Schedule:
         after = np.clip(t - self.warmup, 0.0, None)
         cosine = eta + (1.0 - eta) * (1.0 + np.cos(np.pi * after / span)) / 2.0
         return np.where(t < self.warmup, warm, cosine)
+
+
+_USES: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "step": ("step_size", "gamma"),
+    "exponential": ("gamma",),
+    "cosine": ("t_max", "eta_min"),
+    "warmup": ("warmup", "start_factor"),
+    "warmup_cosine": ("warmup", "start_factor", "eta_min"),
+}
 
 
 def _linear_warmup(t: np.ndarray, warmup: int, start: float) -> np.ndarray:
