@@ -325,12 +325,18 @@ def simulate(
     radius = escape * float(np.hypot(x1 - x0, y1 - y0))
     diverged_at = torch.full((total,), -1, dtype=torch.long, device=dev)
 
+    def escaped(x: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        """Diverged: loss not finite or farther than the escape radius (NaN positions included,
+        as NaN compares false)."""
+        inside = (x - centre).square().sum(-1) <= radius**2
+        return ~(inside & torch.isfinite(loss))
+
     full, keep_path = record == "full", record in ("full", "path")
     tail_len = max(1, min(window, steps)) + 1
+    # with the path kept, divergence and gradient norms are found afterwards, in one pass
     pos_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
     loss_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
-    gnorm_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
-    grad_hist: list[torch.Tensor] = []
+    grad_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
     probes: dict[str, list[torch.Tensor]] = {
         "velocity": [],
         "second_moment": [],
@@ -340,17 +346,14 @@ def simulate(
     first_kept = 0 if keep_path else steps + 1 - tail_len
 
     def observe(t: int, x: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor) -> None:
-        # NaN compares false, so "not inside" also catches non-finite positions
-        inside = (x - centre).square().sum(-1) <= radius**2
-        bad = ~(inside & torch.isfinite(loss))
-        diverged_at.copy_(torch.where((diverged_at < 0) & bad, t, diverged_at))
-        if t < first_kept:
-            return
+        if not keep_path:
+            bad = escaped(x, loss)
+            diverged_at.copy_(torch.where((diverged_at < 0) & bad, t, diverged_at))
+            if t < first_kept:
+                return
         pos_hist.append(x)
         loss_hist.append(loss)
-        gnorm_hist.append(torch.linalg.vector_norm(grad, dim=-1))
-        if full:
-            grad_hist.append(grad)
+        grad_hist.append(grad)
 
     for t in range(steps):
         loss, grad = value_and_grad(fn, params)
@@ -389,18 +392,22 @@ def simulate(
     # back to the caller's spec order: position p of the run axis holds spec order[p]
     inverse = np.argsort(order)
 
-    def to_numpy(hist: Sequence[torch.Tensor], per_step: bool = True) -> np.ndarray:
-        arr = torch.stack(list(hist), dim=1) if per_step else hist  # (R, T', ...)
-        arr = arr.detach().cpu().numpy().reshape(s_count, n, *arr.shape[1:])
-        return arr if order == sorted(order) else arr[inverse]
-
     def per_run(x: torch.Tensor) -> np.ndarray:
+        """(R, ...) tensor -> (S, N, ...) array in the caller's spec order."""
         a = x.detach().cpu().numpy().reshape(s_count, n, *x.shape[1:])
         return a if order == sorted(order) else a[inverse]
 
-    tail_pos = to_numpy(list(pos_hist)[-tail_len:])
-    tail_loss = to_numpy(list(loss_hist)[-tail_len:])
-    tail_gnorm = to_numpy(list(gnorm_hist)[-tail_len:])
+    def to_numpy(hist: Sequence[torch.Tensor]) -> np.ndarray:
+        return per_run(torch.stack(list(hist), dim=1))  # (R, T', ...)
+
+    pos_t, loss_t = torch.stack(list(pos_hist), 1), torch.stack(list(loss_hist), 1)
+    gnorm_t = torch.linalg.vector_norm(torch.stack(list(grad_hist), 1), dim=-1)
+    if keep_path:
+        bad = escaped(pos_t, loss_t)
+        diverged_at = torch.where(bad.any(1), bad.int().argmax(1), -1)
+    tail_pos = per_run(pos_t[:, -tail_len:])
+    tail_loss = per_run(loss_t[:, -tail_len:])
+    tail_gnorm = per_run(gnorm_t[:, -tail_len:])
     final_h = per_run(hessian(fn, torch.nan_to_num(params, nan=0.0, posinf=0.0, neginf=0.0)))
     diagnosis = diagnose(
         landscape, tail_pos, tail_loss, tail_gnorm, per_run(diverged_at), final_h, steps
@@ -416,9 +423,9 @@ def simulate(
         device=str(dev),
     )
     if keep_path:
-        result.positions = to_numpy(pos_hist)
-        result.losses = to_numpy(loss_hist)
-        result.grad_norms = to_numpy(gnorm_hist)
+        result.positions = per_run(pos_t)
+        result.losses = per_run(loss_t)
+        result.grad_norms = per_run(gnorm_t)
     if full:
         result.gradients = to_numpy(grad_hist)
         result.updates = np.diff(result.positions, axis=2)

@@ -68,11 +68,14 @@ class Schedule:
         if not (self.eta_min >= 0.0 and math.isfinite(self.eta_min)):
             raise ValueError(f"schedule eta_min must be >= 0, got {self.eta_min}")
 
+    def used_fields(self) -> tuple[str, ...]:
+        """The fields this kind of schedule reads."""
+        return _USES[self.kind]
+
     def canonical(self) -> Schedule:
         """The same schedule with the fields its kind does not use reset to their defaults, so
         that equal schedules compare equal."""
-        used = _USES[self.kind]
-        return Schedule(self.kind, **{name: getattr(self, name) for name in used})
+        return Schedule(self.kind, **{name: getattr(self, name) for name in self.used_fields()})
 
     def factors(self, lr: float, steps: int) -> np.ndarray:
         """Multipliers of ``lr`` for steps 0 .. steps-1, shape (steps,), float64."""
