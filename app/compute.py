@@ -1,13 +1,14 @@
 """Cached calls into the engine; everything returned is plain Python and numpy data.
 
-Each function is wrapped in ``st.cache_data`` and keyed by its (hashable) arguments. Runs are
-cached one optimizer at a time, so changing one optimizer's learning rate recomputes that run
-only; the surface grid is cached apart from the runs. No maths happens here: the engine computes,
+Surfaces are cached with ``st.cache_data``; runs are cached one optimizer at a time in a shared
+store, so changing one optimizer's learning rate recomputes that run only. No maths happens here: the engine computes,
 this module unpacks its results into the frozen containers below, which the figures draw.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,7 +119,74 @@ def surface(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+RunKey = tuple  # (landscape key, params, entry, start, steps, seed)
+STORE_SIZE = 512  # runs kept; one is about 50 kB for 500 steps
+
+
+@st.cache_resource
+def _store() -> tuple[OrderedDict[RunKey, Run], threading.Lock]:
+    """Runs shared by all sessions, least recently used dropped first."""
+    return OrderedDict(), threading.Lock()
+
+
+def runs(
+    key: str,
+    params: tuple[tuple[str, float], ...],
+    entries: tuple[OptimizerEntry, ...],
+    start: tuple[float, float],
+    steps: int,
+    seed: int,
+) -> list[Run]:
+    """The runs of ``entries`` from ``start``, each cached on its own.
+
+    The ones not cached are computed together in one batched ``simulate`` call: changing one
+    learning rate recomputes one run, changing the landscape computes all of them in one batch.
+    The gradient noise depends on (seed, step) only, so a run is the same alone or in a batch.
+    """
+    store, lock = _store()
+    keys = [(key, params, entry, start, steps, seed) for entry in entries]
+    with lock:
+        missing = list(
+            dict.fromkeys(entry for k, entry in zip(keys, entries, strict=True) if k not in store)
+        )
+    if missing:
+        land = landscapes.get(key, **dict(params))
+        result = optimizers.simulate(
+            land, [e.spec() for e in missing], [start], steps=steps, seed=seed
+        )
+        with lock:
+            for i, entry in enumerate(missing):
+                store[(key, params, entry, start, steps, seed)] = _unpack(result, i, entry)
+            while len(store) > STORE_SIZE:
+                store.popitem(last=False)
+    with lock:
+        for k in keys:
+            store.move_to_end(k)
+        return [store[k] for k in keys]
+
+
+def _unpack(result: optimizers.SimulationResult, i: int, entry: OptimizerEntry) -> Run:
+    diagnosis = result.diagnosis
+    return Run(
+        label=entry.label,
+        name=entry.name,
+        positions=result.positions[i, 0],
+        losses=result.losses[i, 0],
+        grad_norms=result.grad_norms[i, 0],
+        gradients=result.gradients[i, 0],
+        updates=result.updates[i, 0],
+        velocity=result.velocity[i, 0],
+        effective_lr=result.effective_lr[i, 0],
+        lr=float(entry.values.get("lr", float("nan"))),
+        status=str(diagnosis.status[i, 0]),
+        detail=str(diagnosis.detail[i, 0]),
+        minimum=int(diagnosis.minimum[i, 0]),
+        distance=float(diagnosis.distance[i, 0]),
+        diverged_at=int(diagnosis.diverged_at[i, 0]),
+        evaluations={k: int(v[i, 0]) for k, v in result.evaluations.items()},
+    )
+
+
 def run(
     key: str,
     params: tuple[tuple[str, float], ...],
@@ -127,26 +195,5 @@ def run(
     steps: int,
     seed: int,
 ) -> Run:
-    """One optimizer from one start. The noise depends on (seed, step) only, so optimizers run
-    one by one see the same noise sequence, as they would in one batch."""
-    land = landscapes.get(key, **dict(params))
-    result = optimizers.simulate(land, [entry.spec()], [start], steps=steps, seed=seed)
-    diagnosis = result.diagnosis
-    return Run(
-        label=entry.label,
-        name=entry.name,
-        positions=result.positions[0, 0],
-        losses=result.losses[0, 0],
-        grad_norms=result.grad_norms[0, 0],
-        gradients=result.gradients[0, 0],
-        updates=result.updates[0, 0],
-        velocity=result.velocity[0, 0],
-        effective_lr=result.effective_lr[0, 0],
-        lr=float(entry.values.get("lr", float("nan"))),
-        status=str(diagnosis.status[0, 0]),
-        detail=str(diagnosis.detail[0, 0]),
-        minimum=int(diagnosis.minimum[0, 0]),
-        distance=float(diagnosis.distance[0, 0]),
-        diverged_at=int(diagnosis.diverged_at[0, 0]),
-        evaluations={k: int(v[0, 0]) for k, v in result.evaluations.items()},
-    )
+    """One optimizer's run (see ``runs``)."""
+    return runs(key, params, (entry,), start, steps, seed)[0]

@@ -1,20 +1,43 @@
-"""Figure builders: pure functions from numpy data to Plotly figures (they never show anything).
+"""Figure builders: pure functions from the engine's numpy results to Plotly figures.
 
-Like ``plotly.express``, every function returns a ``go.Figure`` that the caller may change further
-and hands to ``st.plotly_chart``. The only arithmetic here is presentation (a log colour scale,
-hiding non-finite points), never the optimisation itself.
+Like ``plotly.express``, every function takes data and returns a ``go.Figure`` (or rows for a
+table) that the caller may change further and hands to ``st.plotly_chart``; nothing is shown here
+and nothing is optimised here. The only arithmetic is presentation: colour levels, hiding
+non-finite points, one display factor for the step arrows, choosing which steps become frames.
+
+Lessons of Plotly 7.1 / Streamlit 1.67 that shape this module (see ``DESIGN.md``):
+
+* the surface is a layout *image* (a banded PNG), not a contour trace: a contour or heatmap trace
+  vanishes while Plotly animates other traces of the same axes (plotly.js issues 4491, 4596);
+* animation frames carry only what moves (each run's marker, a short tail and the three step
+  arrows) as short Python lists, never the path so far, which would grow as steps²; at most
+  ``max_frames`` frames, built as dicts. Large arrays (paths, grids) are float32 numpy arrays,
+  which Plotly sends base64-encoded; the tiny per-frame arrays are rounded lists, which build
+  and encode several times faster than numpy arrays of two elements. Plotly still validates each
+  frame's traces (most of the build time), so the frames hold as few traces as the styling
+  allows;
+* clicks on a layout image return nothing: an invisible grid of points (``CLICK_GRID_NAME``)
+  makes ``on_select`` report where the user clicked (see the hover note below for why it comes
+  first among the traces).
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import math
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
+from plotly.subplots import make_subplots
 
 if TYPE_CHECKING:  # plain data containers; importing them at runtime would pull in streamlit
-    from .compute import Point, Race, Surface
+    from .compute import Point, Run, Surface
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Ordered for a light grey surface: yellow (weak on white) and black (weak on dark
@@ -29,23 +52,91 @@ OKABE_ITO = (
     "#000000",  # black
     "#F0E442",  # yellow
 )
-# End-of-path symbols, so runs differ in shape as well as colour (projectors, grey-scale prints).
+# Current-position symbols, so runs differ in shape as well as colour (projectors, grey prints).
 END_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "pentagon", "hexagon", "star", "cross")
-# Low values light, high values darker: coloured paths stand out everywhere on it.
-SURFACE_COLORSCALE = [[0.0, "#ffffff"], [0.5, "#d4d4d4"], [1.0, "#8c8c8c"]]
+# The same idea in 3-D, where Plotly knows fewer symbols.
+END_SYMBOLS_3D = (
+    "circle",
+    "square",
+    "diamond",
+    "cross",
+    "x",
+    "circle-open",
+    "square-open",
+    "diamond-open",
+)
 FONT_SIZE = 18  # readable from the back of a lecture room
-PLOT_SIZE = 560  # pixels along the longer side of the plot area: fits a 1280 x 800 projector
-# room for the axis labels (left, bottom), the colour bar (right) and the legend (bottom)
-MARGIN = {"l": 70, "r": 150, "t": 10, "b": 130}
+SMALL_FONT = 16  # ticks, legend, slider labels: the smallest text drawn
+PLOT_SIZE = 540  # pixels along the longer side of the 2-D plot area
+CLICK_GRID_NAME = "click grid"  # name and legendgroup of the invisible grid that catches clicks
+CLICK_GRID_SPACING = 18  # pixels between the click grid's points (31 x 31 on a 540 px plot)
+SURFACE_BANDS = 14  # colour levels of the surface: reads like a contour map
+# Low values light, high values darker, so coloured paths stand out everywhere on the surface.
+SURFACE_LIGHT = (252, 252, 252)
+SURFACE_DARK = (165, 171, 181)
+# The 3-D view's log floor (fraction of the value range): coarser than the 2-D view's 1e-6, so
+# a narrow valley between mesh nodes does not become a comb of spikes.
+SURFACE3D_FLOOR = 1e-4
+ARROW_FRACTION = 0.12  # the longest arrow at the shown step, as a fraction of the domain diagonal
+MIN_ARROW = 0.002  # arrows shorter than this fraction of the diagonal are not drawn
+MAX_ARROW_FACTOR = 1000.0  # arrows still shorter than MIN_ARROW then are not drawn
+FAR = 1000.0  # points farther than this many domain diagonals are not drawn
+ARROW_CAP = 0.35  # in other frames (same factor) arrows longer than this fraction are shortened
+TAIL = 10  # steps of recent path drawn thick under each moving marker
+SPEEDS = (("0.5×", 200), ("1×", 100), ("2×", 50), ("4×", 25))  # label, milliseconds per frame
+ARROW_GREY = "#4d4d4d"  # the gradient and momentum arrows; their heads take the run colour
+ARROW_KINDS = (
+    # key, legend name, dash, width
+    ("gradient", "gradient step −lr·∇f{factor}", "dash", 2.0),
+    ("velocity", "momentum step −lr·v{factor}", "dot", 2.5),
+    ("update", "actual step x<sub>k+1</sub>−x<sub>k</sub>{factor}", "solid", 3.5),
+)
 POINT_STYLE = {
-    "global": {"symbol": "star", "size": 22, "name": "global minimum"},
-    "local": {"symbol": "star-open", "size": 18, "name": "local minimum"},
-    "saddle": {"symbol": "x-thin-open", "size": 16, "name": "saddle point"},
+    "global": {"symbol": "star", "size": 18, "name": "global minimum", "color": "#FFC20A"},
+    "local": {"symbol": "star-open", "size": 18, "name": "local minimum", "color": "#000000"},
+    "saddle": {"symbol": "x-thin-open", "size": 16, "name": "saddle point", "color": "#000000"},
 }
+_KEEP_OPACITY = {"marker": {"opacity": 1}}  # a click selection must not fade the other markers
+# Hover note. Plotly's "closest" hover gives a point under the cursor the distance
+# max(d - r, 1 - 3 / r), r its marker radius (at least 3 px): the larger the marker, the larger
+# its floor. The click grid's radius (CLICK_GRID_SPACING / 2) is at least every hoverable
+# marker's, and it comes first (a later trace wins ties), so markers and minima answer the hover
+# over them and the grid answers everywhere else; with half the spacing as its radius, at most one
+# grid point is that close to the cursor, so a click lands on the nearest one.
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+class FramedFigure(go.Figure):
+    """A figure whose animation frames stay plain dicts.
+
+    Plotly validates every frame into objects (``go.Frame``, ``go.Scatter``): for a hundred frames
+    that is most of the figure's build time, and Streamlit's ``to_dict`` then deep-copies them
+    all. The frames here are built from validated pieces already, so ``to_dict`` (what
+    ``st.plotly_chart`` and ``to_json`` serialise) appends them as they are.
+    """
+
+    def __init__(self, *args: Any, raw_frames: Sequence[dict[str, Any]] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._raw_frames = list(raw_frames)
+
+    @property
+    def raw_frames(self) -> list[dict[str, Any]]:
+        return self._raw_frames
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self._raw_frames:
+            out["frames"] = self._raw_frames
+        return out
+
+    def to_plotly_json(self) -> dict[str, Any]:
+        return self.to_dict()
 
 
 def plot_area(
-    domain: tuple[tuple[float, float], tuple[float, float]], size: int = 640
+    domain: tuple[tuple[float, float], tuple[float, float]], size: int = PLOT_SIZE
 ) -> tuple[int, int]:
     """Pixel width and height of a plot area with equal x and y scales; the longer side is ``size``.
 
@@ -64,220 +155,1249 @@ def colour(i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
 
 
-def log_colour_values(z: np.ndarray) -> tuple[np.ndarray, float]:
-    """``log10(z - min + floor)`` for a log colour scale; returns the values and ``floor``.
+def symbol(i: int) -> str:
+    """The ``i``-th run's marker symbol."""
+    return END_SYMBOLS[i % len(END_SYMBOLS)]
 
-    ``floor`` is a millionth of the value range, so that an exact zero at the minimum does not
-    stretch the colour scale down to ``log10(1e-12)``.
+
+def _fmt(value: float, digits: int = 3) -> str:
+    """Short text for a number: ``digits`` significant digits, '—' when not finite."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    text = f"{value:.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def _pair(v: np.ndarray) -> str:
+    return f"({_fmt(float(v[0]))}, {_fmt(float(v[1]))})"
+
+
+def _finite_f32(a: np.ndarray) -> np.ndarray:
+    """float32 copy of ``a`` (values beyond float32 become inf, and are then dropped as non-finite)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(a, dtype=np.float32)
+    return out
+
+
+def _finite_rows(a: np.ndarray) -> np.ndarray:
+    """Mask of the rows of an (n, d) or values of an (n,) float32 array that are finite."""
+    ok = np.isfinite(a)
+    return ok.all(axis=1) if ok.ndim == 2 else ok
+
+
+def _steps_array(steps: np.ndarray) -> np.ndarray:
+    """Step numbers in the smallest integer type that holds them (compact base64 in the JSON)."""
+    return steps.astype(np.int16 if steps.size == 0 or steps.max() < 2**15 else np.int32)
+
+
+def _diag(domain: tuple[tuple[float, float], tuple[float, float]]) -> float:
+    (x0, x1), (y0, y1) = domain
+    return math.hypot(x1 - x0, y1 - y0)
+
+
+def _decimals(domain: tuple[tuple[float, float], tuple[float, float]]) -> int:
+    """Decimals that resolve 1/100000 of the domain diagonal (far below a pixel)."""
+    return max(0, 5 - math.floor(math.log10(_diag(domain))))
+
+
+def _rounded(values: np.ndarray, decimals: int) -> list[float]:
+    """A short list of plain floats (compact JSON; tiny lists build faster than numpy arrays)."""
+    return np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
+
+
+def minima_points(points: Sequence[Point]) -> list[Point]:
+    """The known minima (global and local), in order: ``Run.minimum`` indexes this list."""
+    return [p for p in points if p.kind in ("global", "local")]
+
+
+def minimum_label(points: Sequence[Point], index: int) -> str:
+    """E.g. "global (1, 1)" or "local (-0.944, 0.944)"; "—" for -1 or an unknown index."""
+    minima = minima_points(points)
+    if not 0 <= index < len(minima):
+        return "—"
+    p = minima[index]
+    return f"{p.kind} ({_fmt(p.x)}, {_fmt(p.y)})"
+
+
+# --- colour levels --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColourLevels:
+    """How surface values become colour bands (``SURFACE_BANDS`` equal steps of ``value(z)``).
+
+    Linear: ``value(z) = z``. Log: ``value(z) = log10(z - zmin + floor)`` with ``floor`` a
+    millionth of the value range, so an exact zero at the minimum does not stretch the scale.
     """
-    finite = z[np.isfinite(z)]
-    if finite.size == 0:
-        return np.full_like(z, np.nan), 1.0
-    low, high = float(finite.min()), float(finite.max())
-    floor = max((high - low) * 1e-6, 1e-12)
+
+    log: bool
+    zmin: float
+    floor: float
+    vmin: float
+    vmax: float
+    bands: int = SURFACE_BANDS
+
+    @classmethod
+    def of(
+        cls, z: np.ndarray, log: bool, lowest: float = math.inf, floor: float = 1e-6
+    ) -> ColourLevels:
+        """Levels for the values ``z``; ``lowest`` (e.g. a known minimum's value) may lower zmin;
+        ``floor`` is the log scale's floor as a fraction of the value range."""
+        finite = np.asarray(z, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        if finite.size == 0:
+            return cls(log, 0.0, 1.0, 0.0, 1.0)
+        zmin = min(float(finite.min()), lowest)
+        zmax = float(finite.max())
+        span = zmax - zmin
+        if not log:
+            return cls(False, zmin, 0.0, zmin, zmax if span > 0 else zmin + 1.0)
+        floor = max(span * floor, 1e-12)
+        vmin, vmax = math.log10(floor), math.log10(span + floor)
+        return cls(True, zmin, floor, vmin, vmax if vmax > vmin else vmin + 1.0)
+
+    def value(self, z: np.ndarray | float) -> np.ndarray:
+        """Where ``z`` lies on the colour axis (log10 of ``z - zmin + floor`` for a log scale)."""
+        z = np.asarray(z, dtype=np.float64)
+        if not self.log:
+            return z
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.log10(np.maximum(z - self.zmin, 0.0) + self.floor)
+
+    def band_colours(self) -> list[tuple[int, int, int]]:
+        light, dark = np.array(SURFACE_LIGHT, float), np.array(SURFACE_DARK, float)
+        t = np.linspace(0.0, 1.0, self.bands)[:, None]
+        return [tuple(int(c) for c in np.rint(row)) for row in light + (dark - light) * t]
+
+    def colorscale(self) -> list[list[Any]]:
+        """A stepped Plotly colour scale with one flat step per band."""
+        out: list[list[Any]] = []
+        for b, rgb in enumerate(self.band_colours()):
+            css = f"rgb{rgb}"
+            out += [[b / self.bands, css], [(b + 1) / self.bands, css]]
+        return out
+
+    def ticks(self) -> tuple[list[float], list[str]]:
+        """Colour-axis positions and their labels in real f values."""
+        if not self.log:
+            vals = _nice_ticks(self.vmin, self.vmax)
+            return vals, [_fmt(v) for v in vals]
+        decades = np.arange(math.ceil(self.vmin + 0.5), math.floor(self.vmax) + 1)
+        if decades.size > 7:
+            decades = decades[decades % 2 == decades[-1] % 2]
+        vals = [self.vmin] + [float(self.value(self.zmin + 10.0**d)) for d in decades]
+        texts = [_fmt(self.zmin)] + [
+            _decade(d) if self.zmin == 0 else _fmt(self.zmin + 10.0**d) for d in decades
+        ]
+        return vals, texts
+
+
+def _decade(d: float) -> str:
+    return f"{10.0**d:g}" if -3 <= d <= 4 else f"1e{int(d)}"
+
+
+def _nice_ticks(low: float, high: float, count: int = 7) -> list[float]:
+    raw = (high - low) / max(count - 1, 1)
+    mag = 10.0 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(low / step) * step
+    return [round(first + i * step, 12) for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def _levels_for(surface: Surface, log_colour: bool, floor: float = 1e-6) -> ColourLevels:
+    lowest = min((p.value for p in minima_points(surface.points)), default=math.inf)
+    return ColourLevels.of(surface.z, log_colour, lowest, floor)
+
+
+def surface_png(
+    xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels: ColourLevels, width: int, height: int
+) -> str:
+    """A banded PNG of ``z[j, i] = f(xs[i], ys[j])`` as a ``data:`` URI, ``width`` x ``height`` px.
+
+    The colour-axis values are interpolated bilinearly to the pixel centres, cut into bands, and
+    the band edges drawn one shade darker, so the image reads like a filled contour map. Pixels
+    whose value is not finite take the darkest band's colour. Row 0 of the image is the top (the
+    largest y).
+    """
+    with np.errstate(invalid="ignore"):  # band units: 0 .. bands at vmin .. vmax
+        u = (levels.value(z) - levels.vmin) * (levels.bands / (levels.vmax - levels.vmin))
+    u = u.astype(np.float32)
+    px = xs[0] + (np.arange(width) + 0.5) / width * (xs[-1] - xs[0])
+    py = ys[-1] - (np.arange(height) + 0.5) / height * (ys[-1] - ys[0])  # top row first
+    fi = np.interp(px, xs, np.arange(xs.size))
+    fj = np.interp(py, ys, np.arange(ys.size))
+    i0 = np.minimum(fi.astype(int), xs.size - 2)
+    j0 = np.minimum(fj.astype(int), ys.size - 2)
+    wi = (fi - i0).astype(np.float32)[None, :]
+    wj = (fj - j0).astype(np.float32)[:, None]
+    rows = u[:, i0] * (1 - wi) + u[:, i0 + 1] * wi  # bilinear, one axis at a time
+    img = rows[j0] * (1 - wj) + rows[j0 + 1] * wj
     with np.errstate(invalid="ignore"):
-        return np.log10(z - low + floor), floor
+        band = np.floor(img)
+    band = np.where(np.isfinite(band), np.clip(band, 0, levels.bands - 1), levels.bands - 1)
+    band = band.astype(np.uint8)
+    edge = np.zeros(band.shape, dtype=bool)
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    edge[1:, :] |= band[1:, :] != band[:-1, :]
+    index = band + levels.bands * edge.astype(np.uint8)  # edge pixels use the darker palette half
+    colours = np.array(levels.band_colours(), dtype=float)
+    palette = np.concatenate([colours, colours * 0.8]).round().astype(np.uint8)
+    image = Image.fromarray(index, mode="P")
+    image.putpalette(palette.ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(
+        buffer, format="PNG"
+    )  # default zlib level: 1/4 the time of optimize=True, +15 % size
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def surface_figure(
-    xs: np.ndarray,
-    ys: np.ndarray,
-    z: np.ndarray,
-    *,
-    domain: tuple[tuple[float, float], tuple[float, float]] | None = None,
-    points: Sequence[Point] = (),
-    log_colour: bool = False,
-    plot_size: int = PLOT_SIZE,
-) -> go.Figure:
-    """A filled contour of ``z[j, i] = f(xs[i], ys[j])`` with the marked minima and saddles.
-
-    Axes are fixed to ``domain`` (default: the grid's extent) with equal scales, so that a run
-    that leaves the domain does not rescale the view and gradients look perpendicular to contours.
-    The figure's width and height follow the domain's aspect ratio (the longer side of the plot
-    area is ``plot_size`` pixels), so the colour bar sits next to the plot: show it with
-    ``st.plotly_chart(fig, width="content")``.
-    """
-    z = np.asarray(z)
-    shown = z
-    colorbar: dict = {"title": {"text": "f(x, y)"}}
-    if log_colour:
-        shown, _ = log_colour_values(z)
-        finite = shown[np.isfinite(shown)]
-        decades = (
-            np.arange(np.floor(finite.min()), np.ceil(finite.max()) + 1) if finite.size else []
-        )
-        colorbar = {
-            "title": {"text": "f − min"},
-            "tickvals": decades,
-            "ticktext": [f"{10.0**d:g}" for d in decades],
-        }
-    fig = go.Figure(
-        go.Contour(
-            x=xs,
-            y=ys,
-            z=shown.astype(np.float32),
-            customdata=z.astype(np.float32),
-            colorscale=SURFACE_COLORSCALE,
-            ncontours=28,
-            contours={"coloring": "heatmap", "showlines": True},
-            line={"width": 0.6, "color": "rgba(60, 60, 60, 0.45)"},
-            colorbar={**colorbar, "thickness": 18, "len": 0.85},
-            hovertemplate="x = %{x:.4g}<br>y = %{y:.4g}<br>f = %{customdata:.5g}<extra></extra>",
-            name="surface",
-            showlegend=False,
-        )
+def _colour_bar_trace(levels: ColourLevels, x: float, y: float, title: str) -> go.Scatter:
+    """One invisible point whose colour scale draws the surface's colour bar."""
+    tickvals, ticktext = levels.ticks()
+    return go.Scatter(
+        x=[x],
+        y=[y],
+        mode="markers",
+        marker={
+            "color": [levels.vmin],
+            "cmin": levels.vmin,
+            "cmax": levels.vmax,
+            "colorscale": levels.colorscale(),
+            "showscale": True,
+            "opacity": 0,
+            "size": 1,
+            "colorbar": {
+                "title": {"text": title, "side": "top", "font": {"size": SMALL_FONT}},
+                "tickvals": tickvals,
+                "ticktext": ticktext,
+                "tickfont": {"size": SMALL_FONT},
+                "thickness": 16,
+                "len": 0.9,
+                "x": 1.02,
+                "xanchor": "left",
+                "y": 0.0,
+                "yanchor": "bottom",
+                "outlinewidth": 0,
+            },
+        },
+        hoverinfo="skip",
+        showlegend=False,
+        name="colour bar",
     )
-    for kind in ("global", "local", "saddle"):
+
+
+# --- the 2-D view ---------------------------------------------------------------------------------
+
+
+def _points_traces(points: Sequence[Point]) -> list[go.Scatter]:
+    traces = []
+    for rank, kind in enumerate(("global", "local", "saddle")):
         chosen = [p for p in points if p.kind == kind]
         if not chosen:
             continue
         style = POINT_STYLE[kind]
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=[p.x for p in chosen],
                 y=[p.y for p in chosen],
                 customdata=[p.value for p in chosen],
                 mode="markers",
                 name=style["name"],
-                legendrank=1000 + list(POINT_STYLE).index(kind),
+                legendrank=900 + rank,
                 marker={
                     "symbol": style["symbol"],
                     "size": style["size"],
-                    "color": "#ffffff" if kind == "global" else "#000000",
-                    "line": {"width": 1.5, "color": "#000000"},
+                    "color": style["color"],
+                    "line": {"width": 2, "color": "#000000"},
                 },
+                unselected=_KEEP_OPACITY,
                 hovertemplate=f"{style['name']}<br>(%{{x:.4g}}, %{{y:.4g}})<br>"
                 "f = %{customdata:.5g}<extra></extra>",
             )
         )
-    if domain is None:
-        domain = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
+    return traces
+
+
+def _update_index(run: Run, step: int) -> int:
+    """The update drawn at ``step``: update ``step`` (x_step -> x_step+1), the last one at T."""
+    return min(step, len(run.updates) - 1)
+
+
+def arrow_vectors(run: Run, step: int) -> dict[str, np.ndarray]:
+    """The run's three step vectors at ``step``, in data units, before the display factor.
+
+    ``gradient``: -lr * grad f(x_j); ``velocity``: -lr * v_j (momentum-like optimizers only);
+    ``update``: x_{j+1} - x_j; with j = min(step, T - 1), so the last step shows the last update.
+    Vectors that are not finite or zero are left out. The arrows start at ``positions[j]``.
+    """
+    out: dict[str, np.ndarray] = {}
+    if len(run.updates) == 0:
+        return out
+    j = _update_index(run, step)
+    if not np.isfinite(run.positions[j]).all():
+        return out
+    candidates = {"update": run.positions[j + 1] - run.positions[j]}
+    if math.isfinite(run.lr):
+        candidates["gradient"] = -run.lr * run.gradients[j]
+        candidates["velocity"] = -run.lr * run.velocity[j]
+    for kind, vec in candidates.items():
+        vec = np.asarray(vec, dtype=np.float64)
+        if np.isfinite(vec).all() and np.any(vec != 0):
+            out[kind] = vec
+    return out
+
+
+def _inside(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]]) -> bool:
     (x0, x1), (y0, y1) = domain
-    plot_w, plot_h = plot_area(domain, plot_size)
+    return bool(x0 <= xy[0] <= x1 and y0 <= xy[1] <= y1)
+
+
+def arrow_factor(
+    runs: Sequence[Run], step: int, domain: tuple[tuple[float, float], tuple[float, float]]
+) -> float:
+    """One display factor for every arrow: the longest arrow at ``step`` that starts inside the
+    domain becomes about ``ARROW_FRACTION`` of the domain diagonal (a run far outside, about to
+    diverge, does not shrink everyone's arrows to nothing). Rounded to two significant digits,
+    at most ``MAX_ARROW_FACTOR`` (steps of converged runs are noise, not worth a magnifier);
+    1 if there is no such arrow."""
+    lengths = [
+        float(np.hypot(*v))
+        for run in runs
+        if len(run.updates) and _inside(run.positions[_update_index(run, step)], domain)
+        for v in arrow_vectors(run, step).values()
+    ]
+    longest = max(lengths, default=0.0)
+    if not longest > 0 or not math.isfinite(longest):
+        return 1.0
+    return min(float(f"{ARROW_FRACTION * _diag(domain) / longest:.2g}"), MAX_ARROW_FACTOR)
+
+
+@dataclass(frozen=True)
+class _View:
+    """What the animated traces of one figure share: the arrows' factor and cap, the rounding,
+    and the drawable region (points farther than ``FAR`` diagonals from the domain's centre are
+    off any screen and beyond what a browser can draw, so they are left out like NaN)."""
+
+    factor: float
+    cap: float
+    decimals: int
+    centre: tuple[float, float]
+    far: float
+
+    @classmethod
+    def of(cls, domain: tuple[tuple[float, float], tuple[float, float]], factor: float) -> _View:
+        (x0, x1), (y0, y1) = domain
+        diag = _diag(domain)
+        return cls(
+            factor, ARROW_CAP * diag, _decimals(domain), ((x0 + x1) / 2, (y0 + y1) / 2), FAR * diag
+        )
+
+    def drawable(self, xy: np.ndarray) -> np.ndarray:
+        """Mask of the rows of an (n, 2) array that are finite and not too far to draw."""
+        xy = np.asarray(xy, dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (np.abs(xy - self.centre) <= self.far).all(axis=-1)
+
+    def round(self, values: np.ndarray) -> list[float]:
+        return _rounded(values, self.decimals)
+
+
+def _arrow_xy(run: Run, step: int, view: _View) -> dict[str, np.ndarray]:
+    """Per kind: the (2, 2) origin and tip of the arrow drawn at ``step`` (missing when none)."""
+    vectors = arrow_vectors(run, step)
+    if not vectors:
+        return {}
+    origin = run.positions[_update_index(run, step)]
+    if not view.drawable(origin):
+        return {}
+    out = {}
+    for kind, vec in vectors.items():
+        shown = vec * view.factor
+        length = float(np.hypot(*shown))
+        if length < MIN_ARROW * view.cap / ARROW_CAP:  # under a pixel: a head with no direction
+            continue
+        if length > view.cap:
+            shown = shown * (view.cap / length)
+        out[kind] = np.array([origin, origin + shown])
+    return out
+
+
+def _marker_text(run: Run, step: int) -> str:
+    k = min(step, len(run.losses) - 1)
+    lines = [
+        f"step {k}   f = {_fmt(float(run.losses[k]), 4)}",
+        f"|∇f| = {_fmt(float(run.grad_norms[k]))}",
+    ]
+    if len(run.effective_lr):
+        j = _update_index(run, k)
+        lines.append(f"effective lr (x, y) = {_pair(run.effective_lr[j])}")
+    return "<br>".join(lines)
+
+
+def _now(run: Run, step: int, view: _View) -> dict[str, Any]:
+    """The run's current position at ``step`` (one point, with the hover text), or a null point
+    (an empty array would make Plotly's animation keep the previous frame's point)."""
+    k = min(step, len(run.positions) - 1)
+    p = run.positions[k]
+    if not view.drawable(p):
+        return {"x": [None], "y": [None], "text": [""]}
+    return {"x": view.round(p[:1]), "y": view.round(p[1:]), "text": [_marker_text(run, k)]}
+
+
+def _trail(
+    run: Run, step: int, view: _View, arrows: dict[str, np.ndarray] | None
+) -> dict[str, Any]:
+    """The run's trail at ``step`` in fixed slots (so the per-point marker sizes can be static):
+    the last ``TAIL`` + 1 positions up to the current one, oldest first, null-padded in front;
+    then, unless ``arrows`` is None (no arrows in this figure), a gap and the actual-step arrow
+    (origin, tip) from ``arrows``, the run's ``_arrow_xy``. Slots with nothing to draw are null."""
+    n_tail = 1 + TAIL
+    xs: list[float | None] = [None] * n_tail
+    ys: list[float | None] = [None] * n_tail
+    k = min(step, len(run.positions) - 1)
+    if view.drawable(run.positions[k]):
+        seg = run.positions[max(0, k - TAIL) : k + 1]
+        ok = view.drawable(seg)
+        n = len(seg) if ok.all() else len(seg) - 1 - int(np.flatnonzero(~ok)[-1])  # drawable end
+        xs[n_tail - n :], ys[n_tail - n :] = view.round(seg[-n:, 0]), view.round(seg[-n:, 1])
+    if arrows is not None:
+        seg = arrows.get("update")
+        if seg is None:
+            xs += [None, None, None]
+            ys += [None, None, None]
+        else:
+            xs += [None, *view.round(seg[:, 0])]
+            ys += [None, *view.round(seg[:, 1])]
+    return {"x": xs, "y": ys}
+
+
+def _arrows_data(per_run: Sequence[dict[str, np.ndarray]], view: _View) -> list[dict[str, Any]]:
+    """Data of the two shared arrow traces at ``step``: the gradient and the momentum arrows of
+    every run, three slots per run (origin, tip, gap; null where the run has no such arrow), so
+    the static per-point colours and sizes stay right. ``per_run``: each run's ``_arrow_xy``."""
+    out = []
+    for kind in ("gradient", "velocity"):
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for arrows in per_run:
+            if kind in arrows:
+                seg = arrows[kind]
+                xs += [*view.round(seg[:, 0]), None]
+                ys += [*view.round(seg[:, 1]), None]
+            else:
+                xs += [None, None, None]
+                ys += [None, None, None]
+        out.append({"x": xs, "y": ys})
+    return out
+
+
+def frame_steps(total: int, step: int, max_frames: int) -> list[int]:
+    """Steps that become animation frames: evenly spread over 0..total, with 0, ``total`` and
+    ``step`` always included, at most ``max_frames`` (at least 2) of them, in increasing order."""
+    max_frames = max(int(max_frames), 2)
+    step = min(max(step, 0), total)
+    if total + 1 <= max_frames:
+        return list(range(total + 1))
+    chosen = set(np.round(np.linspace(0, total, max_frames)).astype(int).tolist())
+    if step not in chosen:
+        inner = sorted(chosen - {0, total}, key=lambda s: abs(s - step))
+        chosen.discard(inner[0])
+        chosen.add(step)
+    return sorted(chosen)
+
+
+def _moving(runs: Sequence[Run], step: int, view: _View, arrows: bool) -> list[dict[str, Any]]:
+    """The data of every animated trace at ``step``, in the order the traces are added: the two
+    shared arrow traces (if ``arrows``), each run's trail (and actual-step arrow), each run's
+    current position."""
+    if arrows:
+        per_run = [_arrow_xy(run, step, view) for run in runs]
+        out = _arrows_data(per_run, view)
+    else:
+        per_run, out = [None] * len(runs), []
+    out += [_trail(run, step, view, a) for run, a in zip(runs, per_run, strict=True)]
+    return out + [_now(run, step, view) for run in runs]
+
+
+def contour_figure(
+    surface: Surface,
+    runs: Sequence[Run],
+    step: int,
+    *,
+    log_colour: bool,
+    arrows: bool = True,
+    max_frames: int = 120,
+    plot_size: int = PLOT_SIZE,
+) -> go.Figure:
+    """The 2-D view: the surface as a banded image, every run's path, and an animated player.
+
+    Bottom to top: the surface (a layout image, so it stays during animation), known minima and
+    saddles, each run's full path as a thin line, the start, and the animated traces: if
+    ``arrows``, the three step vectors of ``arrow_vectors`` from each run's position, all scaled
+    by one factor (``arrow_factor``, named in the legend): the plain gradient step dashed and the
+    momentum step dotted, both grey with a head in the run's colour, the actual step solid in the
+    run's colour; then each run's last ``TAIL`` steps as a thick line ending in its current
+    marker, whose hover gives the step, loss, gradient norm and per-axis effective learning rate.
+    Under all of them, an invisible grid of points named ``CLICK_GRID_NAME`` that makes a click
+    anywhere report its (x, y) (its ``legendgroup`` is ``CLICK_GRID_NAME`` too, which Streamlit's
+    selection reports); a click on a marker, a minimum or the start reports that point instead.
+
+    The data shows ``step``. At most ``max_frames`` frames (named by their step number) carry only
+    the animated traces; Play / Pause / Reset and speed buttons and a step slider drive them in
+    the browser. Axes are fixed to the surface's domain with equal scales; non-finite points are
+    dropped, positions are never clipped, so a diverging run visibly leaves the plot. Arrows of
+    other frames use the same factor; the few longer than ``ARROW_CAP`` of the diagonal are
+    shortened to it (at ``step`` no arrow is longer than about ``ARROW_FRACTION``).
+    ``plot_size`` is the longer side of the plot area in pixels; the figure has a fixed size.
+    """
+    (x0, x1), (y0, y1) = surface.domain
+    total = max((len(r.positions) - 1 for r in runs), default=0)
+    step = min(max(int(step), 0), total)
+    levels = _levels_for(surface, log_colour)
+    plot_w, plot_h = plot_area(surface.domain, plot_size)
+    factor = arrow_factor(runs, step, surface.domain) if arrows else 1.0
+    view = _View.of(surface.domain, factor)
+
+    title = "f (log scale)" if log_colour else "f"
+    traces: list[go.Scatter] = [_colour_bar_trace(levels, (x0 + x1) / 2, (y0 + y1) / 2, title)]
+    # The click grid comes before every hoverable trace: in "closest" hover a later trace wins a
+    # tie, so a marker, minimum or start under the cursor shows its own hover (and a click on it
+    # still reports its (x, y)); everywhere else the grid answers.
+    traces.append(_click_grid(surface, plot_w, plot_h))
+    traces += _points_traces(surface.points)
+    for i, run in enumerate(runs):
+        path = _finite_f32(run.positions)
+        keep = _finite_rows(path) & view.drawable(run.positions)
+        traces.append(
+            go.Scatter(
+                x=path[keep, 0],
+                y=path[keep, 1],
+                mode="lines",
+                line={"color": colour(i), "width": 2},
+                name=run.label,
+                legendgroup=f"run{i}",
+                showlegend=False,
+                # no hover: a path point under the cursor would win Plotly's "closest" hover over
+                # the current marker (the numbers) and over the click grid (start here)
+                hoverinfo="skip",
+            )
+        )
+    starts = [r.positions[0] for r in runs if np.isfinite(r.positions[0]).all()]
+    starts = np.unique(np.array(starts).reshape(-1, 2), axis=0)
+    if len(starts):
+        traces.append(
+            go.Scatter(
+                x=starts[:, 0],
+                y=starts[:, 1],
+                mode="markers",
+                name="start",
+                legendrank=800,
+                marker={
+                    "symbol": "circle",
+                    "size": 14,
+                    "color": "#000000",
+                    "line": {"width": 2.5, "color": "#ffffff"},
+                },
+                unselected=_KEEP_OPACITY,
+                hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
+            )
+        )
+
+    first_moving = len(traces)
+    now = _moving(runs, step, view, arrows)
+    if arrows:
+        for j, (kind, label, dash, width) in enumerate(ARROW_KINDS[:2]):
+            # one grey trace for every run's arrows of this kind, heads in the run colours
+            traces.append(
+                go.Scatter(
+                    **now[j],
+                    mode="lines+markers",
+                    line={"color": ARROW_GREY, "width": width, "dash": dash},
+                    marker={
+                        "symbol": "arrow",
+                        "angleref": "previous",
+                        "size": [0, 13, 0] * len(runs),
+                        "color": [colour(r) for r in range(len(runs)) for _ in range(3)],
+                    },
+                    unselected=_KEEP_OPACITY,
+                    legendgroup=kind,
+                    showlegend=False,
+                    hoverinfo="skip",
+                    name=label.format(factor=""),
+                )
+            )
+    offset = 2 if arrows else 0
+    for i, run in enumerate(runs):  # the trail and the actual step (see _trail), in run colour
+        traces.append(
+            go.Scatter(
+                **now[offset + i],
+                mode="lines+markers" if arrows else "lines",
+                line={"color": colour(i), "width": 3.5},
+                marker={
+                    "symbol": "arrow",
+                    "angleref": "previous",
+                    "size": [0] * (TAIL + 3) + [13],
+                    "color": colour(i),
+                },
+                unselected=_KEEP_OPACITY,
+                legendgroup=f"run{i}",
+                showlegend=False,
+                hoverinfo="skip",
+                name=f"{run.label}: last {TAIL} steps" + (" and actual step" if arrows else ""),
+            )
+        )
+    offset += len(runs)
+    for i, run in enumerate(runs):  # the current position, with the numbers in its hover
+        traces.append(
+            go.Scatter(
+                **now[offset + i],
+                mode="markers",
+                marker={
+                    "symbol": symbol(i),
+                    "size": 16,
+                    "color": colour(i),
+                    "line": {"width": 2, "color": "#ffffff"},
+                },
+                unselected=_KEEP_OPACITY,
+                name=run.label,
+                legendgroup=f"run{i}",
+                showlegend=False,
+                hovertemplate=f"<b>{run.label}</b><br>%{{text}}<extra></extra>",
+            )
+        )
+    moving = list(range(first_moving, len(traces)))
+    for i, run in enumerate(runs):  # legend entries: the run's colour and symbol, always listed
+        diverged = f" (diverged at step {run.diverged_at})" if run.diverged_at >= 0 else ""
+        traces.append(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines+markers",
+                line={"color": colour(i), "width": 4},
+                marker={"symbol": symbol(i), "size": 14, "color": colour(i)},
+                name=run.label + diverged,
+                legendgroup=f"run{i}",
+                legendrank=i + 1,
+                hoverinfo="skip",
+            )
+        )
+    if arrows and runs:
+        for j, (kind, label, dash, width) in enumerate(ARROW_KINDS):  # legend entries of the arrows
+            traces.append(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="lines",
+                    line={"color": ARROW_GREY, "width": width, "dash": dash},
+                    name=label.format(factor=f" ×{factor:g}"),
+                    legendgroup=kind,
+                    legendrank=600 + j,
+                    hoverinfo="skip",
+                )
+            )
+
+    steps = frame_steps(total, step, max_frames) if runs else []
+    frames = [
+        {
+            "name": str(k),
+            "data": _moving(runs, k, view, arrows),
+            "traces": moving,
+        }
+        for k in steps
+    ]
+    fig = FramedFigure(data=traces, raw_frames=frames)
+    names = [t.name for t in traces if t.showlegend is not False]
+    room = plot_w  # Plotly puts as many entries in a row as fit in the plot area's width
+    widest = max((45 + 7.8 * len(re.sub("<[^>]+>", "", n)) for n in names), default=0)
+    columns = 2 if 2 * widest <= room else 1
+    legend_top = 150  # px below the plot area: under the x-axis title and the slider
+    legend_height = 26 * math.ceil(len(names) / columns) + 10
+    bottom = legend_top + legend_height + 10
     fig.update_layout(
-        width=plot_w + MARGIN["l"] + MARGIN["r"],
-        height=plot_h + MARGIN["t"] + MARGIN["b"],
-        margin=MARGIN,
+        width=plot_w + 90 + 140,
+        height=plot_h + 56 + bottom,
+        margin={"l": 90, "r": 140, "t": 56, "b": bottom, "pad": 0},
         font={"size": FONT_SIZE},
         plot_bgcolor="#ffffff",
+        uirevision=f"{surface.key}:{surface.domain}",
+        hovermode="closest",
+        hoverlabel={"font": {"size": SMALL_FONT}},
         legend={
             "orientation": "h",
-            "yanchor": "top",
-            "y": -70 / plot_h,
-            "xanchor": "left",
             "x": 0.0,
-            "font": {"size": FONT_SIZE},
+            "xanchor": "left",
+            "y": -legend_top / plot_h,
+            "yanchor": "top",
+            "font": {"size": SMALL_FONT},
+            "entrywidth": room // columns - 50,  # the text; Plotly adds the symbol (~45 px)
+            "entrywidthmode": "pixels",
             "itemsizing": "constant",
+            "traceorder": "normal",
+            "maxheight": legend_height + 20,  # pixels: never a scrolled, clipped legend
         },
-        hoverlabel={"font": {"size": FONT_SIZE - 2}},
+        images=[
+            {
+                "source": surface_png(
+                    surface.xs, surface.ys, surface.z, levels, plot_w * 2, plot_h * 2
+                ),
+                "xref": "x",
+                "yref": "y",
+                "x": float(surface.xs[0]),
+                "y": float(surface.ys[-1]),
+                "sizex": float(surface.xs[-1] - surface.xs[0]),
+                "sizey": float(surface.ys[-1] - surface.ys[0]),
+                "xanchor": "left",
+                "yanchor": "top",
+                "sizing": "stretch",
+                "layer": "below",
+            }
+        ],
+        updatemenus=_player_buttons() if frames else [],
+        sliders=[_slider(steps, step, plot_h)] if frames else [],
     )
     axis = {
         "constrain": "domain",
         "showgrid": False,
         "zeroline": False,
         "ticks": "outside",
-        "tickfont": {"size": FONT_SIZE - 2},
+        "tickfont": {"size": SMALL_FONT},
         "title_font": {"size": FONT_SIZE},
+        "showline": True,
+        "linecolor": "#444444",
+        "mirror": True,
     }
-    fig.update_xaxes(title_text="x", range=[x0, x1], **axis)
-    fig.update_yaxes(title_text="y", range=[y0, y1], scaleanchor="x", scaleratio=1, **axis)
+    fig.update_xaxes(title_text="x", range=[x0, x1], autorange=False, **axis)
+    fig.update_yaxes(
+        title_text="y", range=[y0, y1], autorange=False, scaleanchor="x", scaleratio=1, **axis
+    )
     return fig
 
 
-def add_paths(
-    fig: go.Figure, paths: Sequence[np.ndarray], labels: Sequence[str], *, width: float = 3.5
-) -> go.Figure:
-    """Draw each ``(steps + 1, 2)`` path on ``fig`` (in place; also returned), with start and end.
+def _click_grid(surface: Surface, plot_w: int, plot_h: int) -> go.Scatter:
+    """Invisible points every ``CLICK_GRID_SPACING`` pixels (at surface grid nodes, f in the
+    hover) that make a click report where it landed."""
+    ii = _subsample(surface.xs.size, round(plot_w / CLICK_GRID_SPACING) + 1)
+    jj = _subsample(surface.ys.size, round(plot_h / CLICK_GRID_SPACING) + 1)
+    gx, gy = np.meshgrid(surface.xs[ii], surface.ys[jj])
+    gz = np.asarray(surface.z)[np.ix_(jj, ii)]
+    decimals = _decimals(surface.domain)
+    return go.Scatter(
+        # rounded float64, not float32: a click reports clean numbers (0, 2.6) for the URL
+        x=np.round(gx.ravel(), decimals),
+        y=np.round(gy.ravel(), decimals),
+        customdata=gz.ravel().astype(np.float32),
+        mode="markers",
+        # radius half the spacing: see the hover note at the top
+        marker={"size": CLICK_GRID_SPACING, "opacity": 0, "color": "#000000"},
+        selected={"marker": {"opacity": 0}},
+        unselected={"marker": {"opacity": 0}},
+        name=CLICK_GRID_NAME,
+        legendgroup=CLICK_GRID_NAME,
+        showlegend=False,
+        hovertemplate="(%{x:.3g}, %{y:.3g})  f = %{customdata:.3g}<br>"
+        "click: start here<extra></extra>",
+    )
 
-    Layers, bottom to top: a white halo under every path (so each reads on any part of the
-    surface), the coloured lines, the common start point, then each run's last point with its own
-    symbol, so that a run that barely moved is not hidden under the others. Non-finite points (a
-    diverged run) become gaps. The legend lists the runs (line and end symbol) first.
+
+def _animate_args(frames: list[str] | None, duration: int) -> list[Any]:
+    return [
+        frames,
+        {
+            "frame": {"duration": duration, "redraw": False},
+            "transition": {"duration": 0},
+            "mode": "immediate",
+            "fromcurrent": True,
+        },
+    ]
+
+
+def _player_buttons() -> list[dict[str, Any]]:
+    base = {
+        "type": "buttons",
+        "direction": "left",
+        "showactive": False,
+        "yanchor": "bottom",
+        "y": 1.0,
+        "pad": {"b": 8, "t": 0, "l": 0, "r": 0},
+        "font": {"size": SMALL_FONT},
+        "bgcolor": "#f2f2f2",
+        "bordercolor": "#888888",
+    }
+    play = {
+        **base,
+        "x": 0.0,
+        "xanchor": "left",
+        "buttons": [
+            {"label": "▶ Play", "method": "animate", "args": _animate_args(None, 100)},
+            {"label": "❚❚ Pause", "method": "animate", "args": _animate_args([None], 0)},
+            {"label": "↺ Reset", "method": "animate", "args": _animate_args(["0"], 0)},
+        ],
+    }
+    speed = {
+        **base,
+        "x": 1.0,
+        "xanchor": "right",
+        "buttons": [
+            {"label": label, "method": "animate", "args": _animate_args(None, ms)}
+            for label, ms in SPEEDS
+        ],
+    }
+    return [play, speed]
+
+
+def _slider(steps: list[int], step: int, plot_h: int) -> dict[str, Any]:
+    return {
+        "active": steps.index(step) if step in steps else 0,
+        "steps": [
+            {"label": str(k), "method": "animate", "args": [[str(k)], _animate_args(None, 0)[1]]}
+            for k in steps
+        ],
+        "x": 0.0,
+        "len": 1.0,
+        "y": -62 / plot_h,
+        "yanchor": "top",
+        "pad": {"t": 0, "b": 0},
+        "currentvalue": {"prefix": "step ", "font": {"size": SMALL_FONT}, "xanchor": "left"},
+        "font": {"size": SMALL_FONT},
+        "transition": {"duration": 0},
+        "ticklen": 4,
+        "minorticklen": 0,
+    }
+
+
+# --- the 3-D view ---------------------------------------------------------------------------------
+
+
+def _subsample(n: int, most: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(int))
+
+
+def _min_pool(z: np.ndarray, ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
+    """``z`` at the nodes (jj, ii), each the minimum over its neighbourhood of half the sampling
+    step (NaN ignored): a valley narrower than the coarse mesh stays a continuous valley instead
+    of a comb of spikes, and the paths, drawn at their true loss, stay above the surface."""
+    out = z
+    for axis, picked in ((1, ii), (0, jj)):
+        half = int(np.max(np.diff(picked), initial=1)) // 2
+        if half == 0:
+            continue
+        n = out.shape[axis]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (half, half)
+        padded = np.pad(out, pad, constant_values=np.nan)
+        pooled = out
+        for offset in range(2 * half + 1):
+            window = [slice(None), slice(None)]
+            window[axis] = slice(offset, offset + n)
+            pooled = np.fmin(pooled, padded[tuple(window)])
+        out = pooled
+    return out[np.ix_(jj, ii)]
+
+
+def surface3d_figure(
+    surface: Surface, runs: Sequence[Run], step: int, *, log_colour: bool, max_grid: int = 81
+) -> go.Figure:
+    """The surface in 3-D (at most ``max_grid`` x ``max_grid`` samples, float32) with the paths.
+
+    The height is the colour value: f on a linear scale, or log10(f - min + floor) with the tick
+    labels in real f values when ``log_colour`` (a log height shows the valley floors where the
+    optimizers are). The paths run a little above the surface (so the coarse mesh does not hide
+    them) and only where they are finite and over the domain; each run's position at ``step`` is
+    a marker. Colours and bands are those of ``contour_figure``; the 2-D legend names the runs.
     """
-    clean = [np.where(np.isfinite(p), p, np.nan) for p in paths]
-    for path in clean:
-        fig.add_trace(
-            go.Scatter(
-                x=path[:, 0],
-                y=path[:, 1],
+    (x0, x1), (y0, y1) = surface.domain
+    levels = _levels_for(surface, log_colour, floor=SURFACE3D_FLOOR)
+    ii = _subsample(surface.xs.size, max_grid)
+    jj = _subsample(surface.ys.size, max_grid)
+    height = levels.value(_min_pool(np.asarray(surface.z, dtype=np.float64), ii, jj))
+    span = levels.vmax - levels.vmin
+    lift = 0.015 * span
+    band = span / levels.bands
+    traces: list[Any] = [
+        go.Surface(
+            x=surface.xs[ii].astype(np.float32),
+            y=surface.ys[jj].astype(np.float32),
+            z=_finite_f32(height),
+            cmin=levels.vmin,
+            cmax=levels.vmax,
+            colorscale=levels.colorscale(),
+            showscale=False,
+            contours={
+                "z": {
+                    "show": True,
+                    "start": levels.vmin + band,
+                    "end": levels.vmax,
+                    "size": band,
+                    "color": "rgba(60, 60, 60, 0.35)",
+                    "width": 1,
+                }
+            },
+            lighting={"ambient": 0.85, "diffuse": 0.35, "specular": 0.05},
+            opacity=0.8,  # the paths stay visible at the bottom of narrow valleys
+            hoverinfo="skip",
+            name="surface",
+        )
+    ]
+    for kind in ("global", "local", "saddle"):
+        chosen = [p for p in surface.points if p.kind == kind]
+        if chosen:
+            style = POINT_STYLE[kind]
+            traces.append(
+                go.Scatter3d(
+                    x=[p.x for p in chosen],
+                    y=[p.y for p in chosen],
+                    z=[float(levels.value(p.value)) + lift for p in chosen],
+                    mode="markers",
+                    marker={
+                        "symbol": "diamond-open" if kind != "saddle" else "x",
+                        "size": 8,
+                        "color": "#000000",
+                    },
+                    name=style["name"],
+                    hovertemplate=f"{style['name']}<extra></extra>",
+                )
+            )
+    tol = 1e-9 * _diag(surface.domain)
+    for i, run in enumerate(runs):
+        pos = np.asarray(run.positions, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            inside = (
+                np.isfinite(pos).all(axis=1)
+                & np.isfinite(run.losses)
+                & (pos[:, 0] >= x0 - tol)
+                & (pos[:, 0] <= x1 + tol)
+                & (pos[:, 1] >= y0 - tol)
+                & (pos[:, 1] <= y1 + tol)
+            )
+        zs = levels.value(run.losses) + lift
+        traces.append(
+            go.Scatter3d(
+                x=pos[inside, 0].astype(np.float32),
+                y=pos[inside, 1].astype(np.float32),
+                z=_finite_f32(zs[inside]),
                 mode="lines",
-                line={"color": "rgba(255, 255, 255, 0.8)", "width": width + 3},
-                showlegend=False,
+                line={"color": colour(i), "width": 5},
+                name=run.label,
                 hoverinfo="skip",
             )
         )
-    for i, (path, label) in enumerate(zip(clean, labels, strict=True)):
-        fig.add_trace(
-            go.Scatter(
-                x=path[:, 0],
-                y=path[:, 1],
-                customdata=np.arange(len(path)),
-                mode="lines",
-                name=label,
-                legendgroup=label,
-                showlegend=False,
-                line={"color": colour(i), "width": width},
-                hovertemplate=f"{label}<br>step %{{customdata}}<br>"
-                "(%{x:.4g}, %{y:.4g})<extra></extra>",
+        k = min(max(int(step), 0), len(pos) - 1)
+        if inside[k]:
+            traces.append(
+                go.Scatter3d(
+                    x=[float(pos[k, 0])],
+                    y=[float(pos[k, 1])],
+                    z=[float(zs[k])],
+                    mode="markers",
+                    marker={
+                        "symbol": END_SYMBOLS_3D[i % len(END_SYMBOLS_3D)],
+                        "size": 8,
+                        "color": colour(i),
+                        "line": {"color": "#ffffff", "width": 1},
+                    },
+                    name=f"{run.label}, step {k}",
+                    hovertemplate=f"{run.label}<br>step {k}<br>f = {_fmt(float(run.losses[k]), 4)}<extra></extra>",
+                )
             )
-        )
-    if clean and len(clean[0]):
-        x0, y0 = clean[0][0]
-        fig.add_trace(
-            go.Scatter(
-                x=[x0],
-                y=[y0],
-                mode="markers",
-                name="start",
-                legendrank=900,
-                marker={
-                    "symbol": "circle",
-                    "size": 16,
-                    "color": "#000000",
-                    "line": {"width": 2.5, "color": "#ffffff"},
-                },
-                hovertemplate="start<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
-            )
-        )
-    for i, (path, label) in enumerate(zip(clean, labels, strict=True)):
-        finite = np.flatnonzero(np.isfinite(path).all(axis=1))
-        last = path[finite[-1]] if finite.size else np.array([np.nan, np.nan])
-        step = int(finite[-1]) if finite.size else 0
-        # one point drawn as line + marker: the legend entry shows both the colour and the symbol
-        fig.add_trace(
-            go.Scatter(
-                x=[last[0]],
-                y=[last[1]],
-                mode="lines+markers",
-                name=label,
-                legendgroup=label,
-                legendrank=i + 1,
-                line={"color": colour(i), "width": width},
-                marker={
-                    "symbol": END_SYMBOLS[i % len(END_SYMBOLS)],
-                    "size": 15,
-                    "color": colour(i),
-                    "line": {"width": 2, "color": "#ffffff"},
-                },
-                hovertemplate=f"{label}: last point, step {step}<br>"
-                "(%{x:.4g}, %{y:.4g})<extra></extra>",
-            )
-        )
+    tickvals, ticktext = levels.ticks()
+    axis = {
+        "tickfont": {"size": SMALL_FONT},
+        "title": {"font": {"size": FONT_SIZE}},
+        "backgroundcolor": "#ffffff",
+    }
+    width, depth = plot_area(surface.domain, 100)
+    fig = go.Figure(data=traces)
+    fig.update_layout(
+        height=520,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        font={"size": FONT_SIZE},
+        showlegend=False,
+        uirevision=f"{surface.key}:{surface.domain}:{log_colour}",
+        hoverlabel={"font": {"size": SMALL_FONT}},
+        scene={
+            "xaxis": {
+                **axis,
+                "title": {**axis["title"], "text": "x"},
+                "range": [x0, x1],
+                "nticks": 5,
+            },
+            "yaxis": {
+                **axis,
+                "title": {**axis["title"], "text": "y"},
+                "range": [y0, y1],
+                "nticks": 5,
+            },
+            "zaxis": {
+                **axis,
+                "title": {**axis["title"], "text": "f (log scale)" if log_colour else "f"},
+                "range": [levels.vmin, levels.vmax + 2 * lift],
+                "tickvals": tickvals,
+                "ticktext": ticktext,
+            },
+            "aspectmode": "manual",
+            "aspectratio": {"x": width / 100, "y": depth / 100, "z": 0.6},
+            "camera": {"eye": {"x": 0.75, "y": -1.45, "z": 1.75}},
+        },
+    )
     return fig
 
 
-def race_figure(
-    surface: Surface, race: Race | None = None, *, log_colour: bool = False
-) -> go.Figure:
-    """The landscape's contour, its known minima and saddles, and every optimizer's path."""
-    fig = surface_figure(
-        surface.xs,
-        surface.ys,
-        surface.z,
-        domain=surface.domain,
-        points=surface.points,
-        log_colour=log_colour,
+# --- curves ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Panel:
+    log: bool
+    range: tuple[float, float]  # in axis units (log10 for a log axis)
+    below: float  # where a zero is drawn on a log axis: under the range, so it leaves the plot
+
+
+def _panel(values: Sequence[np.ndarray], runs: Sequence[Run], allow_log: bool) -> _Panel:
+    """Axis of one curves panel. The range is set by the runs that did not diverge (a diverged
+    run counts with its first value only), so a blown-up run leaves the plot instead of
+    squashing the others; a log axis spans at most 16 decades."""
+    every = [v[np.isfinite(v)] for v in values]
+    refs = [v[:1] if run.diverged_at >= 0 else v for v, run in zip(values, runs, strict=True)]
+    ref = np.concatenate([r[np.isfinite(r)] for r in refs] + [np.empty(0)])
+    allv = np.concatenate([*every, np.empty(0)])
+    if ref.size == 0:
+        ref = allv
+    if ref.size == 0:
+        return _Panel(allow_log, (-1.0, 1.0) if allow_log else (0.0, 1.0), 0.01)
+    if allow_log and (allv >= 0).all():
+        positive = allv[allv > 0]
+        ref_positive = ref[ref > 0]
+        top_value = (
+            ref_positive.max() if ref_positive.size else positive.max() if positive.size else 1.0
+        )
+        top = math.log10(float(top_value)) + 0.3
+        low = math.log10(float(positive.min())) - 0.3 if positive.size else top - 4
+        bottom = max(low, top - 16)
+        return _Panel(True, (bottom, top), 10.0 ** (bottom - 1))
+    lo, hi = float(ref.min()), float(ref.max())
+    pad = 0.05 * (hi - lo) if hi > lo else 1.0
+    return _Panel(False, (lo - pad, hi + pad), 0.0)
+
+
+def _decade_ticks(axis: _Panel) -> dict[str, Any]:
+    """Log axis: a labelled tick every few whole decades (no small 2 and 5 labels)."""
+    if not axis.log:
+        return {}
+    span = axis.range[1] - axis.range[0]
+    return {"tick0": 0, "dtick": max(1, math.ceil(span / 6))}
+
+
+def curves_figure(runs: Sequence[Run], step: int) -> go.Figure:
+    """Loss and gradient norm against the step, one line per run, a dotted line at ``step``.
+
+    Both panels share the step axis. The loss is on a log axis when no loss is negative (zeros
+    are drawn below the range, so the line leaves the plot downwards), else on a linear axis, and
+    the axis title says which. The gradient norm is always on a log axis. Non-finite values are
+    dropped; a run that diverged gets an ✕ "diverged at step k" at the top of the loss panel.
+    """
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    losses = [np.asarray(r.losses, dtype=np.float64) for r in runs]
+    norms = [np.asarray(r.grad_norms, dtype=np.float64) for r in runs]
+    loss_axis = _panel(losses, runs, allow_log=True)
+    norm_axis = _panel(norms, runs, allow_log=True)
+    total = max((len(r.losses) - 1 for r in runs), default=1)
+    for row, series, axis in ((1, losses, loss_axis), (2, norms, norm_axis)):
+        for i, (run, values) in enumerate(zip(runs, series, strict=True)):
+            shown = values.copy()
+            if axis.log:
+                shown[shown <= 0] = axis.below
+            shown = _finite_f32(shown)
+            keep = np.isfinite(shown)
+            what = "f" if row == 1 else "|∇f|"
+            fig.add_trace(
+                go.Scatter(
+                    x=_steps_array(np.flatnonzero(keep)),
+                    y=shown[keep],
+                    mode="lines",
+                    line={"color": colour(i), "width": 2.5},
+                    name=run.label,
+                    legendgroup=f"run{i}",
+                    showlegend=row == 1,
+                    hovertemplate=f"{run.label}<br>step %{{x}}<br>{what} = %{{y:.4g}}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    for i, run in enumerate(runs):
+        if run.diverged_at >= 0:
+            top = loss_axis.range[1]
+            y = 10.0**top if loss_axis.log else top
+            fig.add_trace(
+                go.Scatter(
+                    x=[run.diverged_at],
+                    y=[y],
+                    mode="markers+text",
+                    marker={
+                        "symbol": "x",
+                        "size": 14,
+                        "color": colour(i),
+                        "line": {"width": 1, "color": colour(i)},
+                    },
+                    text=[f"diverged at step {run.diverged_at}"],
+                    textposition="bottom right",
+                    textfont={"color": colour(i), "size": SMALL_FONT},
+                    cliponaxis=False,
+                    legendgroup=f"run{i}",
+                    showlegend=False,
+                    name=f"{run.label} diverged",
+                    hovertemplate=f"{run.label}: diverged at step {run.diverged_at}<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
+    fig.add_shape(
+        type="line",
+        x0=step,
+        x1=step,
+        xref="x",
+        y0=0,
+        y1=1,
+        yref="paper",
+        line={"color": "#333333", "width": 1.5, "dash": "dot"},
     )
-    if race is not None:
-        add_paths(fig, race.paths, race.labels)
+    tick = {
+        "tickfont": {"size": SMALL_FONT},
+        "title_font": {"size": FONT_SIZE},
+        "showgrid": True,
+        "gridcolor": "#e6e6e6",
+    }
+    fig.update_yaxes(
+        type="log" if loss_axis.log else "linear",
+        range=list(loss_axis.range),
+        title_text="loss f (log scale)" if loss_axis.log else "loss f (linear: f takes values ≤ 0)",
+        exponentformat="power",
+        **_decade_ticks(loss_axis),
+        row=1,
+        col=1,
+        **tick,
+    )
+    fig.update_yaxes(
+        type="log",
+        range=list(norm_axis.range),
+        title_text="|∇f| (log scale)",
+        exponentformat="power",
+        **_decade_ticks(norm_axis),
+        row=2,
+        col=1,
+        **tick,
+    )
+    fig.update_xaxes(range=[0, total], zeroline=False, **tick)
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(
+        height=560,
+        margin={"l": 90, "r": 20, "t": 20, "b": 60},
+        font={"size": FONT_SIZE},
+        plot_bgcolor="#ffffff",
+        hovermode="x unified",
+        hoverlabel={"font": {"size": SMALL_FONT}},
+        legend={"font": {"size": SMALL_FONT}, "itemsizing": "constant"},
+        uirevision="curves",
+    )
+    return fig
+
+
+# --- status table ---------------------------------------------------------------------------------
+
+STATUS_COLUMNS = (
+    "Optimizer",
+    "Final loss",
+    "Distance to minimum",
+    "Minimum",
+    "Status",
+    "Detail",
+    "f evals",
+    "∇f evals",
+    "Hessian evals",
+    "Effective lr x",
+    "Effective lr y",
+)
+
+
+def _number(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def status_rows(runs: Sequence[Run], step: int, points: Sequence[Point]) -> list[dict[str, Any]]:
+    """One row per run for ``st.dataframe``, with the columns of ``STATUS_COLUMNS``.
+
+    ``points`` are the surface's marked points (``Surface.points``): they name the minimum a run
+    reached. Numbers that are not finite become ``None`` (an empty cell). The effective learning
+    rate is the one of the update shown at ``step``.
+    """
+    rows = []
+    for run in runs:
+        status = f"diverged at step {run.diverged_at}" if run.diverged_at >= 0 else run.status
+        elr = (
+            run.effective_lr[_update_index(run, step)]
+            if len(run.effective_lr)
+            else (math.nan, math.nan)
+        )
+        ev = run.evaluations
+        values = (
+            run.label,
+            _number(run.losses[-1]),
+            _number(run.distance),
+            minimum_label(points, run.minimum),
+            status,
+            run.detail,
+            int(ev.get("function", 0)),
+            int(ev.get("gradient", 0)),
+            int(ev.get("hessian", 0)),
+            _number(elr[0]),
+            _number(elr[1]),
+        )
+        rows.append(dict(zip(STATUS_COLUMNS, values, strict=True)))
+    return rows
+
+
+# --- the usual way, for comparison ----------------------------------------------------------------
+
+
+def naive_cumulative_figure(
+    surface: Surface, runs: Sequence[Run], max_frames: int | None = None
+) -> go.Figure:
+    """The common recipe, kept for the benchmark: a contour trace and one ``go.Frame`` per step in
+    which every run's whole path so far is redrawn (O(steps²) data; the contour also vanishes
+    while it plays). Do not use it in the app."""
+    total = max((len(r.positions) - 1 for r in runs), default=0)
+    steps = range(total + 1) if max_frames is None else frame_steps(total, total, max_frames)
+    fig = go.Figure(
+        go.Contour(x=surface.xs, y=surface.ys, z=surface.z, colorscale="Viridis", ncontours=30)
+    )
+    for run in runs:
+        fig.add_trace(
+            go.Scatter(
+                x=run.positions[:1, 0], y=run.positions[:1, 1], mode="lines+markers", name=run.label
+            )
+        )
+    fig.frames = [
+        go.Frame(
+            data=[
+                go.Scatter(x=run.positions[: k + 1, 0], y=run.positions[: k + 1, 1]) for run in runs
+            ],
+            traces=list(range(1, len(runs) + 1)),
+            name=str(k),
+        )
+        for k in steps
+    ]
+    fig.update_layout(
+        updatemenus=[
+            {
+                "type": "buttons",
+                "buttons": [
+                    {
+                        "label": "Play",
+                        "method": "animate",
+                        "args": [None, {"frame": {"duration": 50}}],
+                    }
+                ],
+            }
+        ]
+    )
     return fig

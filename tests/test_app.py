@@ -1,0 +1,206 @@
+"""The explorer page under Streamlit's AppTest: it runs, every kind of control works, links restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import landscapes
+from app import cli
+from app.state import AppState
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+TIMEOUT = 120  # the first run imports torch
+
+
+def run_app(query: dict[str, str | list[str]] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def written_state(at: AppTest) -> AppState:
+    """The state the page wrote back into the URL."""
+    state, warnings = AppState.from_query(
+        {
+            k: at.query_params.get_all(k)
+            if hasattr(at.query_params, "get_all")
+            else at.query_params[k]
+            for k in at.query_params
+        }
+    )
+    assert warnings == []
+    return state
+
+
+@pytest.fixture(scope="module")
+def default_app() -> AppTest:
+    return run_app()
+
+
+def test_default_scene_runs_and_shows_every_view(default_app):
+    at = default_app
+    assert not at.warning
+    assert len(at.get("plotly_chart")) == 3  # contour, 3-D surface, curves
+    table = at.dataframe[0].value
+    assert len(table) == 4
+    assert at.selectbox(key="landscape").value == "rosenbrock"
+    assert any("CPU" in c.value or "CUDA" in c.value for c in at.sidebar.caption)
+
+
+def test_the_url_holds_the_state(default_app):
+    state = written_state(default_app)
+    assert state == AppState()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "landscape",
+        "landscape_param",
+        "lr",
+        "bool_hp",
+        "schedule",
+        "steps",
+        "seed",
+        "start",
+        "toggles",
+        "add",
+        "remove",
+        "step_buttons",
+    ],
+)
+def test_each_kind_of_control(change):
+    at = run_app()
+    if change == "landscape":
+        at.selectbox(key="landscape").set_value("himmelblau").run()
+        assert written_state(at).landscape == "himmelblau"
+        assert at.header[0].value == "Himmelblau"
+    elif change == "landscape_param":
+        at.slider(key="lp_rosenbrock_b").set_value(10.0).run()
+        assert dict(written_state(at).landscape_params) == {"b": 10.0}
+    elif change == "lr":
+        at.select_slider(key="opt2_lr").set_value(0.01).run()
+        assert written_state(at).optimizers[2].values["lr"] == 0.01
+        assert "lr=0.01" in at.dataframe[0].value.iloc[2, 0]
+    elif change == "bool_hp":
+        at.checkbox(key="opt2_amsgrad").check().run()
+        assert written_state(at).optimizers[2].values["amsgrad"] is True
+    elif change == "schedule":
+        at.selectbox(key="opt0_schedule").set_value("cosine").run()
+        at.number_input(key="opt0_s_t_max").set_value(100).run()
+        schedule = written_state(at).optimizers[0].schedule
+        assert schedule.kind == "cosine" and schedule.t_max == 100
+    elif change == "steps":
+        at.slider(key="steps").set_value(120).run()
+        assert written_state(at).steps == 120
+        assert at.slider(key="k").value == 120
+    elif change == "seed":
+        at.number_input(key="seed").set_value(7).run()
+        assert written_state(at).seed == 7
+    elif change == "start":
+        at.checkbox(key="use_default_start").uncheck().run()
+        at.number_input(key="start_x").set_value(0.5).run()
+        assert written_state(at).start == (0.5, 2.0)
+    elif change == "toggles":
+        at.toggle(key="show_3d").set_value(False).run()
+        at.toggle(key="show_curves").set_value(False).run()
+        at.toggle(key="log_toggle").set_value(False).run()
+        assert len(at.get("plotly_chart")) == 1
+        state = written_state(at)
+        assert not state.show_3d and not state.show_curves and state.log_colour is False
+    elif change == "add":
+        at.selectbox(key="new_optimizer").set_value("rmsprop").run()
+        button(at, "Add").click().run()
+        assert [e.name for e in written_state(at).optimizers][-1] == "rmsprop"
+        assert len(at.dataframe[0].value) == 5
+    elif change == "remove":
+        at.button(key="opt0_remove").click().run()
+        assert [e.name for e in written_state(at).optimizers] == ["momentum", "adam", "newton"]
+    elif change == "step_buttons":
+        button(at, "Reset").click().run()
+        assert at.slider(key="k").value == 0
+        button(at, "Step").click().run()
+        assert at.slider(key="k").value == 1
+        button(at, "Step ×10").click().run()
+        assert at.slider(key="k").value == 11
+        assert written_state(at).step == 11
+        button(at, "Run to end").click().run()
+        assert at.slider(key="k").value == 500
+    assert not at.exception
+
+
+def test_a_link_restores_its_view():
+    query = AppState(
+        landscape="himmelblau",
+        optimizers=AppState.from_query({"o": ["adam,lr=0.2,amsgrad=1", "gd,lr=0.01"]})[
+            0
+        ].optimizers,
+        start=(-1.0, 2.5),
+        steps=300,
+        seed=4,
+        step=30,
+        show_3d=False,
+    ).to_query()
+    at = run_app(query)
+    assert not at.warning
+    assert at.selectbox(key="landscape").value == "himmelblau"
+    assert at.select_slider(key="opt0_lr").value == 0.2
+    assert at.checkbox(key="opt0_amsgrad").value is True
+    assert at.number_input(key="start_x").value == -1.0
+    assert at.slider(key="steps").value == 300 and at.slider(key="k").value == 30
+    assert len(at.get("plotly_chart")) == 2
+    assert written_state(at) == AppState.from_query(query)[0]
+
+
+def test_a_malformed_link_warns_and_keeps_the_rest():
+    at = run_app({"ls": "himmelblau", "o": ["adam,lr=-3", "warp9"], "steps": "lots", "start": "x"})
+    messages = " ".join(w.value for w in at.warning)
+    assert (
+        "'lr'" in messages and "warp9" in messages and "steps=" in messages and "start=" in messages
+    )
+    assert at.selectbox(key="landscape").value == "himmelblau"
+    assert len(at.dataframe[0].value) == 1
+
+
+def test_a_diverging_run_is_reported_not_raised():
+    at = run_app({"o": ["gd,lr=0.05", "adam,lr=10"], "steps": "200"})
+    statuses = list(at.dataframe[0].value["Status"])
+    assert any("diverged at step" in s for s in statuses)
+
+
+def test_every_landscape_renders():
+    at = run_app({"o": "gd", "steps": "10"})
+    for key in landscapes.available():
+        at.selectbox(key="landscape").set_value(key).run()
+        assert not at.exception, (key, [e.message for e in at.exception])
+        assert not at.error, (key, [e.value for e in at.error])
+        assert len(at.get("plotly_chart")) == 3, key
+
+
+def test_cli_runs_streamlit_on_the_main_script_with_extra_args(monkeypatch):
+    launched: list[list[str]] = []
+    monkeypatch.setattr(cli, "launch", launched.append)
+    cli.main(["--server.port", "8502", "--server.headless", "true"])
+    assert launched == [["run", APP, "--server.port", "8502", "--server.headless", "true"]]
+    monkeypatch.setattr("sys.argv", ["optiscape", "--server.headless", "true"])
+    cli.main()
+    assert launched[1] == ["run", APP, "--server.headless", "true"]
+
+
+def test_cli_launch_calls_streamlits_own_command_line(monkeypatch):
+    from streamlit.web import cli as stcli
+
+    calls = []
+    monkeypatch.setattr(stcli, "main", lambda **kw: calls.append(kw))
+    cli.launch(["run", "x.py"])
+    assert calls == [{"args": ["run", "x.py"], "prog_name": "streamlit"}]
