@@ -32,9 +32,12 @@ class Point:
     kind: str  # "global", "local" or "saddle"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Surface:
-    """A sampled landscape and the metadata the page shows; ``z[j, i] = f(xs[i], ys[j])``."""
+    """A sampled landscape and the metadata the page shows; ``z[j, i] = f(xs[i], ys[j])``.
+
+    Compared and hashed by identity: ``surface`` hands out one shared object per landscape, so
+    figure code can remember what it drew from it."""
 
     key: str
     name: str
@@ -93,7 +96,7 @@ def device_name() -> str:
     return optimizers.describe(optimizers.default_device())
 
 
-@st.cache_data(show_spinner="Sampling the surface…", max_entries=64)
+@st.cache_resource(show_spinner="Sampling the surface…", max_entries=64)
 def surface(
     key: str, params: tuple[tuple[str, float], ...] = (), resolution: int = GRID
 ) -> Surface:

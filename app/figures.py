@@ -24,11 +24,12 @@ Lessons of Plotly 7.1 / Streamlit 1.67 that shape this module (see ``DESIGN.md``
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -351,6 +352,14 @@ def surface_png(
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+@functools.lru_cache(maxsize=32)
+def _surface_image(surface: Surface, log_colour: bool, width: int, height: int) -> str:
+    """``surface_png`` of a surface, remembered: the page redraws the same surface on every
+    rerun (surfaces compare by identity, and the page keeps one object per landscape)."""
+    levels = _levels_for(surface, log_colour)
+    return surface_png(surface.xs, surface.ys, surface.z, levels, width, height)
+
+
 def _colour_bar_trace(levels: ColourLevels, x: float, y: float, title: str) -> go.Scatter:
     """One invisible point whose colour scale draws the surface's colour bar."""
     tickvals, ticktext = levels.ticks()
@@ -430,20 +439,28 @@ def arrow_vectors(run: Run, step: int) -> dict[str, np.ndarray]:
     ``update``: x_{j+1} - x_j; with j = min(step, T - 1), so the last step shows the last update.
     Vectors that are not finite or zero are left out. The arrows start at ``positions[j]``.
     """
-    out: dict[str, np.ndarray] = {}
     if len(run.updates) == 0:
-        return out
+        return {}
     j = _update_index(run, step)
-    if not np.isfinite(run.positions[j]).all():
-        return out
-    candidates = {"update": run.positions[j + 1] - run.positions[j]}
+    return {kind: v[j] for kind, v in all_arrow_vectors(run).items() if not np.isnan(v[j, 0])}
+
+
+def all_arrow_vectors(run: Run) -> dict[str, np.ndarray]:
+    """``arrow_vectors`` of every update index j = 0 .. T-1 at once: kind -> (T, 2) array with
+    NaN rows where ``arrow_vectors`` leaves that kind out."""
+    if len(run.updates) == 0:
+        return {}
+    candidates = {"update": np.diff(run.positions, axis=0)}
     if math.isfinite(run.lr):
-        candidates["gradient"] = -run.lr * run.gradients[j]
-        candidates["velocity"] = -run.lr * run.velocity[j]
+        candidates["gradient"] = -run.lr * run.gradients[:-1]
+        candidates["velocity"] = -run.lr * run.velocity
+    origin_ok = np.isfinite(run.positions[:-1]).all(-1)
+    out = {}
     for kind, vec in candidates.items():
         vec = np.asarray(vec, dtype=np.float64)
-        if np.isfinite(vec).all() and np.any(vec != 0):
-            out[kind] = vec
+        with np.errstate(invalid="ignore"):
+            keep = origin_ok & np.isfinite(vec).all(-1) & (vec != 0).any(-1)
+        out[kind] = np.where(keep[:, None], vec, np.nan)
     return out
 
 
@@ -483,6 +500,12 @@ class _View:
     decimals: int
     centre: tuple[float, float]
     far: float
+    _paths: dict[int, tuple[list[list[float]], np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _vectors: dict[int, dict[str, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, domain: tuple[tuple[float, float], tuple[float, float]], factor: float) -> _View:
@@ -501,13 +524,32 @@ class _View:
     def round(self, values: np.ndarray) -> list[float]:
         return _rounded(values, self.decimals)
 
+    def vectors(self, run: Run) -> dict[str, np.ndarray]:
+        """``arrow_vectors`` for every update at once: kind -> (T, 2), NaN rows where that arrow
+        is not drawn; computed once per figure."""
+        key = id(run)
+        if key not in self._vectors:
+            self._vectors[key] = all_arrow_vectors(run)
+        return self._vectors[key]
+
+    def path(self, run: Run) -> tuple[list[list[float]], np.ndarray]:
+        """The run's positions rounded (one [x, y] list per step) and their drawable mask,
+        computed once per figure: every frame reads them."""
+        key = id(run)
+        if key not in self._paths:
+            self._paths[key] = (self.round(run.positions), self.drawable(run.positions))
+        return self._paths[key]
+
 
 def _arrow_xy(run: Run, step: int, view: _View) -> dict[str, np.ndarray]:
     """Per kind: the (2, 2) origin and tip of the arrow drawn at ``step`` (missing when none)."""
-    vectors = arrow_vectors(run, step)
+    if len(run.updates) == 0:
+        return {}
+    j = _update_index(run, step)
+    vectors = {kind: v[j] for kind, v in view.vectors(run).items() if not np.isnan(v[j, 0])}
     if not vectors:
         return {}
-    origin = run.positions[_update_index(run, step)]
+    origin = run.positions[j]
     if not view.drawable(origin):
         return {}
     out = {}
@@ -538,10 +580,10 @@ def _now(run: Run, step: int, view: _View) -> dict[str, Any]:
     """The run's current position at ``step`` (one point, with the hover text), or a null point
     (an empty array would make Plotly's animation keep the previous frame's point)."""
     k = min(step, len(run.positions) - 1)
-    p = run.positions[k]
-    if not view.drawable(p):
+    rows, ok = view.path(run)
+    if not ok[k]:
         return {"x": [None], "y": [None], "text": [""]}
-    return {"x": view.round(p[:1]), "y": view.round(p[1:]), "text": [_marker_text(run, k)]}
+    return {"x": [rows[k][0]], "y": [rows[k][1]], "text": [_marker_text(run, k)]}
 
 
 def _trail(
@@ -555,11 +597,13 @@ def _trail(
     xs: list[float | None] = [None] * n_tail
     ys: list[float | None] = [None] * n_tail
     k = min(step, len(run.positions) - 1)
-    if view.drawable(run.positions[k]):
-        seg = run.positions[max(0, k - TAIL) : k + 1]
-        ok = view.drawable(seg)
-        n = len(seg) if ok.all() else len(seg) - 1 - int(np.flatnonzero(~ok)[-1])  # drawable end
-        xs[n_tail - n :], ys[n_tail - n :] = view.round(seg[-n:, 0]), view.round(seg[-n:, 1])
+    rows, drawable = view.path(run)
+    if drawable[k]:
+        first = max(0, k - TAIL)
+        ok = drawable[first : k + 1]
+        n = len(ok) if ok.all() else len(ok) - 1 - int(np.flatnonzero(~ok)[-1])  # drawable end
+        seg = rows[k + 1 - n : k + 1]
+        xs[n_tail - n :], ys[n_tail - n :] = [p[0] for p in seg], [p[1] for p in seg]
     if arrows is not None:
         seg = arrows.get("update")
         if seg is None:
@@ -837,9 +881,7 @@ def contour_figure(
         },
         images=[
             {
-                "source": surface_png(
-                    surface.xs, surface.ys, surface.z, levels, plot_w * 2, plot_h * 2
-                ),
+                "source": _surface_image(surface, log_colour, plot_w * 2, plot_h * 2),
                 "xref": "x",
                 "yref": "y",
                 "x": float(surface.xs[0]),
