@@ -115,12 +115,20 @@ class FramedFigure(go.Figure):
     Plotly validates every frame into objects (``go.Frame``, ``go.Scatter``): for a hundred frames
     that is most of the figure's build time, and Streamlit's ``to_dict`` then deep-copies them
     all. The frames here are built from validated pieces already, so ``to_dict`` (what
-    ``st.plotly_chart`` and ``to_json`` serialise) appends them as they are.
+    ``st.plotly_chart`` and ``to_json`` serialise) appends them as they are; ``raw_layout``
+    (the player's buttons and its slider of one step per frame) likewise.
     """
 
-    def __init__(self, *args: Any, raw_frames: Sequence[dict[str, Any]] = (), **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        raw_frames: Sequence[dict[str, Any]] = (),
+        raw_layout: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self._raw_frames = list(raw_frames)
+        self._raw_layout = dict(raw_layout or {})
 
     @property
     def raw_frames(self) -> list[dict[str, Any]]:
@@ -128,6 +136,7 @@ class FramedFigure(go.Figure):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
+        out["layout"].update(self._raw_layout)
         if self._raw_frames:
             out["frames"] = self._raw_frames
         return out
@@ -849,7 +858,14 @@ def contour_figure(
         }
         for k in steps
     ]
-    fig = FramedFigure(data=traces, raw_frames=frames)
+    fig = FramedFigure(
+        data=traces,
+        raw_frames=frames,
+        raw_layout={
+            "updatemenus": _player_buttons() if frames else [],
+            "sliders": [_slider(steps, step, plot_h)] if frames else [],
+        },
+    )
     names = [t.name for t in traces if t.showlegend is not False]
     room = plot_w  # Plotly puts as many entries in a row as fit in the plot area's width
     widest = max((45 + 7.8 * len(re.sub("<[^>]+>", "", n)) for n in names), default=0)
@@ -894,8 +910,6 @@ def contour_figure(
                 "layer": "below",
             }
         ],
-        updatemenus=_player_buttons() if frames else [],
-        sliders=[_slider(steps, step, plot_h)] if frames else [],
     )
     axis = {
         "constrain": "domain",

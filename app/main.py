@@ -8,6 +8,7 @@ the URL, so the address bar always holds a link that reproduces the view.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -28,6 +29,7 @@ INT_SCHEDULE_FIELDS = ("step_size", "t_max", "warmup")
 # text versions of the figures' end-of-path symbols, to name each optimizer's marker in the sidebar
 MARKER_TEXT = ("●", "■", "◆", "▲", "⬟", "⬢", "★", "✚")
 CHART_CONFIG = {"displaylogo": False}
+SERVER_TIME_HELP = "Time the server spent on this page: engine runs not cached yet, figures, table."
 
 
 def engine_call(what: str, fn: Callable[..., T], *args: Any) -> T:
@@ -336,6 +338,7 @@ def step_controls(steps: int) -> None:
 
 
 def main() -> None:
+    started = time.perf_counter()
     st.set_page_config(page_title="optiscape", page_icon=":material/landscape:", layout="wide")
     ss = st.session_state
     if "entry_ids" not in ss:  # a new session: the link decides
@@ -402,6 +405,10 @@ def main() -> None:
     st.caption(
         f"{state.steps} steps from ({start[0]:.4g}, {start[1]:.4g}), seed {state.seed}. "
         f"Surface: ${surface.formula}$"
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    st.caption(
+        f"Page computed in {elapsed:.0f} ms on {compute.device_name()}.", help=SERVER_TIME_HELP
     )
 
 

@@ -83,6 +83,11 @@ def points(xs) -> int:
 # --- animation -----------------------------------------------------------------------------------
 
 
+def sent_layout(fig: go.Figure) -> go.Layout:
+    """The layout as the browser receives it (the player's controls are added when serialised)."""
+    return go.Layout(fig.to_dict()["layout"])
+
+
 def frames_of(fig: go.Figure) -> list[go.Frame]:
     """The animation frames as Plotly objects, whether the figure keeps them as dicts or not."""
     return [go.Frame(f) for f in fig.to_dict().get("frames", [])]
@@ -115,7 +120,7 @@ def test_frame_count_follows_max_frames_and_keeps_the_shown_step(surface, runs) 
     fig = figures.contour_figure(surface, runs, 123, log_colour=False, max_frames=30)
     names = [f.name for f in frames_of(fig)]
     assert len(names) <= 30 and {"0", "123", str(STEPS)} <= set(names)
-    slider = fig.layout.sliders[0]
+    slider = sent_layout(fig).sliders[0]
     assert [s.label for s in slider.steps] == names
     assert names[slider.active] == "123"
     assert [list(s.args[0]) for s in slider.steps] == [[n] for n in names]
@@ -129,13 +134,13 @@ def test_frame_steps() -> None:
 
 
 def test_player_buttons_animate_the_frames_without_redraw(contour) -> None:
-    labels = [b.label for menu in contour.layout.updatemenus for b in menu.buttons]
+    labels = [b.label for menu in sent_layout(contour).updatemenus for b in menu.buttons]
     assert any("Play" in label for label in labels)
     assert any("Pause" in label for label in labels)
     assert any("Reset" in label for label in labels)
     speeds = {label: ms for label, ms in figures.SPEEDS}
     assert set(speeds) <= set(labels)
-    for menu in contour.layout.updatemenus:
+    for menu in sent_layout(contour).updatemenus:
         for button in menu.buttons:
             assert button.method == "animate"
             frames, options = button.args

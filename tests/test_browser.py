@@ -1,0 +1,412 @@
+"""The explorer page in a real browser: Streamlit serves it, headless Chromium (Playwright) drives it.
+
+What AppTest cannot see is checked here: the page renders without an exception, a shared link
+restores its widgets and draws the engine's trajectories, Plotly's own Play button moves the markers
+while the surface image stays, the Step button moves them by one step, and a click on the contour
+sets the start point. The module starts its own server on a free port. Without Playwright or
+Debian's Chromium (/usr/bin/chromium) the tests are skipped, except under CI (the CI environment
+variable set), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import numpy as np
+import pytest
+
+import optimizers
+from app.state import AppState, OptimizerEntry
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app" / "main.py"
+SCREENSHOT = ROOT / "assets" / "explorer.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+SERVER_START = 60  # seconds for the server to answer its health check
+TIMEOUT_MS = 30_000  # any one wait in the page (the first page load imports torch and runs 4 runs)
+
+CONTOUR = ".st-key-contour .js-plotly-plot"
+STEP_SHOWN = ".st-key-k"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+# Decodes a trace array as Plotly holds it: a plain array, a typed array, or the {dtype, bdata}
+# spec in which Python's plotly sends numpy arrays (base64, little-endian).
+JS_DECODE = """
+const decode = (v) => {
+  if (v === undefined || v === null) return null;
+  if (Array.isArray(v)) return v;
+  if (ArrayBuffer.isView(v)) return Array.from(v);
+  if (typeof v === "object" && typeof v.bdata === "string") {
+    const bin = atob(v.bdata);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const types = {f4: Float32Array, f8: Float64Array, i1: Int8Array, u1: Uint8Array,
+                   i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array};
+    return Array.from(new types[v.dtype.replace(/^[<>|=]/, "")](bytes.buffer));
+  }
+  return v;
+};
+"""
+# [{name, mode, legendgroup, x, y}] of the contour chart's traces, arrays decoded.
+JS_TRACES = (
+    "(el) => {"
+    + JS_DECODE
+    + "return el.data.map((t) => ({name: t.name, mode: t.mode, legendgroup: t.legendgroup ?? null,"
+    " x: decode(t.x), y: decode(t.y)})); }"
+)
+# The current-position markers, one per run: single-point "markers" traces of a run's legend
+# group, as [[x, y], ...] in run order (null where a run has no drawable point).
+JS_MARKERS = """(el) => el.data
+  .filter((t) => /^run\\d+$/.test(t.legendgroup || "") && t.mode === "markers")
+  .map((t) => [t.x[0] ?? null, t.y[0] ?? null])"""
+
+
+# --- environment and fixtures --------------------------------------------------------------------
+
+
+def _unavailable(reason: str) -> None:
+    """Skip locally; under CI a missing browser is a broken set-up, not a reason to skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests must run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the app, served by a Streamlit process of this module's own."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START
+        while not _healthy(f"{base}/_stcore/health"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                why = "exited" if proc.poll() is not None else f"no answer in {SERVER_START} s"
+                pytest.fail(
+                    f"Streamlit server {why}; its log:\n{log_path.read_text(errors='replace')}",
+                    pytrace=False,
+                )
+            time.sleep(0.2)  # polling an external process: no event to wait on
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def open_page(server, browser):
+    """``open_page(query)`` opens the app with that query (a dict, or None) and waits until the
+    page has run its script and drawn its charts and table; the pages close after the test."""
+    contexts = []
+
+    def _open(query: dict[str, str | list[str]] | None = None):
+        context = browser.new_context(viewport=VIEWPORT)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.page_errors = errors
+        page.goto(f"{server}/" + (f"?{urlencode(query, doseq=True)}" if query else ""))
+        wait_idle(page)
+        page.wait_for_selector('[data-testid="stDataFrame"]')
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def wait_idle(page) -> None:
+    """Wait until the script has run and the contour chart is drawn with its traces."""
+    page.wait_for_selector(IDLE)
+    page.wait_for_function(
+        f"() => {{ const el = document.querySelector({CONTOUR!r});"
+        " return !!el && Array.isArray(el.data) && el.data.length > 0; }"
+    )
+
+
+def contour(page):
+    return page.locator(CONTOUR)
+
+
+def traces(page) -> list[dict]:
+    return contour(page).evaluate(JS_TRACES)
+
+
+def markers(page) -> np.ndarray:
+    return np.array(contour(page).evaluate(JS_MARKERS), dtype=float)
+
+
+def step_shown(page) -> int:
+    return int(page.locator(f"{STEP_SHOWN} input[type=range]").input_value())
+
+
+def engine_positions(state: AppState) -> np.ndarray:
+    """(runs, steps + 1, 2) positions the engine computes for ``state``."""
+    result = optimizers.simulate(
+        state.surface(),
+        [e.spec() for e in state.optimizers],
+        [state.start_point()],
+        steps=state.steps,
+        seed=state.seed,
+    )
+    return np.asarray(result.positions)[:, 0]
+
+
+def marker_tolerance(state: AppState) -> float:
+    """Markers are rounded to 1/100000 of the domain diagonal (figures._decimals): allow that."""
+    (x0, x1), (y0, y1) = state.surface().domain
+    return 1e-5 * math.hypot(x1 - x0, y1 - y0)
+
+
+def wait_markers_at(page, expected: np.ndarray, atol: float) -> None:
+    """Wait until the current-position marker of every run is at ``expected`` (runs x 2)."""
+    page.wait_for_function(
+        "([sel, expected, atol]) => {"
+        " const el = document.querySelector(sel); if (!el || !el.data) return false;"
+        f" const got = ({JS_MARKERS})(el);"
+        " return got.length === expected.length && got.every((p, i) =>"
+        "   Math.abs(p[0] - expected[i][0]) <= atol + 1e-5 * Math.abs(expected[i][0]) &&"
+        "   Math.abs(p[1] - expected[i][1]) <= atol + 1e-5 * Math.abs(expected[i][1])); }",
+        arg=[CONTOUR, expected.tolist(), atol],
+    )
+
+
+def click_button(page, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).click()
+
+
+def wait_step_shown(page, k: int) -> None:
+    page.wait_for_function(
+        "([sel, k]) => document.querySelector(sel)?.value === String(k)",
+        arg=[f"{STEP_SHOWN} input[type=range]", k],
+    )
+
+
+def query_state(url: str) -> tuple[AppState, list[str]]:
+    return AppState.from_query(parse_qs(urlsplit(url).query, keep_blank_values=True))
+
+
+# --- tests -----------------------------------------------------------------------------------------
+
+
+def test_default_scene_renders(open_page):
+    page = open_page()
+    assert page.locator(".js-plotly-plot").count() == 3  # contour, 3-D surface, curves
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stDataFrame"]').is_visible()
+    assert contour(page).locator(".imagelayer image").count() == 1  # the surface
+    assert page.page_errors == []
+    state, warnings = query_state(page.url)
+    assert warnings == [] and state == AppState()
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_a_shared_link_restores_widgets_and_trajectories(open_page):
+    state = AppState(
+        landscape="himmelblau",
+        optimizers=(OptimizerEntry.make("adam", lr=0.2), OptimizerEntry.make("gd", lr=0.01)),
+        start=(-1.0, 2.5),
+        steps=300,
+        step=30,
+    )
+    page = open_page(state.to_query())
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    # the widgets
+    landscape = page.locator(".st-key-landscape input[role=combobox]")
+    assert "Himmelblau" in landscape.input_value()
+    labels = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary')
+    texts = [t.strip() for t in labels.all_inner_texts()]
+    assert len(texts) == 2
+    assert texts[0].endswith("Adam lr=0.2"), texts
+    assert texts[1].endswith("Gradient descent lr=0.01"), texts
+    assert step_shown(page) == 30
+    assert page.locator(f"{STEP_SHOWN} [data-testid=stSliderThumbValue]").inner_text() == "30"
+    assert page.locator(".st-key-start_x input").input_value() == "-1"
+    assert page.locator(".st-key-start_y input").input_value() == "2.5"
+
+    # the trajectories drawn: each run's full path equals the engine's, to float32 precision
+    expected = engine_positions(state)
+    drawn = traces(page)
+    for i, entry in enumerate(state.optimizers):
+        path = [t for t in drawn if t["name"] == entry.label and t["mode"] == "lines"]
+        assert len(path) == 1, [t["name"] for t in drawn]
+        got = np.column_stack([path[0]["x"], path[0]["y"]]).astype(float)
+        want = expected[i][np.isfinite(expected[i]).all(axis=1)]
+        assert got.shape == want.shape == (state.steps + 1, 2)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    # the markers show step 30
+    np.testing.assert_allclose(
+        markers(page), expected[:, 30], rtol=1e-5, atol=marker_tolerance(state)
+    )
+
+    # the address bar still holds the same state
+    written, warnings = query_state(page.url)
+    assert warnings == []
+    assert written == state
+
+
+def test_play_moves_the_markers_and_keeps_the_surface(open_page):
+    page = open_page()
+    state = AppState()
+    expected = engine_positions(state)
+    click_button(page, "Reset")
+    wait_step_shown(page, 0)
+    wait_markers_at(page, expected[:, 0], marker_tolerance(state))
+    wait_idle(page)
+    before = markers(page)
+
+    contour(page).locator(".updatemenu-button", has_text="Play").click()
+    page.wait_for_function(
+        "([sel, before]) => {"
+        " const el = document.querySelector(sel);"
+        f" const got = ({JS_MARKERS})(el);"
+        " return got.some((p, i) => p[0] !== before[i][0] || p[1] !== before[i][1]); }",
+        arg=[CONTOUR, before.tolist()],
+    )
+    # mid-animation: the surface (a layout image) is still drawn
+    assert contour(page).locator(".imagelayer image").count() == 1
+    assert contour(page).evaluate("(el) => el.layout.images.length") == 1
+    assert np.isfinite(markers(page)).all()
+    assert page.page_errors == []
+    contour(page).locator(".updatemenu-button", has_text="Pause").click()
+    assert contour(page).locator(".imagelayer image").count() == 1
+    # Pause interrupts Play's Plotly.animate call, whose promise plotly.js then rejects with
+    # undefined ("API call to Plotly.animate rejected"): that one is expected
+    assert set(page.page_errors) <= {"undefined"}, page.page_errors
+
+
+def test_step_advances_by_one(open_page):
+    page = open_page()
+    state = AppState()
+    expected = engine_positions(state)
+    tol = marker_tolerance(state)
+    click_button(page, "Reset")
+    wait_step_shown(page, 0)
+    wait_markers_at(page, expected[:, 0], tol)
+    wait_idle(page)
+
+    click_button(page, "Step")
+    wait_step_shown(page, 1)
+    wait_markers_at(page, expected[:, 1], tol)
+    np.testing.assert_allclose(markers(page), expected[:, 1], rtol=1e-5, atol=tol)
+    written, _ = query_state(page.url)
+    assert written.step == 1
+
+
+def test_a_click_on_the_contour_sets_the_start(open_page):
+    page = open_page()
+    state = AppState()
+    expected = engine_positions(state)
+    drawn = traces(page)
+    grid = next(t for t in drawn if t["name"] == "click grid")
+    points = np.column_stack([grid["x"], grid["y"]]).astype(float)
+    # the grid point farthest from every path, minimum and start: an empty spot
+    taken = np.concatenate(
+        [expected.reshape(-1, 2), [[1.0, 1.0]], [state.start_point()]]  # rosenbrock's minimum
+    )
+    taken = taken[np.isfinite(taken).all(axis=1)]
+    (x0, x1), (y0, y1) = state.surface().domain
+    inner = (points[:, 0] > x0) & (points[:, 0] < x1) & (points[:, 1] > y0) & (points[:, 1] < y1)
+    gaps = np.linalg.norm(points[:, None] - taken[None], axis=2).min(axis=1)
+    target = points[np.flatnonzero(inner)[np.argmax(gaps[inner])]]
+
+    box = contour(page).locator(".nsewdrag").first.bounding_box()
+    px = box["x"] + (target[0] - x0) / (x1 - x0) * box["width"]
+    py = box["y"] + (y1 - target[1]) / (y1 - y0) * box["height"]
+    page.mouse.move(px, py)
+    page.mouse.click(px, py)
+
+    page.wait_for_function("() => new URLSearchParams(location.search).has('start')")
+    wait_idle(page)
+    written, warnings = query_state(page.url)
+    assert warnings == []
+    np.testing.assert_allclose(written.start, target, atol=1e-9)
+    assert float(page.locator(".st-key-start_x input").input_value()) == pytest.approx(
+        target[0], abs=1e-3
+    )
+    assert float(page.locator(".st-key-start_y input").input_value()) == pytest.approx(
+        target[1], abs=1e-3
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0
