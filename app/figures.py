@@ -850,11 +850,15 @@ def contour_figure(
             )
 
     steps = frame_steps(total, step, max_frames) if runs else []
+    # every trace is named in every frame ({} for the static ones): after an animation plotly.js
+    # otherwise loses the static traces' nodes, and the next click on the chart throws instead
+    # of reaching Streamlit (so "click to start here" would stop working after Play)
+    static = [i for i in range(len(traces)) if i not in set(moving)]
     frames = [
         {
             "name": str(k),
-            "data": _moving(runs, k, view, arrows),
-            "traces": moving,
+            "data": [{}] * len(static) + _moving(runs, k, view, arrows),
+            "traces": static + moving,
         }
         for k in steps
     ]

@@ -242,7 +242,10 @@ def schedule_widgets(eid: int) -> None:
 def optimizer_editor(eid: int, index: int) -> None:
     entry = read_entry(eid)
     opt = optimizers.get(entry.name)
-    with st.expander(f"{MARKER_TEXT[index % len(MARKER_TEXT)]} {entry.label}"):
+    # keyed: the label changes with the learning rate, and must not reopen a new, closed expander
+    with st.expander(
+        f"{MARKER_TEXT[index % len(MARKER_TEXT)]} {entry.label}", key=wkey(eid, "editor")
+    ):
         st.caption(opt.description)
         st.latex(opt.maths)
         st.caption(f"Reference: {opt.reference}")
@@ -397,7 +400,20 @@ def main() -> None:
                 fig = figures.curves_figure(runs, k)
             st.plotly_chart(fig, key=name, config=CHART_CONFIG)
     if runs:
-        st.dataframe(figures.status_rows(runs, k, surface.points), hide_index=True, width="stretch")
+        st.dataframe(
+            figures.status_rows(runs, k, surface.points),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                name: st.column_config.NumberColumn(format="%.4g")
+                for name in (
+                    "Final loss",
+                    "Distance to minimum",
+                    "Effective lr x",
+                    "Effective lr y",
+                )
+            },
+        )
 
     with st.expander("Share this view"):
         st.caption("Opening this link reproduces the same scene and the same trajectories.")

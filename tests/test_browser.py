@@ -1,11 +1,12 @@
 """The explorer page in a real browser: Streamlit serves it, headless Chromium (Playwright) drives it.
 
-What AppTest cannot see is checked here: the page renders without an exception, a shared link
-restores its widgets and draws the engine's trajectories, Plotly's own Play button moves the markers
-while the surface image stays, the Step button moves them by one step, and a click on the contour
-sets the start point. The module starts its own server on a free port. Without Playwright or
-Debian's Chromium (/usr/bin/chromium) the tests are skipped, except under CI (the CI environment
-variable set), where that is a failure.
+What AppTest cannot see is checked here: the page renders without an exception (and its
+screenshot becomes assets/explorer.png), a shared link restores its widgets and draws the engine's
+trajectories, the Step button moves the markers by one step, a click on the contour sets the
+start point, and Plotly's own Play button moves the markers while the surface image stays. The
+module starts its own server on a free port; one page of the default scene is shared by the tests
+that use it, in file order. Without Playwright or Debian's Chromium (/usr/bin/chromium) the tests
+are skipped, except under CI (the CI environment variable set), where that is a failure.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ VIEWPORT = {"width": 1400, "height": 1000}
 SERVER_START = 60  # seconds for the server to answer its health check
 TIMEOUT_MS = 30_000  # any one wait in the page (the first page load imports torch and runs 4 runs)
 
-CONTOUR = ".st-key-contour .js-plotly-plot"
+# While a script runs, Streamlit keeps the previous chart (data-stale="true") until the new one is
+# drawn: a changed figure is a new element (its id hashes the figure), so both can be in the page.
+CONTOUR = '.st-key-contour[data-stale="false"] .js-plotly-plot'
 STEP_SHOWN = ".st-key-k"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
@@ -68,6 +71,11 @@ const decode = (v) => {
   return v;
 };
 """
+# Uncaught errors, readable from the page itself (so a wait can stop at the first one).
+JS_RECORD_ERRORS = (
+    "window.__errors = [];"
+    " window.addEventListener('error', (e) => window.__errors.push(String(e.message)));"
+)
 # [{name, mode, legendgroup, x, y}] of the contour chart's traces, arrays decoded.
 JS_TRACES = (
     "(el) => {"
@@ -167,10 +175,11 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def open_page(server, browser):
-    """``open_page(query)`` opens the app with that query (a dict, or None) and waits until the
-    page has run its script and drawn its charts and table; the pages close after the test."""
+@pytest.fixture(scope="module")
+def open_page(browser, server):
+    """``open_page(query)`` opens the app with that query (a dict, or None) in a new browser
+    context and waits until the page has run its script and drawn its charts and table. The
+    pages stay open until the module ends."""
     contexts = []
 
     def _open(query: dict[str, str | list[str]] | None = None):
@@ -181,6 +190,7 @@ def open_page(server, browser):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.page_errors = errors
+        page.add_init_script(JS_RECORD_ERRORS)
         page.goto(f"{server}/" + (f"?{urlencode(query, doseq=True)}" if query else ""))
         wait_idle(page)
         page.wait_for_selector('[data-testid="stDataFrame"]')
@@ -189,6 +199,13 @@ def open_page(server, browser):
     yield _open
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def default_page(open_page):
+    """One page of the default scene, shared by the tests below (a page load costs seconds).
+    The first test sees it untouched; the others read the scene from the page's URL."""
+    return open_page()
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -261,15 +278,106 @@ def wait_step_shown(page, k: int) -> None:
     )
 
 
+def click_empty_spot(page) -> np.ndarray:
+    """Click the contour where nothing is drawn; returns the (x, y) of the click-grid point there
+    (the point a click reports)."""
+    state = page_state(page)
+    expected = engine_positions(state)
+    grid = next(t for t in traces(page) if t["name"] == "click grid")
+    points = np.column_stack([grid["x"], grid["y"]]).astype(float)
+    minima = [(m.x, m.y) for m in state.surface().minima]
+    # the grid point farthest from every path, minimum and the start, inside the axes
+    taken = np.concatenate(
+        [expected.reshape(-1, 2), np.reshape(minima, (-1, 2)), [state.start_point()]]
+    )
+    taken = taken[np.isfinite(taken).all(axis=1)]
+    (x0, x1), (y0, y1) = state.surface().domain
+    inner = (points[:, 0] > x0) & (points[:, 0] < x1) & (points[:, 1] > y0) & (points[:, 1] < y1)
+    gaps = np.linalg.norm(points[:, None] - taken[None], axis=2).min(axis=1)
+    target = points[np.flatnonzero(inner)[np.argmax(gaps[inner])]]
+    if state.start == tuple(target):  # already there: the next farthest point
+        gaps[np.flatnonzero(inner)[np.argmax(gaps[inner])]] = -1
+        target = points[np.flatnonzero(inner)[np.argmax(gaps[inner])]]
+
+    plot = contour(page).locator(".nsewdrag").first  # the plot area
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    px = box["x"] + (target[0] - x0) / (x1 - x0) * box["width"]
+    py = box["y"] + (y1 - target[1]) / (y1 - y0) * box["height"]
+    page.mouse.move(px, py)
+    page.mouse.click(px, py)
+    return target
+
+
+def wait_start_set(page, target: np.ndarray) -> None:
+    """Wait until the URL's start point is ``target``; stop at the page's first uncaught error."""
+    page.wait_for_function(
+        "(target) => {"
+        " if (window.__errors.length > 0) return true;"
+        " const start = new URLSearchParams(location.search).get('start');"
+        " if (!start) return false;"
+        " const [x, y] = start.split(',').map(Number);"
+        " return Math.abs(x - target[0]) < 1e-9 && Math.abs(y - target[1]) < 1e-9; }",
+        arg=target.tolist(),
+    )
+    errors = page.evaluate("() => window.__errors")
+    assert errors == [], f"the click raised in the page: {errors}"
+
+
+def play_until_moved(page) -> None:
+    """Click Plotly's Play button and wait until the markers moved (an animation frame drew)."""
+    before = markers(page)
+    contour(page).locator(".updatemenu-button", has_text="Play").click()
+    page.wait_for_function(
+        "([sel, before]) => {"
+        " const el = document.querySelector(sel);"
+        f" const got = ({JS_MARKERS})(el);"
+        " return got.some((p, i) => p[0] !== before[i][0] || p[1] !== before[i][1]); }",
+        arg=[CONTOUR, before.tolist()],
+    )
+
+
+def next_paint(page) -> None:
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def screenshot_whole_page(page, path: Path) -> None:
+    """A screenshot of the whole page. Streamlit scrolls its main area and the sidebar inside
+    the window (Playwright's full_page sees one window's height), so the window is made as tall
+    as their content for the shot, then put back."""
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stSidebarContent'].map((id) =>"
+        " document.querySelector(`[data-testid=${id}]`)?.scrollHeight ?? 0))"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
+    page.wait_for_function(
+        "() => { const m = document.querySelector('[data-testid=stMain]');"
+        " return m.scrollHeight <= m.clientHeight + 1; }"
+    )
+    next_paint(page)
+    path.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
+    next_paint(page)
+
+
 def query_state(url: str) -> tuple[AppState, list[str]]:
     return AppState.from_query(parse_qs(urlsplit(url).query, keep_blank_values=True))
+
+
+def page_state(page) -> AppState:
+    """The state the page wrote into its address bar."""
+    state, warnings = query_state(page.url)
+    assert warnings == [], warnings
+    return state
 
 
 # --- tests -----------------------------------------------------------------------------------------
 
 
-def test_default_scene_renders(open_page):
-    page = open_page()
+def test_default_scene_renders(default_page):
+    """First in the module: the shared page is still the untouched default scene."""
+    page = default_page
     assert page.locator(".js-plotly-plot").count() == 3  # contour, 3-D surface, curves
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stDataFrame"]').is_visible()
@@ -277,8 +385,7 @@ def test_default_scene_renders(open_page):
     assert page.page_errors == []
     state, warnings = query_state(page.url)
     assert warnings == [] and state == AppState()
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    screenshot_whole_page(page, SCREENSHOT)
     assert SCREENSHOT.stat().st_size > 10_000
 
 
@@ -327,82 +434,29 @@ def test_a_shared_link_restores_widgets_and_trajectories(open_page):
     assert written == state
 
 
-def test_play_moves_the_markers_and_keeps_the_surface(open_page):
-    page = open_page()
-    state = AppState()
-    expected = engine_positions(state)
+def test_step_advances_by_one(default_page):
+    page = default_page
     click_button(page, "Reset")
     wait_step_shown(page, 0)
-    wait_markers_at(page, expected[:, 0], marker_tolerance(state))
     wait_idle(page)
-    before = markers(page)
-
-    contour(page).locator(".updatemenu-button", has_text="Play").click()
-    page.wait_for_function(
-        "([sel, before]) => {"
-        " const el = document.querySelector(sel);"
-        f" const got = ({JS_MARKERS})(el);"
-        " return got.some((p, i) => p[0] !== before[i][0] || p[1] !== before[i][1]); }",
-        arg=[CONTOUR, before.tolist()],
-    )
-    # mid-animation: the surface (a layout image) is still drawn
-    assert contour(page).locator(".imagelayer image").count() == 1
-    assert contour(page).evaluate("(el) => el.layout.images.length") == 1
-    assert np.isfinite(markers(page)).all()
-    assert page.page_errors == []
-    contour(page).locator(".updatemenu-button", has_text="Pause").click()
-    assert contour(page).locator(".imagelayer image").count() == 1
-    # Pause interrupts Play's Plotly.animate call, whose promise plotly.js then rejects with
-    # undefined ("API call to Plotly.animate rejected"): that one is expected
-    assert set(page.page_errors) <= {"undefined"}, page.page_errors
-
-
-def test_step_advances_by_one(open_page):
-    page = open_page()
-    state = AppState()
+    state = page_state(page)
     expected = engine_positions(state)
     tol = marker_tolerance(state)
-    click_button(page, "Reset")
-    wait_step_shown(page, 0)
-    wait_markers_at(page, expected[:, 0], tol)
-    wait_idle(page)
 
     click_button(page, "Step")
     wait_step_shown(page, 1)
     wait_markers_at(page, expected[:, 1], tol)
     np.testing.assert_allclose(markers(page), expected[:, 1], rtol=1e-5, atol=tol)
-    written, _ = query_state(page.url)
-    assert written.step == 1
-
-
-def test_a_click_on_the_contour_sets_the_start(open_page):
-    page = open_page()
-    state = AppState()
-    expected = engine_positions(state)
-    drawn = traces(page)
-    grid = next(t for t in drawn if t["name"] == "click grid")
-    points = np.column_stack([grid["x"], grid["y"]]).astype(float)
-    # the grid point farthest from every path, minimum and start: an empty spot
-    taken = np.concatenate(
-        [expected.reshape(-1, 2), [[1.0, 1.0]], [state.start_point()]]  # rosenbrock's minimum
-    )
-    taken = taken[np.isfinite(taken).all(axis=1)]
-    (x0, x1), (y0, y1) = state.surface().domain
-    inner = (points[:, 0] > x0) & (points[:, 0] < x1) & (points[:, 1] > y0) & (points[:, 1] < y1)
-    gaps = np.linalg.norm(points[:, None] - taken[None], axis=2).min(axis=1)
-    target = points[np.flatnonzero(inner)[np.argmax(gaps[inner])]]
-
-    box = contour(page).locator(".nsewdrag").first.bounding_box()
-    px = box["x"] + (target[0] - x0) / (x1 - x0) * box["width"]
-    py = box["y"] + (y1 - target[1]) / (y1 - y0) * box["height"]
-    page.mouse.move(px, py)
-    page.mouse.click(px, py)
-
-    page.wait_for_function("() => new URLSearchParams(location.search).has('start')")
     wait_idle(page)
-    written, warnings = query_state(page.url)
-    assert warnings == []
-    np.testing.assert_allclose(written.start, target, atol=1e-9)
+    assert page_state(page).step == 1
+
+
+def test_a_click_on_the_contour_sets_the_start(default_page):
+    page = default_page
+    target = click_empty_spot(page)
+    wait_start_set(page, target)
+    wait_idle(page)
+    np.testing.assert_allclose(page_state(page).start, target, atol=1e-9)
     assert float(page.locator(".st-key-start_x input").input_value()) == pytest.approx(
         target[0], abs=1e-3
     )
@@ -410,3 +464,39 @@ def test_a_click_on_the_contour_sets_the_start(open_page):
         target[1], abs=1e-3
     )
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_play_moves_the_markers_and_keeps_the_surface(default_page):
+    page = default_page
+    click_button(page, "Step")  # so that Reset changes the step shown and redraws the chart
+    click_button(page, "Reset")
+    wait_step_shown(page, 0)
+    state = page_state(page)
+    expected = engine_positions(state)
+    wait_markers_at(page, expected[:, 0], marker_tolerance(state))
+    wait_idle(page)
+    errors_before = len(page.page_errors)
+
+    play_until_moved(page)
+    # mid-animation: the surface (a layout image) is still drawn
+    assert contour(page).locator(".imagelayer image").count() == 1
+    assert contour(page).evaluate("(el) => el.layout.images.length") == 1
+    assert np.isfinite(markers(page)).all()
+    assert page.page_errors[errors_before:] == []
+    contour(page).locator(".updatemenu-button", has_text="Pause").click()
+    assert contour(page).locator(".imagelayer image").count() == 1
+    # Pause interrupts Play's Plotly.animate call, whose promise plotly.js then rejects with
+    # undefined ("API call to Plotly.animate rejected"): that one is expected
+    assert set(page.page_errors[errors_before:]) <= {"undefined"}, page.page_errors
+
+
+def test_a_click_after_play_still_sets_the_start(default_page):
+    """After Plotly's player ran, a click on the contour still sets the start."""
+    page = default_page
+    play_until_moved(page)
+    contour(page).locator(".updatemenu-button", has_text="Pause").click()
+    page.evaluate("() => { window.__errors = []; }")
+    target = click_empty_spot(page)
+    wait_start_set(page, target)
+    wait_idle(page)
+    np.testing.assert_allclose(page_state(page).start, target, atol=1e-9)

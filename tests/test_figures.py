@@ -89,8 +89,17 @@ def sent_layout(fig: go.Figure) -> go.Layout:
 
 
 def frames_of(fig: go.Figure) -> list[go.Frame]:
-    """The animation frames as Plotly objects, whether the figure keeps them as dicts or not."""
-    return [go.Frame(f) for f in fig.to_dict().get("frames", [])]
+    """The animation frames as Plotly objects, with only the traces they change: a frame lists
+    every trace (so that plotly.js keeps the static ones clickable after an animation), the
+    static ones with empty data."""
+    frames = []
+    for f in fig.to_dict().get("frames", []):
+        assert sorted(f["traces"]) == list(range(len(fig.data)))  # every trace is listed
+        pairs = [(i, d) for i, d in zip(f["traces"], f["data"], strict=True) if d]
+        frames.append(
+            go.Frame(name=f["name"], traces=[i for i, _ in pairs], data=[d for _, d in pairs])
+        )
+    return frames
 
 
 def test_frames_are_few_and_carry_only_the_moving_traces(contour, runs) -> None:
