@@ -21,32 +21,18 @@ from __future__ import annotations
 
 import argparse
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "app" / "main.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
+
 QUERY = "o=gd&o=momentum&o=nesterov&o=adam,lr=0.1&o=rmsprop&o=newton,lr=0.5&steps=500"
 TARGET_S = 1.0
 TIMEOUT_MS = 60_000
@@ -111,44 +97,14 @@ JS_PLOTLY_JSON = """() => Array.from(document.querySelectorAll('.stElementContai
 })"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (OSError, urllib.error.URLError):
-        return False
-
-
 @contextmanager
-def app_server(timeout: float = 60.0):
-    """The app served by a Streamlit process of our own; yields its base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true"]
-    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    base = f"http://127.0.0.1:{port}"
+def served() -> Iterator[str]:
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + timeout
-            while not healthy(f"{base}/_stcore/health"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    sys.exit(f"the Streamlit server did not start; its log:\n{log.read().decode()}")
-                time.sleep(0.2)  # polling another process: nothing to wait on
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            with app_server(log) as base:
+                yield base
+        except ServerError as exc:
+            sys.exit(str(exc))
 
 
 def server_ms(page) -> float | None:
@@ -267,7 +223,7 @@ def main() -> None:
     if args.url:
         measure(args.url.rstrip("/"), args.repeat)
     else:
-        with app_server() as base:
+        with served() as base:
             measure(base, args.repeat)
 
 
