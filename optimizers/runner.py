@@ -27,6 +27,7 @@ from .schedules import Schedule, as_schedule
 SpecLike = str | Spec | tuple[str, Mapping[str, Any]]
 Record = Literal["full", "path", "final"]
 KINDS = ("function", "gradient", "hessian")
+PROBES = ("velocity", "second_moment", "effective_lr")
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,21 @@ class _Group:
     lr_factors: torch.Tensor  # (T, S_g): the schedule of each spec
     shows: dict[str, tuple[str | None, torch.Tensor]]  # probe -> (state key, runs that have it)
     state: dict[str, torch.Tensor] = field(default_factory=dict)
+    history: dict[str, list[torch.Tensor]] = field(default_factory=dict)  # probe -> per step
+
+    def recorded(self, kind: str, steps: int) -> torch.Tensor:
+        """(R_g, T, D) history of a probe; NaN in the runs whose optimizer has no such state."""
+        key, shown = self.shows[kind]
+        history = self.history.get(kind)
+        nan = torch.full(
+            (self.hi - self.lo, steps, 2),
+            float("nan"),
+            dtype=self.hp["lr"].dtype,
+            device=self.hp["lr"].device,
+        )
+        if key is None or not history:
+            return nan
+        return torch.where(shown[:, :, None], torch.stack(history, dim=1), nan)
 
     def __post_init__(self) -> None:
         # decided once, so that the step loop does no work for features no run uses
@@ -337,11 +353,6 @@ def simulate(
     pos_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
     loss_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
     grad_hist: list[torch.Tensor] | deque = [] if keep_path else deque(maxlen=tail_len)
-    probes: dict[str, list[torch.Tensor]] = {
-        "velocity": [],
-        "second_moment": [],
-        "effective_lr": [],
-    }
 
     first_kept = 0 if keep_path else steps + 1 - tail_len
 
@@ -358,7 +369,7 @@ def simulate(
     for t in range(steps):
         loss, grad = value_and_grad(fn, params)
         observe(t, params, loss, grad)
-        new_parts, probe_parts = [], {k: [] for k in probes}
+        new_parts = []
         for g, oracle in zip(groups, oracles, strict=True):
             sl = slice(g.lo, g.hi)
             hp = g.hp
@@ -372,17 +383,11 @@ def simulate(
                 gr = clip_gradient(gr, hp)
             new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
             new_parts.append(new)
-            if full:
-                for kind, (key, shown) in g.shows.items():
-                    value = g.state.get(key) if key else None
-                    nan = torch.full_like(new, float("nan"))
-                    probe_parts[kind].append(
-                        nan if value is None else torch.where(shown, value, nan)
-                    )
+            if full:  # references only: the rules build new state tensors every step
+                for kind, (key, _) in g.shows.items():
+                    if key is not None:
+                        g.history.setdefault(kind, []).append(g.state[key])
         params = torch.cat(new_parts) if len(new_parts) > 1 else new_parts[0]
-        if full:
-            for k, parts in probe_parts.items():
-                probes[k].append(torch.cat(parts) if len(parts) > 1 else parts[0])
 
     loss, grad = value_and_grad(fn, params)
     observe(steps, params, loss, grad)
@@ -429,7 +434,6 @@ def simulate(
     if full:
         result.gradients = to_numpy(grad_hist)
         result.updates = np.diff(result.positions, axis=2)
-        for k, hist in probes.items():
-            value = to_numpy(hist) if hist else np.zeros((s_count, n, 0, 2))
-            setattr(result, k, value)
+        for kind in PROBES:
+            setattr(result, kind, per_run(torch.cat([g.recorded(kind, steps) for g in groups])))
     return result
