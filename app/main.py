@@ -294,23 +294,15 @@ def sidebar() -> None:
         (x0, x1), (y0, y1) = land.domain
         ss.start_x = float(np.clip(ss.start_x, x0, x1))
         ss.start_y = float(np.clip(ss.start_y, y0, y1))
-        left, right = st.columns(2)
-        left.number_input(
-            "start x",
-            min_value=float(x0),
-            max_value=float(x1),
-            key="start_x",
-            format="%.4g",
-            disabled=ss.use_default_start,
-        )
-        right.number_input(
-            "start y",
-            min_value=float(y0),
-            max_value=float(y1),
-            key="start_y",
-            format="%.4g",
-            disabled=ss.use_default_start,
-        )
+        for column, axis, (low, high) in zip(st.columns(2), "xy", land.domain, strict=True):
+            column.number_input(
+                f"start {axis}",
+                min_value=float(low),
+                max_value=float(high),
+                key=f"start_{axis}",
+                format="%.4g",
+                disabled=ss.use_default_start,
+            )
         st.caption("Or click on the contour to start there.")
         st.slider("Steps", 10, UI_MAX_STEPS, key="steps")
         st.number_input(

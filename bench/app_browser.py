@@ -28,12 +28,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 from playwright.sync_api import sync_playwright
 
 from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
+from app.state import BENCHMARK_STATE
 
-QUERY = "o=gd&o=momentum&o=nesterov&o=adam,lr=0.1&o=rmsprop&o=newton,lr=0.5&steps=500"
+QUERY = urlencode(BENCHMARK_STATE.to_query(), doseq=True)
 TARGET_S = 1.0
 TIMEOUT_MS = 60_000
 # the chart in the page now; a changed figure is a new element, the old one stays until the run ends

@@ -28,18 +28,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from app import compute, figures
-from app.state import OptimizerEntry
+from app.state import BENCHMARK_OPTIMIZERS
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 
-SCENE = (
-    ("gd", 1e-3),
-    ("momentum", 1e-3),
-    ("nesterov", 1e-3),
-    ("adam", 0.1),
-    ("rmsprop", 0.01),
-    ("newton", 0.5),
-)
 START = (-1.5, 2.0)
 STEPS = 500
 
@@ -87,10 +79,7 @@ def main() -> None:
     args = parser.parse_args()
 
     surface = compute.surface("rosenbrock")
-    runs = [
-        compute.run("rosenbrock", (), OptimizerEntry.make(name, lr=lr), START, STEPS, 0)
-        for name, lr in SCENE
-    ]
+    runs = compute.runs("rosenbrock", (), BENCHMARK_OPTIMIZERS, START, STEPS, 0)
     log = surface.log_scale
     print(f"scene: {surface.name}, {len(runs)} optimizers x {STEPS} steps, start {START}")
     print(f"plotly {plotly.__version__}, JSON engine {pio.json.config.default_engine!r}\n")

@@ -19,11 +19,10 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from app.state import BENCHMARK_STATE
+
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-SCENE = {
-    "o": ["gd", "momentum", "nesterov", "adam,lr=0.1", "rmsprop", "newton,lr=0.5"],
-    "steps": "500",
-}
+SCENE = BENCHMARK_STATE.to_query()
 LRS = [0.0133, 0.0178, 0.0237, 0.0316, 0.0422, 0.0562, 0.075, 0.133]  # on the slider's grid
 LANDSCAPES = ["himmelblau", "rosenbrock", "beale", "rosenbrock", "booth", "rosenbrock"]
 

@@ -18,27 +18,16 @@ import pytest
 from PIL import Image
 
 from app import compute, figures
-from app.state import OptimizerEntry
+from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 
 STEPS = 500
 START = (-1.5, 2.0)
-DEFAULT_SCENE = (
-    ("gd", 1e-3),
-    ("momentum", 1e-3),
-    ("nesterov", 1e-3),
-    ("adam", 0.1),
-    ("rmsprop", 0.01),
-    ("newton", 0.5),
-)
 
 
-def make_runs(key: str, scene, start=START, steps: int = STEPS) -> list[compute.Run]:
-    return [
-        compute.run(key, (), OptimizerEntry.make(name, lr=lr), start, steps, 0)
-        for name, lr in scene
-    ]
+def make_runs(key: str, entries, start=START, steps: int = STEPS) -> list[compute.Run]:
+    return compute.runs(key, (), tuple(entries), start, steps, 0)
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +37,14 @@ def surface() -> compute.Surface:
 
 @pytest.fixture(scope="module")
 def runs() -> list[compute.Run]:
-    return make_runs("rosenbrock", DEFAULT_SCENE)
+    return make_runs("rosenbrock", BENCHMARK_OPTIMIZERS)
 
 
 @pytest.fixture(scope="module")
 def diverging() -> list[compute.Run]:
-    return make_runs("rosenbrock", (("gd", 0.05), ("adam", 0.1)))
+    return make_runs(
+        "rosenbrock", (OptimizerEntry.make("gd", lr=0.05), OptimizerEntry.make("adam", lr=0.1))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -339,7 +330,7 @@ def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
 
 
 def test_curves_use_a_linear_axis_when_the_loss_goes_negative() -> None:
-    runs = make_runs("trap", (("adam", 0.05),), start=(-2.5, 2.5), steps=150)
+    runs = make_runs("trap", (OptimizerEntry.make("adam", lr=0.05),), start=(-2.5, 2.5), steps=150)
     assert np.nanmin(runs[0].losses) < 0
     fig = figures.curves_figure(runs, 150)
     assert fig.layout.yaxis.type == "linear" and "linear" in fig.layout.yaxis.title.text
