@@ -1,21 +1,25 @@
 """Figure builders: pure functions from the engine's numpy results to Plotly figures.
 
-Like ``plotly.express``, every function takes data and returns a ``go.Figure`` (or rows for a
-table) that the caller may change further and hands to ``st.plotly_chart``; nothing is shown here
-and nothing is optimised here. The only arithmetic is presentation: colour levels, hiding
-non-finite points, one display factor for the step arrows, choosing which steps become frames.
+Like ``plotly.express``, every function takes data and returns a figure (or rows for a table)
+that the caller hands to ``st.plotly_chart``; nothing is shown here and nothing is optimised
+here. The only arithmetic is presentation: colour levels, hiding non-finite points, one display
+factor for the step arrows, choosing which steps become frames.
 
 Lessons of Plotly 7.1 / Streamlit 1.67 that shape this module (see ``DESIGN.md``):
 
+* the explorer's figures are written as plain dicts (``RawFigure``), never as Plotly's validated
+  objects: ``go.Scatter`` / ``go.Frame`` validation, ``make_subplots``, ``update_layout`` and the
+  deep copies of ``to_dict`` cost tens of milliseconds per figure, the dicts well under one.
+  Plotly's validators still check every dict, in the tests (``RawFigure.validated``);
+* what does not change between reruns is remembered: a surface's static traces and layout
+  (surfaces are compared by identity), each run's drawing data (runs are remembered by
+  identity, see ``_ByIdentity``), and whole figures for an unchanged scene;
 * the surface is a layout *image* (a banded PNG), not a contour trace: a contour or heatmap trace
   vanishes while Plotly animates other traces of the same axes (plotly.js issues 4491, 4596);
 * animation frames carry only what moves (each run's marker, a short tail and the three step
   arrows) as short Python lists, never the path so far, which would grow as steps²; at most
-  ``max_frames`` frames, built as dicts. Large arrays (paths, grids) are float32 numpy arrays,
-  which Plotly sends base64-encoded; the tiny per-frame arrays are rounded lists, which build
-  and encode several times faster than numpy arrays of two elements. Plotly still validates each
-  frame's traces (most of the build time), so the frames hold as few traces as the styling
-  allows;
+  ``max_frames`` frames. Large arrays (paths, grids) are float32 typed arrays (base64, as
+  Plotly's own ``to_dict`` writes numpy arrays); the tiny per-frame arrays are rounded lists;
 * clicks on a layout image return nothing: an invisible grid of points (``CLICK_GRID_NAME``)
   makes ``on_select`` report where the user clicked (see the hover note below for why it comes
   first among the traces).
@@ -28,17 +32,22 @@ import functools
 import io
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+from _plotly_utils.utils import to_typed_array_spec
 from PIL import Image
-from plotly.subplots import make_subplots
 
 if TYPE_CHECKING:  # plain data containers; importing them at runtime would pull in streamlit
     from .compute import Point, Run, Surface
+
+T = TypeVar("T")
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Ordered for a light grey surface: yellow (weak on white) and black (weak on dark
@@ -143,6 +152,190 @@ class FramedFigure(go.Figure):
 
     def to_plotly_json(self) -> dict[str, Any]:
         return self.to_dict()
+
+
+class RawFigure(go.Figure):
+    """A complete figure kept as a plain dict (``{"data": [...], "layout": {...}, "frames":
+    [...]}``) that Streamlit and ``plotly.io`` take as a ``go.Figure``.
+
+    Plotly's validated objects (``go.Scatter``, ``go.Frame``, ``update_layout``,
+    ``make_subplots``) and the deep copies of their ``to_dict`` are most of a figure's build
+    time. ``st.plotly_chart`` (through ``plotly.tools.return_figure_from_figure_or_data``) and
+    every ``plotly.io`` function (``to_json``, ``to_html``, ``write_html``, ``show``) read a
+    figure through ``to_dict()`` only, which here returns the dict as it is: a shallow copy of
+    its top level, never a deep copy (treat what is inside as read-only: the builders share it
+    with their caches). Big arrays are typed-array specs (``{"dtype": "f4", "bdata": ...}``),
+    as Plotly's own ``to_dict`` writes numpy arrays.
+
+    Nothing is validated on the way. ``validated()`` builds the equivalent ``go.Figure`` and
+    raises on any invalid property: the tests call it on every builder's output. Plotly's
+    object API (``.data``, ``.layout``, ``update_layout``, ``add_trace``...) still works: its
+    first use builds the validated objects inside this figure (at ``go.Figure``'s cost, and
+    raising on an invalid property), which from then on is an ordinary ``go.Figure`` whose
+    ``to_dict`` reflects the changes; the shared dict is never changed.
+    """
+
+    def __init__(self, figure: dict[str, Any]) -> None:
+        # go.Figure.__init__ is not called here on purpose: it would validate the whole dict
+        self._figure = figure
+        self._state = "raw"  # "raw", "building" (go.Figure.__init__ running), "validated"
+
+    @property
+    def figure(self) -> dict[str, Any]:
+        """The figure dict as built (read-only by convention; without later object-API edits)."""
+        return self._figure
+
+    @property
+    def is_raw(self) -> bool:
+        """True until Plotly's object API was used on this figure."""
+        return self._state == "raw"
+
+    def to_dict(self) -> dict[str, Any]:
+        if self._state == "raw":
+            return dict(self._figure)
+        return super().to_dict()
+
+    def to_plotly_json(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def validated(self) -> go.Figure:
+        """The same figure as a new validated ``go.Figure`` (typed arrays decoded to numpy
+        arrays, so the validators check them too); raises ``ValueError`` on any invalid
+        property."""
+        return go.Figure(_decode_arrays(self.to_dict()))
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for attributes this object lacks: on the first use of Plotly's object
+        # API, the internals that go.Figure.__init__ sets (_data_objs, _layout_obj, ...).
+        state = self.__dict__.get("_state")
+        if state != "raw" or name.startswith("__") or name not in _figure_internals():
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with _BUILDING:
+            if self._state == "raw":
+                self._state = "building"
+                try:
+                    go.Figure.__init__(self, _decode_arrays(self._figure))
+                except BaseException:
+                    self._state = "raw"
+                    raise
+                self._state = "validated"
+        return getattr(self, name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (self.to_dict(),))
+
+    def __repr__(self) -> str:
+        if self._state != "raw":
+            return super().__repr__()
+        fig = self._figure
+        return f"RawFigure({len(fig.get('data', []))} traces, {len(fig.get('frames', []))} frames)"
+
+
+_BUILDING = threading.RLock()  # one RawFigure at a time turns into validated objects
+
+
+@functools.lru_cache(maxsize=1)
+def _figure_internals() -> frozenset[str]:
+    """The attributes ``go.Figure.__init__`` sets (what the object API reads)."""
+    return frozenset(vars(go.Figure()))
+
+
+_TYPED_NAMES = {
+    "int8": "i1",
+    "uint8": "u1",
+    "int16": "i2",
+    "uint16": "u2",
+    "int32": "i4",
+    "uint32": "u4",
+    "float32": "f4",
+    "float64": "f8",
+}
+
+
+def _typed(a: np.ndarray) -> dict[str, str] | list[Any]:
+    """A numpy array as Plotly's typed-array spec, exactly as a validated figure's ``to_dict``
+    writes it (``_plotly_utils.utils.to_typed_array_spec``): base64 of the raw little-endian
+    values, with the shape for 2-D arrays; an empty array is an empty list."""
+    a = np.ascontiguousarray(a)
+    if a.size == 0:
+        return []
+    name = _TYPED_NAMES.get(str(a.dtype))
+    if name is None:  # e.g. int64: Plotly's own rules (downcast to the smallest integer type)
+        return to_typed_array_spec(a)
+    spec = {"dtype": name, "bdata": base64.b64encode(a.data).decode("ascii")}
+    if a.ndim > 1:
+        spec["shape"] = str(a.shape)[1:-1]
+    return spec
+
+
+def _decode_arrays(value: Any) -> Any:
+    """A copy of a figure dict with every typed-array spec back as a numpy array."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:
+            out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            shape = value.get("shape")
+            return out.reshape([int(n) for n in shape.split(",")]) if shape else out
+        return {key: _decode_arrays(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_decode_arrays(v) for v in value]
+    return value
+
+
+@functools.lru_cache(maxsize=4)
+def _template_of(name: str | None) -> dict[str, Any] | None:
+    return go.Figure().to_dict()["layout"].get("template")
+
+
+def _layout(**items: Any) -> dict[str, Any]:
+    """A layout dict with the default template, which a validated ``go.Figure`` adds itself."""
+    template = _template_of(pio.templates.default)
+    return {"template": template, **items} if template else items
+
+
+class _ByIdentity:
+    """A small least-recently-used cache keyed by the identity of objects plus a hashable key.
+
+    ``Run`` is a frozen dataclass of numpy arrays and a dict: not hashable, and two equal runs
+    need not be the same object; ``compute`` hands out one shared object per cached run. An
+    entry keeps its objects alive, so no other object can take their ``id`` while the entry
+    exists, and a hit checks identity (``is``) as well."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._store: OrderedDict[Hashable, tuple[tuple[Any, ...], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, objects: tuple[Any, ...], key: Hashable, build: Callable[[], T]) -> T:
+        """The value for (``objects`` by identity, ``key``), built by ``build()`` on a miss."""
+        full = (tuple(map(id, objects)), key)
+        with self._lock:
+            hit = self._store.get(full)
+            if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
+                self._store.move_to_end(full)
+                return hit[1]
+        value = build()
+        with self._lock:
+            self._store[full] = (objects, value)
+            self._store.move_to_end(full)
+            while len(self._store) > self._size:
+                self._store.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._store.clear()
+
+
+_RUN_PIECES = _ByIdentity(512)  # per-run drawing data: tracks, 3-D lines, curves
+_FIGURES = _ByIdentity(12)  # figure dicts of a scene: a rerun where nothing changed
+
+
+def clear_caches() -> None:
+    """Forget every remembered figure and piece (the benchmark's cold runs)."""
+    _RUN_PIECES.clear()
+    _FIGURES.clear()
+    for cached in (_surface_image, _contour_base, _surface3d_base, _template_of):
+        cached.cache_clear()
 
 
 def plot_area(
@@ -369,14 +562,15 @@ def _surface_image(surface: Surface, log_colour: bool, width: int, height: int) 
     return surface_png(surface.xs, surface.ys, surface.z, levels, width, height)
 
 
-def _colour_bar_trace(levels: ColourLevels, x: float, y: float, title: str) -> go.Scatter:
-    """One invisible point whose colour scale draws the surface's colour bar."""
+def _colour_bar(levels: ColourLevels, x: float, y: float, title: str) -> dict[str, Any]:
+    """One invisible point whose colour scale draws the surface's colour bar (a trace dict)."""
     tickvals, ticktext = levels.ticks()
-    return go.Scatter(
-        x=[x],
-        y=[y],
-        mode="markers",
-        marker={
+    return {
+        "type": "scatter",
+        "x": [x],
+        "y": [y],
+        "mode": "markers",
+        "marker": {
             "color": [levels.vmin],
             "cmin": levels.vmin,
             "cmax": levels.vmax,
@@ -398,16 +592,21 @@ def _colour_bar_trace(levels: ColourLevels, x: float, y: float, title: str) -> g
                 "outlinewidth": 0,
             },
         },
-        hoverinfo="skip",
-        showlegend=False,
-        name="colour bar",
-    )
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "name": "colour bar",
+    }
+
+
+def _colour_bar_trace(levels: ColourLevels, x: float, y: float, title: str) -> go.Scatter:
+    """``_colour_bar`` as a validated ``go.Scatter`` (for figures built with graph objects)."""
+    return go.Scatter(_colour_bar(levels, x, y, title))
 
 
 # --- the 2-D view ---------------------------------------------------------------------------------
 
 
-def _points_traces(points: Sequence[Point]) -> list[go.Scatter]:
+def _points_traces(points: Sequence[Point]) -> list[dict[str, Any]]:
     traces = []
     for rank, kind in enumerate(("global", "local", "saddle")):
         chosen = [p for p in points if p.kind == kind]
@@ -415,23 +614,24 @@ def _points_traces(points: Sequence[Point]) -> list[go.Scatter]:
             continue
         style = POINT_STYLE[kind]
         traces.append(
-            go.Scatter(
-                x=[p.x for p in chosen],
-                y=[p.y for p in chosen],
-                customdata=[p.value for p in chosen],
-                mode="markers",
-                name=style["name"],
-                legendrank=900 + rank,
-                marker={
+            {
+                "type": "scatter",
+                "x": [p.x for p in chosen],
+                "y": [p.y for p in chosen],
+                "customdata": [p.value for p in chosen],
+                "mode": "markers",
+                "name": style["name"],
+                "legendrank": 900 + rank,
+                "marker": {
                     "symbol": style["symbol"],
                     "size": style["size"],
                     "color": style["color"],
                     "line": {"width": 2, "color": "#000000"},
                 },
-                unselected=_KEEP_OPACITY,
-                hovertemplate=f"{style['name']}<br>(%{{x:.4g}}, %{{y:.4g}})<br>"
+                "unselected": _KEEP_OPACITY,
+                "hovertemplate": f"{style['name']}<br>(%{{x:.4g}}, %{{y:.4g}})<br>"
                 "f = %{customdata:.5g}<extra></extra>",
-            )
+            }
         )
     return traces
 
@@ -486,12 +686,24 @@ def arrow_factor(
     diverge, does not shrink everyone's arrows to nothing). Rounded to two significant digits,
     at most ``MAX_ARROW_FACTOR`` (steps of converged runs are noise, not worth a magnifier);
     1 if there is no such arrow."""
-    lengths = [
-        float(np.hypot(*v))
-        for run in runs
-        if len(run.updates) and _inside(run.positions[_update_index(run, step)], domain)
-        for v in arrow_vectors(run, step).values()
-    ]
+    return _arrow_factor(runs, [all_arrow_vectors(run) for run in runs], step, domain)
+
+
+def _arrow_factor(
+    runs: Sequence[Run],
+    vectors: Sequence[dict[str, np.ndarray]],
+    step: int,
+    domain: tuple[tuple[float, float], tuple[float, float]],
+) -> float:
+    """``arrow_factor`` with each run's ``all_arrow_vectors`` given (``vectors``)."""
+    lengths = []
+    for run, per_kind in zip(runs, vectors, strict=True):
+        if not len(run.updates):
+            continue
+        j = _update_index(run, step)
+        if not _inside(run.positions[j], domain):
+            continue
+        lengths += [float(np.hypot(*v[j])) for v in per_kind.values() if not np.isnan(v[j, 0])]
     longest = max(lengths, default=0.0)
     if not longest > 0 or not math.isfinite(longest):
         return 1.0
@@ -509,12 +721,6 @@ class _View:
     decimals: int
     centre: tuple[float, float]
     far: float
-    _paths: dict[int, tuple[list[list[float]], np.ndarray]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    _vectors: dict[int, dict[str, np.ndarray]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
 
     @classmethod
     def of(cls, domain: tuple[tuple[float, float], tuple[float, float]], factor: float) -> _View:
@@ -530,47 +736,35 @@ class _View:
         with np.errstate(invalid="ignore", over="ignore"):
             return (np.abs(xy - self.centre) <= self.far).all(axis=-1)
 
-    def round(self, values: np.ndarray) -> list[float]:
-        return _rounded(values, self.decimals)
 
-    def vectors(self, run: Run) -> dict[str, np.ndarray]:
-        """``arrow_vectors`` for every update at once: kind -> (T, 2), NaN rows where that arrow
-        is not drawn; computed once per figure."""
-        key = id(run)
-        if key not in self._vectors:
-            self._vectors[key] = all_arrow_vectors(run)
-        return self._vectors[key]
+@dataclass(frozen=True)
+class _Track:
+    """One run's drawing data in one view geometry (rounding and drawable region), computed once
+    per run and read by every frame of every figure that draws the run."""
 
-    def path(self, run: Run) -> tuple[list[list[float]], np.ndarray]:
-        """The run's positions rounded (one [x, y] list per step) and their drawable mask,
-        computed once per figure: every frame reads them."""
-        key = id(run)
-        if key not in self._paths:
-            self._paths[key] = (self.round(run.positions), self.drawable(run.positions))
-        return self._paths[key]
+    rounded: np.ndarray  # (T+1, 2) positions rounded to the view's decimals
+    drawable: np.ndarray  # (T+1,) bool
+    last_hidden: np.ndarray  # (T+1,) the last step <= k that is not drawable, -1 if none
+    vectors: dict[str, np.ndarray]  # all_arrow_vectors(run)
+    path: tuple[Any, Any]  # the full path's drawable points (typed arrays x, y)
+    now: dict[int, dict[str, Any]] = field(default_factory=dict)  # marker data per step, lazily
 
 
-def _arrow_xy(run: Run, step: int, view: _View) -> dict[str, np.ndarray]:
-    """Per kind: the (2, 2) origin and tip of the arrow drawn at ``step`` (missing when none)."""
-    if len(run.updates) == 0:
-        return {}
-    j = _update_index(run, step)
-    vectors = {kind: v[j] for kind, v in view.vectors(run).items() if not np.isnan(v[j, 0])}
-    if not vectors:
-        return {}
-    origin = run.positions[j]
-    if not view.drawable(origin):
-        return {}
-    out = {}
-    for kind, vec in vectors.items():
-        shown = vec * view.factor
-        length = float(np.hypot(*shown))
-        if length < MIN_ARROW * view.cap / ARROW_CAP:  # under a pixel: a head with no direction
-            continue
-        if length > view.cap:
-            shown = shown * (view.cap / length)
-        out[kind] = np.array([origin, origin + shown])
-    return out
+def _track(run: Run, view: _View) -> _Track:
+    def build() -> _Track:
+        drawable = view.drawable(run.positions)
+        steps = np.arange(len(drawable))
+        path = _finite_f32(run.positions)
+        keep = _finite_rows(path) & drawable
+        return _Track(
+            rounded=np.round(np.asarray(run.positions, dtype=np.float64), view.decimals),
+            drawable=drawable,
+            last_hidden=np.maximum.accumulate(np.where(drawable, -1, steps)),
+            vectors=all_arrow_vectors(run),
+            path=(_typed(path[keep, 0]), _typed(path[keep, 1])),
+        )
+
+    return _RUN_PIECES.get((run,), ("track", view.decimals, view.centre, view.far), build)
 
 
 def _marker_text(run: Run, step: int) -> str:
@@ -585,63 +779,109 @@ def _marker_text(run: Run, step: int) -> str:
     return "<br>".join(lines)
 
 
-def _now(run: Run, step: int, view: _View) -> dict[str, Any]:
+def _now(run: Run, track: _Track, step: int) -> dict[str, Any]:
     """The run's current position at ``step`` (one point, with the hover text), or a null point
-    (an empty array would make Plotly's animation keep the previous frame's point)."""
-    k = min(step, len(run.positions) - 1)
-    rows, ok = view.path(run)
-    if not ok[k]:
-        return {"x": [None], "y": [None], "text": [""]}
-    return {"x": [rows[k][0]], "y": [rows[k][1]], "text": [_marker_text(run, k)]}
-
-
-def _trail(
-    run: Run, step: int, view: _View, arrows: dict[str, np.ndarray] | None
-) -> dict[str, Any]:
-    """The run's trail at ``step`` in fixed slots (so the per-point marker sizes can be static):
-    the last ``TAIL`` + 1 positions up to the current one, oldest first, null-padded in front;
-    then, unless ``arrows`` is None (no arrows in this figure), a gap and the actual-step arrow
-    (origin, tip) from ``arrows``, the run's ``_arrow_xy``. Slots with nothing to draw are null."""
-    n_tail = 1 + TAIL
-    xs: list[float | None] = [None] * n_tail
-    ys: list[float | None] = [None] * n_tail
-    k = min(step, len(run.positions) - 1)
-    rows, drawable = view.path(run)
-    if drawable[k]:
-        first = max(0, k - TAIL)
-        ok = drawable[first : k + 1]
-        n = len(ok) if ok.all() else len(ok) - 1 - int(np.flatnonzero(~ok)[-1])  # drawable end
-        seg = rows[k + 1 - n : k + 1]
-        xs[n_tail - n :], ys[n_tail - n :] = [p[0] for p in seg], [p[1] for p in seg]
-    if arrows is not None:
-        seg = arrows.get("update")
-        if seg is None:
-            xs += [None, None, None]
-            ys += [None, None, None]
+    (an empty array would make Plotly's animation keep the previous frame's point);
+    remembered in ``track``."""
+    k = min(step, len(track.drawable) - 1)
+    now = track.now.get(step)
+    if now is None:
+        if track.drawable[k]:
+            x, y = track.rounded[k].tolist()
+            now = {"x": [x], "y": [y], "text": [_marker_text(run, k)]}
         else:
-            xs += [None, *view.round(seg[:, 0])]
-            ys += [None, *view.round(seg[:, 1])]
-    return {"x": xs, "y": ys}
+            now = {"x": [None], "y": [None], "text": [""]}
+        track.now[step] = now
+    return now
 
 
-def _arrows_data(per_run: Sequence[dict[str, np.ndarray]], view: _View) -> list[dict[str, Any]]:
-    """Data of the two shared arrow traces at ``step``: the gradient and the momentum arrows of
-    every run, three slots per run (origin, tip, gap; null where the run has no such arrow), so
-    the static per-point colours and sizes stay right. ``per_run``: each run's ``_arrow_xy``."""
-    out = []
-    for kind in ("gradient", "velocity"):
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for arrows in per_run:
-            if kind in arrows:
-                seg = arrows[kind]
-                xs += [*view.round(seg[:, 0]), None]
-                ys += [*view.round(seg[:, 1]), None]
-            else:
-                xs += [None, None, None]
-                ys += [None, None, None]
-        out.append({"x": xs, "y": ys})
+def _lists(values: np.ndarray) -> list[list[float | None]]:
+    """The rows of a 2-D float array as lists, NaN as None (null in the JSON)."""
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()
+
+
+def _arrow_slots(
+    run: Run, track: _Track, steps: np.ndarray, view: _View
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per kind, the (x, y) of the arrow drawn at each of ``steps``, as (len(steps), 2) arrays
+    of rounded (origin, tip), NaN where there is no arrow.
+
+    At step k: update j = min(k, T - 1) (``arrow_vectors``), from ``positions[j]`` if that is
+    drawable; the vector times the view's factor, left out under ``MIN_ARROW`` of the diagonal
+    (a head with no direction), shortened to the view's cap when longer."""
+    if len(run.updates) == 0:
+        return {}
+    js = np.minimum(steps, len(run.updates) - 1)
+    origin = np.asarray(run.positions, dtype=np.float64)[js]
+    origin_ok = track.drawable[js]
+    shortest = MIN_ARROW * view.cap / ARROW_CAP  # under a pixel
+    out = {}
+    for kind, vectors in track.vectors.items():
+        vec = vectors[js]
+        shown = vec * view.factor
+        length = np.hypot(shown[:, 0], shown[:, 1])
+        with np.errstate(invalid="ignore"):
+            ok = origin_ok & ~np.isnan(vec[:, 0]) & ~(length < shortest)
+            long = ok & (length > view.cap)
+        shown[long] = shown[long] * (view.cap / length[long])[:, None]
+        tip = origin + shown
+        xs = np.round(np.stack([origin[:, 0], tip[:, 0]], axis=1), view.decimals)
+        ys = np.round(np.stack([origin[:, 1], tip[:, 1]], axis=1), view.decimals)
+        xs[~ok] = np.nan
+        ys[~ok] = np.nan
+        out[kind] = xs, ys
     return out
+
+
+_TAIL_OFFSETS = np.arange(-TAIL, 1)
+
+
+def _moving(
+    runs: Sequence[Run], tracks: Sequence[_Track], steps: Sequence[int], view: _View, arrows: bool
+) -> list[list[dict[str, Any]]]:
+    """For each of ``steps``, the data of every animated trace, in the order the traces are
+    added: the two shared arrow traces (if ``arrows``), each run's trail (and actual-step
+    arrow), each run's current position.
+
+    An arrow trace has three slots per run (origin, tip, gap; null where the run has no such
+    arrow). A trail has fixed slots (so the per-point marker sizes can be static): the last
+    ``TAIL`` + 1 drawable positions up to the current one, oldest first, null-padded in front;
+    then, if ``arrows``, a gap and the actual-step arrow (origin, tip)."""
+    ks = np.asarray(steps, dtype=int)
+    n = len(ks)
+    gap = np.full((n, 1), np.nan)
+    shared: dict[str, list[np.ndarray]] = {"gradient": [], "velocity": []}
+    trails = []
+    for run, track in zip(runs, tracks, strict=True):
+        k = np.minimum(ks, len(track.drawable) - 1)[:, None]
+        index = k + _TAIL_OFFSETS  # (n, TAIL + 1), oldest first
+        shown = (index >= 0) & (index > track.last_hidden[k]) & track.drawable[k]
+        rows = track.rounded[np.maximum(index, 0)]  # (n, TAIL + 1, 2)
+        tail_x = np.where(shown, rows[..., 0], np.nan)
+        tail_y = np.where(shown, rows[..., 1], np.nan)
+        if arrows:
+            slots = _arrow_slots(run, track, ks, view)
+            none = np.full((n, 2), np.nan)
+            for kind, blocks in shared.items():
+                x, y = slots.get(kind, (none, none))
+                blocks += [np.hstack([x, gap]), np.hstack([y, gap])]
+            x, y = slots.get("update", (none, none))
+            tail_x = np.hstack([tail_x, gap, x])
+            tail_y = np.hstack([tail_y, gap, y])
+        trails.append((_lists(tail_x), _lists(tail_y)))
+    arrow_data = []
+    if arrows:
+        for blocks in shared.values():
+            x = np.hstack(blocks[0::2]) if blocks else np.empty((n, 0))
+            y = np.hstack(blocks[1::2]) if blocks else np.empty((n, 0))
+            arrow_data.append((_lists(x), _lists(y)))
+    columns = [[{"x": x, "y": y} for x, y in zip(*xy, strict=True)] for xy in arrow_data + trails]
+    for run, track in zip(runs, tracks, strict=True):
+        known = track.now
+        columns.append([known.get(k) or _now(run, track, k) for k in ks.tolist()])
+    return [list(data) for data in zip(*columns, strict=True)] if columns else [[] for _ in ks]
 
 
 def frame_steps(total: int, step: int, max_frames: int) -> list[int]:
@@ -659,19 +899,6 @@ def frame_steps(total: int, step: int, max_frames: int) -> list[int]:
     return sorted(chosen)
 
 
-def _moving(runs: Sequence[Run], step: int, view: _View, arrows: bool) -> list[dict[str, Any]]:
-    """The data of every animated trace at ``step``, in the order the traces are added: the two
-    shared arrow traces (if ``arrows``), each run's trail (and actual-step arrow), each run's
-    current position."""
-    if arrows:
-        per_run = [_arrow_xy(run, step, view) for run in runs]
-        out = _arrows_data(per_run, view)
-    else:
-        per_run, out = [None] * len(runs), []
-    out += [_trail(run, step, view, a) for run, a in zip(runs, per_run, strict=True)]
-    return out + [_now(run, step, view) for run in runs]
-
-
 def contour_figure(
     surface: Surface,
     runs: Sequence[Run],
@@ -681,7 +908,8 @@ def contour_figure(
     arrows: bool = True,
     max_frames: int = 120,
     plot_size: int = PLOT_SIZE,
-) -> go.Figure:
+    axis_titles: tuple[str, str] = ("x", "y"),
+) -> RawFigure:
     """The 2-D view: the surface as a banded image, every run's path, and an animated player.
 
     Bottom to top: the surface (a layout image, so it stays during animation), known minima and
@@ -702,182 +930,277 @@ def contour_figure(
     other frames use the same factor; the few longer than ``ARROW_CAP`` of the diagonal are
     shortened to it (at ``step`` no arrow is longer than about ``ARROW_FRACTION``).
     ``plot_size`` is the longer side of the plot area in pixels; the figure has a fixed size.
+    ``axis_titles`` name the two axes (e.g. ("α", "β") on a plane through a network's weights).
+
+    Remembered: the same call again returns the same figure dict (in a new ``RawFigure``); the
+    surface's part is kept per (surface, ``log_colour``, ``plot_size``, ``axis_titles``) and
+    each run's drawing data per run.
     """
+    axis_titles = (str(axis_titles[0]), str(axis_titles[1]))
+    key = (
+        "contour",
+        int(step),
+        bool(log_colour),
+        bool(arrows),
+        int(max_frames),
+        int(plot_size),
+        axis_titles,
+    )
+    return RawFigure(
+        _FIGURES.get(
+            (surface, *runs),
+            key,
+            lambda: _contour(
+                surface, runs, step, log_colour, arrows, max_frames, plot_size, axis_titles
+            ),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _ContourBase:
+    """What the 2-D view draws of a surface alone (every run and step shares it)."""
+
+    plot_w: int
+    plot_h: int
+    below: list[dict[str, Any]]  # the colour bar, the click grid, the minima and saddles
+    image: dict[str, Any]
+    xaxis: dict[str, Any]
+    yaxis: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=32)
+def _contour_base(
+    surface: Surface, log_colour: bool, plot_size: int, axis_titles: tuple[str, str] = ("x", "y")
+) -> _ContourBase:
     (x0, x1), (y0, y1) = surface.domain
-    total = max((len(r.positions) - 1 for r in runs), default=0)
-    step = min(max(int(step), 0), total)
     levels = _levels_for(surface, log_colour)
     plot_w, plot_h = plot_area(surface.domain, plot_size)
-    factor = arrow_factor(runs, step, surface.domain) if arrows else 1.0
-    view = _View.of(surface.domain, factor)
-
     title = "f (log scale)" if log_colour else "f"
-    traces: list[go.Scatter] = [_colour_bar_trace(levels, (x0 + x1) / 2, (y0 + y1) / 2, title)]
+    below = [_colour_bar(levels, (x0 + x1) / 2, (y0 + y1) / 2, title)]
     # The click grid comes before every hoverable trace: in "closest" hover a later trace wins a
     # tie, so a marker, minimum or start under the cursor shows its own hover (and a click on it
     # still reports its (x, y)); everywhere else the grid answers.
-    traces.append(_click_grid(surface, plot_w, plot_h))
-    traces += _points_traces(surface.points)
-    for i, run in enumerate(runs):
-        path = _finite_f32(run.positions)
-        keep = _finite_rows(path) & view.drawable(run.positions)
+    below.append(_click_grid(surface, plot_w, plot_h))
+    below += _points_traces(surface.points)
+    image = {
+        "source": _surface_image(surface, log_colour, plot_w * 2, plot_h * 2),
+        "xref": "x",
+        "yref": "y",
+        "x": float(surface.xs[0]),
+        "y": float(surface.ys[-1]),
+        "sizex": float(surface.xs[-1] - surface.xs[0]),
+        "sizey": float(surface.ys[-1] - surface.ys[0]),
+        "xanchor": "left",
+        "yanchor": "top",
+        "sizing": "stretch",
+        "layer": "below",
+    }
+    axis = {
+        "constrain": "domain",
+        "showgrid": False,
+        "zeroline": False,
+        "ticks": "outside",
+        "tickfont": {"size": SMALL_FONT},
+        "showline": True,
+        "linecolor": "#444444",
+        "mirror": True,
+    }
+    title_font = {"size": FONT_SIZE}
+    xaxis = {
+        **axis,
+        "title": {"text": axis_titles[0], "font": title_font},
+        "range": [x0, x1],
+        "autorange": False,
+    }
+    yaxis = {
+        **axis,
+        "title": {"text": axis_titles[1], "font": title_font},
+        "range": [y0, y1],
+        "autorange": False,
+        "scaleanchor": "x",
+        "scaleratio": 1,
+    }
+    return _ContourBase(plot_w, plot_h, below, image, xaxis, yaxis)
+
+
+def _contour(
+    surface: Surface,
+    runs: Sequence[Run],
+    step: int,
+    log_colour: bool,
+    arrows: bool,
+    max_frames: int,
+    plot_size: int,
+    axis_titles: tuple[str, str],
+) -> dict[str, Any]:
+    total = max((len(r.positions) - 1 for r in runs), default=0)
+    step = min(max(int(step), 0), total)
+    base = _contour_base(surface, log_colour, plot_size, axis_titles)
+    plot_w, plot_h = base.plot_w, base.plot_h
+    geometry = _View.of(surface.domain, 1.0)  # the factor does not change the tracks
+    tracks = [_track(run, geometry) for run in runs]
+    factor = (
+        _arrow_factor(runs, [t.vectors for t in tracks], step, surface.domain) if arrows else 1.0
+    )
+    view = _View.of(surface.domain, factor)
+
+    traces: list[dict[str, Any]] = list(base.below)
+    for i, (run, track) in enumerate(zip(runs, tracks, strict=True)):
         traces.append(
-            go.Scatter(
-                x=path[keep, 0],
-                y=path[keep, 1],
-                mode="lines",
-                line={"color": colour(i), "width": 2},
-                name=run.label,
-                legendgroup=f"run{i}",
-                showlegend=False,
+            {
+                "type": "scatter",
+                "x": track.path[0],
+                "y": track.path[1],
+                "mode": "lines",
+                "line": {"color": colour(i), "width": 2},
+                "name": run.label,
+                "legendgroup": f"run{i}",
+                "showlegend": False,
                 # no hover: a path point under the cursor would win Plotly's "closest" hover over
                 # the current marker (the numbers) and over the click grid (start here)
-                hoverinfo="skip",
-            )
+                "hoverinfo": "skip",
+            }
         )
     starts = [r.positions[0] for r in runs if np.isfinite(r.positions[0]).all()]
     starts = np.unique(np.array(starts).reshape(-1, 2), axis=0)
     if len(starts):
         traces.append(
-            go.Scatter(
-                x=starts[:, 0],
-                y=starts[:, 1],
-                mode="markers",
-                name="start",
-                legendrank=800,
-                marker={
+            {
+                "type": "scatter",
+                "x": _typed(starts[:, 0]),
+                "y": _typed(starts[:, 1]),
+                "mode": "markers",
+                "name": "start",
+                "legendrank": 800,
+                "marker": {
                     "symbol": "circle",
                     "size": 14,
                     "color": "#000000",
                     "line": {"width": 2.5, "color": "#ffffff"},
                 },
-                unselected=_KEEP_OPACITY,
-                hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
-            )
+                "unselected": _KEEP_OPACITY,
+                "hovertemplate": "start (%{x:.4g}, %{y:.4g})<extra></extra>",
+            }
         )
 
+    steps = frame_steps(total, step, max_frames) if runs else []
+    shown = _moving(runs, tracks, steps if step in steps else [*steps, step], view, arrows)
+    now = shown[steps.index(step) if step in steps else -1]
     first_moving = len(traces)
-    now = _moving(runs, step, view, arrows)
     if arrows:
         for j, (kind, label, dash, width) in enumerate(ARROW_KINDS[:2]):
             # one grey trace for every run's arrows of this kind, heads in the run colours
             traces.append(
-                go.Scatter(
+                {
+                    "type": "scatter",
                     **now[j],
-                    mode="lines+markers",
-                    line={"color": ARROW_GREY, "width": width, "dash": dash},
-                    marker={
+                    "mode": "lines+markers",
+                    "line": {"color": ARROW_GREY, "width": width, "dash": dash},
+                    "marker": {
                         "symbol": "arrow",
                         "angleref": "previous",
                         "size": [0, 13, 0] * len(runs),
                         "color": [colour(r) for r in range(len(runs)) for _ in range(3)],
                     },
-                    unselected=_KEEP_OPACITY,
-                    legendgroup=kind,
-                    showlegend=False,
-                    hoverinfo="skip",
-                    name=label.format(factor=""),
-                )
+                    "unselected": _KEEP_OPACITY,
+                    "legendgroup": kind,
+                    "showlegend": False,
+                    "hoverinfo": "skip",
+                    "name": label.format(factor=""),
+                }
             )
     offset = 2 if arrows else 0
     for i, run in enumerate(runs):  # the trail and the actual step (see _trail), in run colour
         traces.append(
-            go.Scatter(
+            {
+                "type": "scatter",
                 **now[offset + i],
-                mode="lines+markers" if arrows else "lines",
-                line={"color": colour(i), "width": 3.5},
-                marker={
+                "mode": "lines+markers" if arrows else "lines",
+                "line": {"color": colour(i), "width": 3.5},
+                "marker": {
                     "symbol": "arrow",
                     "angleref": "previous",
                     "size": [0] * (TAIL + 3) + [13],
                     "color": colour(i),
                 },
-                unselected=_KEEP_OPACITY,
-                legendgroup=f"run{i}",
-                showlegend=False,
-                hoverinfo="skip",
-                name=f"{run.label}: last {TAIL} steps" + (" and actual step" if arrows else ""),
-            )
+                "unselected": _KEEP_OPACITY,
+                "legendgroup": f"run{i}",
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "name": f"{run.label}: last {TAIL} steps" + (" and actual step" if arrows else ""),
+            }
         )
     offset += len(runs)
     for i, run in enumerate(runs):  # the current position, with the numbers in its hover
         traces.append(
-            go.Scatter(
+            {
+                "type": "scatter",
                 **now[offset + i],
-                mode="markers",
-                marker={
+                "mode": "markers",
+                "marker": {
                     "symbol": symbol(i),
                     "size": 16,
                     "color": colour(i),
                     "line": {"width": 2, "color": "#ffffff"},
                 },
-                unselected=_KEEP_OPACITY,
-                name=run.label,
-                legendgroup=f"run{i}",
-                showlegend=False,
-                hovertemplate=f"<b>{run.label}</b><br>%{{text}}<extra></extra>",
-            )
+                "unselected": _KEEP_OPACITY,
+                "name": run.label,
+                "legendgroup": f"run{i}",
+                "showlegend": False,
+                "hovertemplate": f"<b>{run.label}</b><br>%{{text}}<extra></extra>",
+            }
         )
     moving = list(range(first_moving, len(traces)))
     for i, run in enumerate(runs):  # legend entries: the run's colour and symbol, always listed
         diverged = f" (diverged at step {run.diverged_at})" if run.diverged_at >= 0 else ""
         traces.append(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="lines+markers",
-                line={"color": colour(i), "width": 4},
-                marker={"symbol": symbol(i), "size": 14, "color": colour(i)},
-                name=run.label + diverged,
-                legendgroup=f"run{i}",
-                legendrank=i + 1,
-                hoverinfo="skip",
-            )
+            {
+                "type": "scatter",
+                "x": [None],
+                "y": [None],
+                "mode": "lines+markers",
+                "line": {"color": colour(i), "width": 4},
+                "marker": {"symbol": symbol(i), "size": 14, "color": colour(i)},
+                "name": run.label + diverged,
+                "legendgroup": f"run{i}",
+                "legendrank": i + 1,
+                "hoverinfo": "skip",
+            }
         )
     if arrows and runs:
         for j, (kind, label, dash, width) in enumerate(ARROW_KINDS):  # legend entries of the arrows
             traces.append(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="lines",
-                    line={"color": ARROW_GREY, "width": width, "dash": dash},
-                    name=label.format(factor=f" ×{factor:g}"),
-                    legendgroup=kind,
-                    legendrank=600 + j,
-                    hoverinfo="skip",
-                )
+                {
+                    "type": "scatter",
+                    "x": [None],
+                    "y": [None],
+                    "mode": "lines",
+                    "line": {"color": ARROW_GREY, "width": width, "dash": dash},
+                    "name": label.format(factor=f" ×{factor:g}"),
+                    "legendgroup": kind,
+                    "legendrank": 600 + j,
+                    "hoverinfo": "skip",
+                }
             )
 
-    steps = frame_steps(total, step, max_frames) if runs else []
     # every trace is named in every frame ({} for the static ones): after an animation plotly.js
     # otherwise loses the static traces' nodes, and the next click on the chart throws instead
     # of reaching Streamlit (so "click to start here" would stop working after Play)
-    static = [i for i in range(len(traces)) if i not in set(moving)]
+    static = list(range(first_moving)) + list(range(first_moving + len(moving), len(traces)))
+    empty, order = [{}] * len(static), static + moving
     frames = [
-        {
-            "name": str(k),
-            "data": [{}] * len(static) + _moving(runs, k, view, arrows),
-            "traces": static + moving,
-        }
-        for k in steps
+        {"name": str(k), "data": empty + data, "traces": order}
+        for k, data in zip(steps, shown, strict=False)
     ]
-    fig = FramedFigure(
-        data=traces,
-        raw_frames=frames,
-        raw_layout={
-            "updatemenus": _player_buttons() if frames else [],
-            "sliders": [_slider(steps, step, plot_h)] if frames else [],
-        },
-    )
-    names = [t.name for t in traces if t.showlegend is not False]
+    names = [t["name"] for t in traces if t.get("showlegend") is not False]
     room = plot_w  # Plotly puts as many entries in a row as fit in the plot area's width
     widest = max((45 + 7.8 * len(re.sub("<[^>]+>", "", n)) for n in names), default=0)
     columns = 2 if 2 * widest <= room else 1
     legend_top = 150  # px below the plot area: under the x-axis title and the slider
     legend_height = 26 * math.ceil(len(names) / columns) + 10
     bottom = legend_top + legend_height + 10
-    fig.update_layout(
+    layout = _layout(
         width=plot_w + 90 + 140,
         height=plot_h + 56 + bottom,
         margin={"l": 90, "r": 140, "t": 56, "b": bottom, "pad": 0},
@@ -899,41 +1222,19 @@ def contour_figure(
             "traceorder": "normal",
             "maxheight": legend_height + 20,  # pixels: never a scrolled, clipped legend
         },
-        images=[
-            {
-                "source": _surface_image(surface, log_colour, plot_w * 2, plot_h * 2),
-                "xref": "x",
-                "yref": "y",
-                "x": float(surface.xs[0]),
-                "y": float(surface.ys[-1]),
-                "sizex": float(surface.xs[-1] - surface.xs[0]),
-                "sizey": float(surface.ys[-1] - surface.ys[0]),
-                "xanchor": "left",
-                "yanchor": "top",
-                "sizing": "stretch",
-                "layer": "below",
-            }
-        ],
+        images=[base.image],
+        xaxis=base.xaxis,
+        yaxis=base.yaxis,
     )
-    axis = {
-        "constrain": "domain",
-        "showgrid": False,
-        "zeroline": False,
-        "ticks": "outside",
-        "tickfont": {"size": SMALL_FONT},
-        "title_font": {"size": FONT_SIZE},
-        "showline": True,
-        "linecolor": "#444444",
-        "mirror": True,
-    }
-    fig.update_xaxes(title_text="x", range=[x0, x1], autorange=False, **axis)
-    fig.update_yaxes(
-        title_text="y", range=[y0, y1], autorange=False, scaleanchor="x", scaleratio=1, **axis
-    )
-    return fig
+    figure: dict[str, Any] = {"data": traces, "layout": layout}
+    if frames:
+        layout["updatemenus"] = _player_buttons()
+        layout["sliders"] = [_slider(steps, step, plot_h)]
+        figure["frames"] = frames
+    return figure
 
 
-def _click_grid(surface: Surface, plot_w: int, plot_h: int) -> go.Scatter:
+def _click_grid(surface: Surface, plot_w: int, plot_h: int) -> dict[str, Any]:
     """Invisible points every ``CLICK_GRID_SPACING`` pixels (at surface grid nodes, f in the
     hover) that make a click report where it landed."""
     ii = _subsample(surface.xs.size, round(plot_w / CLICK_GRID_SPACING) + 1)
@@ -941,22 +1242,23 @@ def _click_grid(surface: Surface, plot_w: int, plot_h: int) -> go.Scatter:
     gx, gy = np.meshgrid(surface.xs[ii], surface.ys[jj])
     gz = np.asarray(surface.z)[np.ix_(jj, ii)]
     decimals = _decimals(surface.domain)
-    return go.Scatter(
+    return {
+        "type": "scatter",
         # rounded float64, not float32: a click reports clean numbers (0, 2.6) for the URL
-        x=np.round(gx.ravel(), decimals),
-        y=np.round(gy.ravel(), decimals),
-        customdata=gz.ravel().astype(np.float32),
-        mode="markers",
+        "x": _typed(np.round(gx.ravel(), decimals)),
+        "y": _typed(np.round(gy.ravel(), decimals)),
+        "customdata": _typed(gz.ravel().astype(np.float32)),
+        "mode": "markers",
         # radius half the spacing: see the hover note at the top
-        marker={"size": CLICK_GRID_SPACING, "opacity": 0, "color": "#000000"},
-        selected={"marker": {"opacity": 0}},
-        unselected={"marker": {"opacity": 0}},
-        name=CLICK_GRID_NAME,
-        legendgroup=CLICK_GRID_NAME,
-        showlegend=False,
-        hovertemplate="(%{x:.3g}, %{y:.3g})  f = %{customdata:.3g}<br>"
+        "marker": {"size": CLICK_GRID_SPACING, "opacity": 0, "color": "#000000"},
+        "selected": {"marker": {"opacity": 0}},
+        "unselected": {"marker": {"opacity": 0}},
+        "name": CLICK_GRID_NAME,
+        "legendgroup": CLICK_GRID_NAME,
+        "showlegend": False,
+        "hovertemplate": "(%{x:.3g}, %{y:.3g})  f = %{customdata:.3g}<br>"
         "click: start here<extra></extra>",
-    )
+    }
 
 
 def _animate_args(frames: list[str] | None, duration: int) -> list[Any]:
@@ -1056,7 +1358,7 @@ def _min_pool(z: np.ndarray, ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
 
 def surface3d_figure(
     surface: Surface, runs: Sequence[Run], step: int, *, log_colour: bool, max_grid: int = 81
-) -> go.Figure:
+) -> RawFigure:
     """The surface in 3-D (at most ``max_grid`` x ``max_grid`` samples, float32) with the paths.
 
     The height is the colour value: f on a linear scale, or log10(f - min + floor) with the tick
@@ -1064,7 +1366,31 @@ def surface3d_figure(
     optimizers are). The paths run a little above the surface (so the coarse mesh does not hide
     them) and only where they are finite and over the domain; each run's position at ``step`` is
     a marker. Colours and bands are those of ``contour_figure``; the 2-D legend names the runs.
+
+    Remembered: the same call again returns the same figure dict (in a new ``RawFigure``); the
+    surface's trace and the layout are kept per (surface, ``log_colour``, ``max_grid``), each
+    run's line per run.
     """
+    key = ("surface3d", int(step), bool(log_colour), int(max_grid))
+    return RawFigure(
+        _FIGURES.get(
+            (surface, *runs), key, lambda: _surface3d(surface, runs, step, log_colour, max_grid)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Surface3dBase:
+    """What the 3-D view draws of a surface alone."""
+
+    levels: ColourLevels
+    lift: float  # how far the paths and markers run above their true height
+    below: list[dict[str, Any]]  # the mesh, the minima and saddles
+    layout: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=32)
+def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surface3dBase:
     (x0, x1), (y0, y1) = surface.domain
     levels = _levels_for(surface, log_colour, floor=SURFACE3D_FLOOR)
     ii = _subsample(surface.xs.size, max_grid)
@@ -1073,16 +1399,17 @@ def surface3d_figure(
     span = levels.vmax - levels.vmin
     lift = 0.015 * span
     band = span / levels.bands
-    traces: list[Any] = [
-        go.Surface(
-            x=surface.xs[ii].astype(np.float32),
-            y=surface.ys[jj].astype(np.float32),
-            z=_finite_f32(height),
-            cmin=levels.vmin,
-            cmax=levels.vmax,
-            colorscale=levels.colorscale(),
-            showscale=False,
-            contours={
+    below: list[dict[str, Any]] = [
+        {
+            "type": "surface",
+            "x": _typed(surface.xs[ii].astype(np.float32)),
+            "y": _typed(surface.ys[jj].astype(np.float32)),
+            "z": _typed(_finite_f32(height)),
+            "cmin": levels.vmin,
+            "cmax": levels.vmax,
+            "colorscale": levels.colorscale(),
+            "showscale": False,
+            "contours": {
                 "z": {
                     "show": True,
                     "start": levels.vmin + band,
@@ -1092,33 +1419,82 @@ def surface3d_figure(
                     "width": 1,
                 }
             },
-            lighting={"ambient": 0.85, "diffuse": 0.35, "specular": 0.05},
-            opacity=0.8,  # the paths stay visible at the bottom of narrow valleys
-            hoverinfo="skip",
-            name="surface",
-        )
+            "lighting": {"ambient": 0.85, "diffuse": 0.35, "specular": 0.05},
+            "opacity": 0.8,  # the paths stay visible at the bottom of narrow valleys
+            "hoverinfo": "skip",
+            "name": "surface",
+        }
     ]
     for kind in ("global", "local", "saddle"):
         chosen = [p for p in surface.points if p.kind == kind]
         if chosen:
             style = POINT_STYLE[kind]
-            traces.append(
-                go.Scatter3d(
-                    x=[p.x for p in chosen],
-                    y=[p.y for p in chosen],
-                    z=[float(levels.value(p.value)) + lift for p in chosen],
-                    mode="markers",
-                    marker={
+            below.append(
+                {
+                    "type": "scatter3d",
+                    "x": [p.x for p in chosen],
+                    "y": [p.y for p in chosen],
+                    "z": [float(levels.value(p.value)) + lift for p in chosen],
+                    "mode": "markers",
+                    "marker": {
                         "symbol": "diamond-open" if kind != "saddle" else "x",
                         "size": 8,
                         "color": "#000000",
                     },
-                    name=style["name"],
-                    hovertemplate=f"{style['name']}<extra></extra>",
-                )
+                    "name": style["name"],
+                    "hovertemplate": f"{style['name']}<extra></extra>",
+                }
             )
-    tol = 1e-9 * _diag(surface.domain)
-    for i, run in enumerate(runs):
+    tickvals, ticktext = levels.ticks()
+
+    def axis(title: str, **more: Any) -> dict[str, Any]:
+        return {
+            "tickfont": {"size": SMALL_FONT},
+            "title": {"font": {"size": FONT_SIZE}, "text": title},
+            "backgroundcolor": "#ffffff",
+            **more,
+        }
+
+    width, depth = plot_area(surface.domain, 100)
+    layout = _layout(
+        height=520,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        font={"size": FONT_SIZE},
+        showlegend=False,
+        uirevision=f"{surface.key}:{surface.domain}:{log_colour}",
+        hoverlabel={"font": {"size": SMALL_FONT}},
+        scene={
+            "xaxis": axis("x", range=[x0, x1], nticks=5),
+            "yaxis": axis("y", range=[y0, y1], nticks=5),
+            "zaxis": axis(
+                "f (log scale)" if log_colour else "f",
+                range=[levels.vmin, levels.vmax + 2 * lift],
+                tickvals=tickvals,
+                ticktext=ticktext,
+            ),
+            "aspectmode": "manual",
+            "aspectratio": {"x": width / 100, "y": depth / 100, "z": 0.6},
+            "camera": {"eye": {"x": 0.75, "y": -1.45, "z": 1.75}},
+        },
+    )
+    return _Surface3dBase(levels, lift, below, layout)
+
+
+@dataclass(frozen=True)
+class _Line3d:
+    """A run's path over a surface in the 3-D view: typed arrays of the points drawn, and each
+    step's position, height and whether it is drawn (for the marker)."""
+
+    xyz: tuple[Any, Any, Any]
+    positions: np.ndarray
+    heights: np.ndarray
+    inside: np.ndarray
+
+
+def _line3d(surface: Surface, run: Run, base: _Surface3dBase, log_colour: bool) -> _Line3d:
+    def build() -> _Line3d:
+        (x0, x1), (y0, y1) = surface.domain
+        tol = 1e-9 * _diag(surface.domain)
         pos = np.asarray(run.positions, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             inside = (
@@ -1129,77 +1505,57 @@ def surface3d_figure(
                 & (pos[:, 1] >= y0 - tol)
                 & (pos[:, 1] <= y1 + tol)
             )
-        zs = levels.value(run.losses) + lift
-        traces.append(
-            go.Scatter3d(
-                x=pos[inside, 0].astype(np.float32),
-                y=pos[inside, 1].astype(np.float32),
-                z=_finite_f32(zs[inside]),
-                mode="lines",
-                line={"color": colour(i), "width": 5},
-                name=run.label,
-                hoverinfo="skip",
-            )
+        zs = base.levels.value(run.losses) + base.lift
+        xyz = (
+            _typed(pos[inside, 0].astype(np.float32)),
+            _typed(pos[inside, 1].astype(np.float32)),
+            _typed(_finite_f32(zs[inside])),
         )
-        k = min(max(int(step), 0), len(pos) - 1)
-        if inside[k]:
+        return _Line3d(xyz, pos, zs, inside)
+
+    return _RUN_PIECES.get((run, surface), ("line3d", log_colour), build)
+
+
+def _surface3d(
+    surface: Surface, runs: Sequence[Run], step: int, log_colour: bool, max_grid: int
+) -> dict[str, Any]:
+    base = _surface3d_base(surface, log_colour, max_grid)
+    traces = list(base.below)
+    for i, run in enumerate(runs):
+        line = _line3d(surface, run, base, log_colour)
+        traces.append(
+            {
+                "type": "scatter3d",
+                "x": line.xyz[0],
+                "y": line.xyz[1],
+                "z": line.xyz[2],
+                "mode": "lines",
+                "line": {"color": colour(i), "width": 5},
+                "name": run.label,
+                "hoverinfo": "skip",
+            }
+        )
+        k = min(max(int(step), 0), len(line.positions) - 1)
+        if line.inside[k]:
+            loss = _fmt(float(run.losses[k]), 4)
             traces.append(
-                go.Scatter3d(
-                    x=[float(pos[k, 0])],
-                    y=[float(pos[k, 1])],
-                    z=[float(zs[k])],
-                    mode="markers",
-                    marker={
+                {
+                    "type": "scatter3d",
+                    "x": [float(line.positions[k, 0])],
+                    "y": [float(line.positions[k, 1])],
+                    "z": [float(line.heights[k])],
+                    "mode": "markers",
+                    "marker": {
                         "symbol": END_SYMBOLS_3D[i % len(END_SYMBOLS_3D)],
                         "size": 8,
                         "color": colour(i),
                         "line": {"color": "#ffffff", "width": 1},
                     },
-                    name=f"{run.label}, step {k}",
-                    hovertemplate=f"{run.label}<br>step {k}<br>f = {_fmt(float(run.losses[k]), 4)}<extra></extra>",
-                )
+                    "name": f"{run.label}, step {k}",
+                    "hovertemplate": f"{run.label}<br>step {k}<br>f = {loss}<extra></extra>",
+                }
             )
-    tickvals, ticktext = levels.ticks()
-    axis = {
-        "tickfont": {"size": SMALL_FONT},
-        "title": {"font": {"size": FONT_SIZE}},
-        "backgroundcolor": "#ffffff",
-    }
-    width, depth = plot_area(surface.domain, 100)
-    fig = go.Figure(data=traces)
-    fig.update_layout(
-        height=520,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
-        font={"size": FONT_SIZE},
-        showlegend=False,
-        uirevision=f"{surface.key}:{surface.domain}:{log_colour}",
-        hoverlabel={"font": {"size": SMALL_FONT}},
-        scene={
-            "xaxis": {
-                **axis,
-                "title": {**axis["title"], "text": "x"},
-                "range": [x0, x1],
-                "nticks": 5,
-            },
-            "yaxis": {
-                **axis,
-                "title": {**axis["title"], "text": "y"},
-                "range": [y0, y1],
-                "nticks": 5,
-            },
-            "zaxis": {
-                **axis,
-                "title": {**axis["title"], "text": "f (log scale)" if log_colour else "f"},
-                "range": [levels.vmin, levels.vmax + 2 * lift],
-                "tickvals": tickvals,
-                "ticktext": ticktext,
-            },
-            "aspectmode": "manual",
-            "aspectratio": {"x": width / 100, "y": depth / 100, "z": 0.6},
-            "camera": {"eye": {"x": 0.75, "y": -1.45, "z": 1.75}},
-        },
-    )
-    return fig
+    return {"data": traces, "layout": base.layout}
 
 
 # --- curves ---------------------------------------------------------------------------------------
@@ -1247,108 +1603,150 @@ def _decade_ticks(axis: _Panel) -> dict[str, Any]:
     return {"tick0": 0, "dtick": max(1, math.ceil(span / 6))}
 
 
-def curves_figure(runs: Sequence[Run], step: int) -> go.Figure:
+SUBPLOT_SPACING = 0.06  # between the two curves panels, a fraction of the figure's height
+_PANEL_HEIGHT = (1 - SUBPLOT_SPACING) / 2
+
+
+def curves_figure(runs: Sequence[Run], step: int) -> RawFigure:
     """Loss and gradient norm against the step, one line per run, a dotted line at ``step``.
 
     Both panels share the step axis. The loss is on a log axis when no loss is negative (zeros
     are drawn below the range, so the line leaves the plot downwards), else on a linear axis, and
     the axis title says which. The gradient norm is always on a log axis. Non-finite values are
     dropped; a run that diverged gets an ✕ "diverged at step k" at the top of the loss panel.
+
+    Remembered: the same call again returns the same figure dict (in a new ``RawFigure``); each
+    run's lines are kept per run and axis kind.
     """
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    return RawFigure(_FIGURES.get(tuple(runs), ("curves", int(step)), lambda: _curves(runs, step)))
+
+
+def _curve(run: Run, row: int, values: np.ndarray, axis: _Panel) -> tuple[Any, Any]:
+    """Typed arrays (steps, values) of a run's line in panel ``row``: finite values only; on a
+    log axis, values <= 0 drawn at ``axis.below``."""
+
+    def build() -> tuple[Any, Any]:
+        shown = values.copy()
+        if axis.log:
+            shown[shown <= 0] = axis.below
+        shown = _finite_f32(shown)
+        keep = np.isfinite(shown)
+        return _typed(_steps_array(np.flatnonzero(keep))), _typed(shown[keep])
+
+    return _RUN_PIECES.get((run,), ("curve", row, axis.log, axis.below), build)
+
+
+def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
     losses = [np.asarray(r.losses, dtype=np.float64) for r in runs]
     norms = [np.asarray(r.grad_norms, dtype=np.float64) for r in runs]
     loss_axis = _panel(losses, runs, allow_log=True)
     norm_axis = _panel(norms, runs, allow_log=True)
     total = max((len(r.losses) - 1 for r in runs), default=1)
+    traces: list[dict[str, Any]] = []
     for row, series, axis in ((1, losses, loss_axis), (2, norms, norm_axis)):
+        what = "f" if row == 1 else "|∇f|"
         for i, (run, values) in enumerate(zip(runs, series, strict=True)):
-            shown = values.copy()
-            if axis.log:
-                shown[shown <= 0] = axis.below
-            shown = _finite_f32(shown)
-            keep = np.isfinite(shown)
-            what = "f" if row == 1 else "|∇f|"
-            fig.add_trace(
-                go.Scatter(
-                    x=_steps_array(np.flatnonzero(keep)),
-                    y=shown[keep],
-                    mode="lines",
-                    line={"color": colour(i), "width": 2.5},
-                    name=run.label,
-                    legendgroup=f"run{i}",
-                    showlegend=row == 1,
-                    hovertemplate=f"{run.label}<br>step %{{x}}<br>{what} = %{{y:.4g}}<extra></extra>",
-                ),
-                row=row,
-                col=1,
+            x, y = _curve(run, row, values, axis)
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": y,
+                    "mode": "lines",
+                    "line": {"color": colour(i), "width": 2.5},
+                    "name": run.label,
+                    "legendgroup": f"run{i}",
+                    "showlegend": row == 1,
+                    "hovertemplate": f"{run.label}<br>step %{{x}}<br>{what} = %{{y:.4g}}"
+                    "<extra></extra>",
+                    "xaxis": "x" if row == 1 else "x2",
+                    "yaxis": "y" if row == 1 else "y2",
+                }
             )
     for i, run in enumerate(runs):
         if run.diverged_at >= 0:
             top = loss_axis.range[1]
-            y = 10.0**top if loss_axis.log else top
-            fig.add_trace(
-                go.Scatter(
-                    x=[run.diverged_at],
-                    y=[y],
-                    mode="markers+text",
-                    marker={
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": [run.diverged_at],
+                    "y": [10.0**top if loss_axis.log else top],
+                    "mode": "markers+text",
+                    "marker": {
                         "symbol": "x",
                         "size": 14,
                         "color": colour(i),
                         "line": {"width": 1, "color": colour(i)},
                     },
-                    text=[f"diverged at step {run.diverged_at}"],
-                    textposition="bottom right",
-                    textfont={"color": colour(i), "size": SMALL_FONT},
-                    cliponaxis=False,
-                    legendgroup=f"run{i}",
-                    showlegend=False,
-                    name=f"{run.label} diverged",
-                    hovertemplate=f"{run.label}: diverged at step {run.diverged_at}<extra></extra>",
-                ),
-                row=1,
-                col=1,
+                    "text": [f"diverged at step {run.diverged_at}"],
+                    "textposition": "bottom right",
+                    "textfont": {"color": colour(i), "size": SMALL_FONT},
+                    "cliponaxis": False,
+                    "legendgroup": f"run{i}",
+                    "showlegend": False,
+                    "name": f"{run.label} diverged",
+                    "hovertemplate": f"{run.label}: diverged at step {run.diverged_at}"
+                    "<extra></extra>",
+                    "xaxis": "x",
+                    "yaxis": "y",
+                }
             )
-    fig.add_shape(
-        type="line",
-        x0=step,
-        x1=step,
-        xref="x",
-        y0=0,
-        y1=1,
-        yref="paper",
-        line={"color": "#333333", "width": 1.5, "dash": "dot"},
-    )
     tick = {
         "tickfont": {"size": SMALL_FONT},
-        "title_font": {"size": FONT_SIZE},
         "showgrid": True,
         "gridcolor": "#e6e6e6",
     }
-    fig.update_yaxes(
-        type="log" if loss_axis.log else "linear",
-        range=list(loss_axis.range),
-        title_text="loss f (log scale)" if loss_axis.log else "loss f (linear: f takes values ≤ 0)",
-        exponentformat="power",
-        **_decade_ticks(loss_axis),
-        row=1,
-        col=1,
-        **tick,
-    )
-    fig.update_yaxes(
-        type="log",
-        range=list(norm_axis.range),
-        title_text="|∇f| (log scale)",
-        exponentformat="power",
-        **_decade_ticks(norm_axis),
-        row=2,
-        col=1,
-        **tick,
-    )
-    fig.update_xaxes(range=[0, total], zeroline=False, **tick)
-    fig.update_xaxes(title_text="step", row=2, col=1)
-    fig.update_layout(
+    title_font = {"size": FONT_SIZE}
+    step_axis = {**tick, "range": [0, total], "zeroline": False}
+    loss_title = "loss f (log scale)" if loss_axis.log else "loss f (linear: f takes values ≤ 0)"
+    # two rows sharing the step axis, as make_subplots(rows=2, shared_xaxes=True) writes them
+    layout = _layout(
+        xaxis={
+            **step_axis,
+            "anchor": "y",
+            "domain": [0.0, 1.0],
+            "matches": "x2",
+            "showticklabels": False,
+            "title": {"font": title_font},
+        },
+        yaxis={
+            **tick,
+            "anchor": "x",
+            "domain": [1 - _PANEL_HEIGHT, 1.0],
+            "type": "log" if loss_axis.log else "linear",
+            "range": list(loss_axis.range),
+            "title": {"text": loss_title, "font": title_font},
+            "exponentformat": "power",
+            **_decade_ticks(loss_axis),
+        },
+        xaxis2={
+            **step_axis,
+            "anchor": "y2",
+            "domain": [0.0, 1.0],
+            "title": {"text": "step", "font": title_font},
+        },
+        yaxis2={
+            **tick,
+            "anchor": "x2",
+            "domain": [0.0, _PANEL_HEIGHT],
+            "type": "log",
+            "range": list(norm_axis.range),
+            "title": {"text": "|∇f| (log scale)", "font": title_font},
+            "exponentformat": "power",
+            **_decade_ticks(norm_axis),
+        },
+        shapes=[
+            {
+                "type": "line",
+                "x0": step,
+                "x1": step,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": "#333333", "width": 1.5, "dash": "dot"},
+            }
+        ],
         height=560,
         margin={"l": 90, "r": 20, "t": 20, "b": 60},
         font={"size": FONT_SIZE},
@@ -1358,7 +1756,7 @@ def curves_figure(runs: Sequence[Run], step: int) -> go.Figure:
         legend={"font": {"size": SMALL_FONT}, "itemsizing": "constant"},
         uirevision="curves",
     )
-    return fig
+    return {"data": traces, "layout": layout}
 
 
 # --- status table ---------------------------------------------------------------------------------

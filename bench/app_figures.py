@@ -1,141 +1,197 @@
-"""Explorer page figures against the usual cumulative-frames animation, side by side.
+"""Explorer page figures: build time (cold, one run changed, step changed, unchanged), the JSON
+Streamlit sends, and the usual cumulative-frames animation, side by side.
 
-The default scene: Rosenbrock from (-1.5, 2), 500 steps, six optimizers (gd, momentum and
-nesterov at lr 1e-3, adam 0.1, rmsprop 0.01, newton 0.5), every view on (2-D contour with arrows
-and the player, 3-D surface, curves). For each figure: the build time (median of ``--repeat``),
-the time and size of ``fig.to_json()`` (what Streamlit sends: ``st.plotly_chart`` runs
-``fig.to_dict()`` then ``plotly.io.to_json(..., validate=False)``, timed too), and the size with
-Plotly's plain ``json`` engine. The baseline is ``figures.naive_cumulative_figure``: a contour
-trace and one ``go.Frame`` per step carrying every run's whole path so far, as tutorials do; it
-is measured with every step as a frame and with 120 frames (our frame budget).
+The scene is ``app.state.BENCHMARK_STATE``: Rosenbrock from (-1.5, 2), 500 steps, six
+optimizers (gd, momentum and nesterov at lr 1e-3, adam 0.1, rmsprop 0.01, newton 0.5), every
+view on (2-D contour with arrows and the player, 3-D surface, curves). For each figure, the
+median of ``--repeat`` builds of:
 
-    python bench/app_figures.py [--repeat 5] [--naive-repeat 3]
+* cold: every cache of ``app.figures`` emptied first (``figures.clear_caches``; the surface PNG
+  included);
+* 1 run new: one run is a new object (what a learning-rate change hands over: five runs the
+  page drew before, one just computed), same step;
+* step: a new step with the same runs (the step slider);
+* same: the same call again (a rerun where nothing in the scene changed);
+
+then the time of ``fig.to_json()`` and of what ``st.plotly_chart`` runs (``fig.to_dict()``, then
+``plotly.io.to_json(..., validate=False)``), and the JSON size. The baseline is
+``figures.naive_cumulative_figure``: a contour trace and one ``go.Frame`` per step carrying every
+run's whole path so far, as tutorials do; it is measured with every step as a frame and with 120
+frames (our frame budget). ``--reference FILE`` also times another version of
+``app/figures.py`` (e.g. a copy from before a change) on the same machine in the same run.
+
+    python bench/app_figures.py [--repeat 7] [--naive-repeat 3] [--reference old_figures.py]
 
 Runs are computed once through ``app.compute`` (its cache wrappers work outside Streamlit);
-only figure building and serialisation are timed. Prints a table and the ratios naive / ours.
+only figure building and serialisation are timed. The machine's load shows in every number:
+compare the columns of one run, not runs on different days.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import logging
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import plotly
-import plotly.graph_objects as go
 import plotly.io as pio
 
 from app import compute, figures
-from app.state import BENCHMARK_OPTIMIZERS
+from app.state import BENCHMARK_STATE
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 
-START = (-1.5, 2.0)
-STEPS = 500
 
-
-def median_time(build: Callable[[], go.Figure], repeat: int) -> tuple[float, go.Figure]:
-    times, fig = [], None
-    for _ in range(repeat):
+def median_ms(build: Callable[[int], Any], repeat: int, before: Callable[[], None]) -> float:
+    times = []
+    for i in range(repeat):
+        before()
         t0 = time.perf_counter()
-        fig = build()
+        build(i)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), fig
+    return 1e3 * statistics.median(times)
 
 
-def measure(name: str, build: Callable[[], go.Figure], repeat: int) -> dict:
-    build_s, fig = median_time(build, repeat)
+def serialise(fig: Any) -> dict[str, float]:
     t0 = time.perf_counter()
     text = fig.to_json()
     json_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     pio.to_json(fig.to_dict(), validate=False)  # st.plotly_chart's path
-    streamlit_s = time.perf_counter() - t0
-    plain = len(pio.to_json(fig, engine="json"))
-    return {
-        "name": name,
-        "build": build_s,
-        "json_s": json_s,
-        "st_s": streamlit_s,
-        "bytes": len(text),
-        "plain": plain,
-        "frames": len(fig.to_dict().get("frames", [])),
-    }
+    st_s = time.perf_counter() - t0
+    frames = len(fig.to_dict().get("frames", []))
+    return {"json": json_s * 1e3, "st": st_s * 1e3, "kB": len(text) / 1e3, "frames": frames}
 
 
-def row(m: dict) -> str:
+def nothing() -> None:
+    pass
+
+
+def measure(
+    module: ModuleType, name: str, view: str, surface: Any, runs: list, repeat: int
+) -> dict[str, Any]:
+    """Times of one builder of ``module`` (``view``: contour, surface3d or curves)."""
+    steps = len(runs[0].losses) - 1
+    log = surface.log_scale
+
+    def build(step: int, chosen: list) -> Any:
+        if view == "contour":
+            return module.contour_figure(surface, chosen, step, log_colour=log)
+        if view == "surface3d":
+            return module.surface3d_figure(surface, chosen, step, log_colour=log)
+        return module.curves_figure(chosen, step)
+
+    clear = getattr(module, "clear_caches", None) or (lambda: module._surface_image.cache_clear())
+    row: dict[str, Any] = {"name": name}
+    row["cold"] = median_ms(lambda i: build(steps, runs), repeat, clear)
+    build(steps, runs)
+
+    def one_new(i: int) -> Any:  # a learning-rate change: one new run object, the rest drawn
+        fresh = dataclasses.replace(runs[i % len(runs)])
+        return build(steps, [fresh if r is runs[i % len(runs)] else r for r in runs])
+
+    row["new run"] = median_ms(one_new, repeat, nothing)
+    row["step"] = median_ms(lambda i: build(steps - 1 - i, runs), repeat, nothing)
+    build(steps, runs)
+    row["same"] = median_ms(lambda i: build(steps, runs), repeat, nothing)
+    row.update(serialise(build(steps, runs)))
+    return row
+
+
+def load(path: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("app._reference_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+HEADER = (
+    f"{'figure':<30} {'frames':>6} {'cold ms':>8} {'1 new ms':>9} {'step ms':>8} "
+    f"{'same ms':>8} {'json ms':>8} {'st ms':>7} {'JSON kB':>8}"
+)
+
+
+def line(m: dict[str, Any]) -> str:
+    def ms(key: str) -> str:
+        value = m.get(key)
+        return "-" if value is None else f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
     return (
-        f"{m['name']:<28} {m['frames']:>6} {m['build'] * 1e3:>9.0f} {m['json_s'] * 1e3:>9.0f} "
-        f"{m['st_s'] * 1e3:>10.0f} {m['bytes'] / 1e3:>11.1f} {m['plain'] / 1e3:>11.1f}"
+        f"{m['name']:<30} {m['frames']:>6} {ms('cold'):>8} {ms('new run'):>9} {ms('step'):>8} "
+        f"{ms('same'):>8} {ms('json'):>8} {ms('st'):>7} {m['kB']:>8.1f}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--naive-repeat", type=int, default=3)
+    parser.add_argument("--reference", help="another app/figures.py to time alongside")
     args = parser.parse_args()
 
-    surface = compute.surface("rosenbrock")
-    runs = compute.runs("rosenbrock", (), BENCHMARK_OPTIMIZERS, START, STEPS, 0)
-    log = surface.log_scale
-    print(f"scene: {surface.name}, {len(runs)} optimizers x {STEPS} steps, start {START}")
+    s = BENCHMARK_STATE
+    surface = compute.surface(s.landscape, s.landscape_params)
+    runs = compute.runs(
+        s.landscape, s.landscape_params, s.optimizers, s.start_point(), s.steps, s.seed
+    )
+    print(
+        f"scene: {surface.name}, {len(runs)} optimizers x {s.steps} steps, start {s.start_point()}"
+    )
     print(f"plotly {plotly.__version__}, JSON engine {pio.json.config.default_engine!r}\n")
 
-    ours = [
-        measure(
-            "contour (ours)",
-            lambda: figures.contour_figure(surface, runs, STEPS, log_colour=log),
-            args.repeat,
-        ),
-        measure(
-            "3-D surface (ours)",
-            lambda: figures.surface3d_figure(surface, runs, STEPS, log_colour=log),
-            args.repeat,
-        ),
-        measure("curves (ours)", lambda: figures.curves_figure(runs, STEPS), args.repeat),
-    ]
-    naive_all = measure(
-        f"naive cumulative, {STEPS + 1} fr",
-        lambda: figures.naive_cumulative_figure(surface, runs),
-        args.naive_repeat,
-    )
-    naive_120 = measure(
-        "naive cumulative, 120 fr",
-        lambda: figures.naive_cumulative_figure(surface, runs, max_frames=120),
-        args.naive_repeat,
-    )
+    versions = [("ours", figures)]
+    if args.reference:
+        versions.append(("reference", load(args.reference)))
+    pages = {}
+    print(HEADER)
+    print("-" * len(HEADER))
+    for label, module in versions:
+        rows = [
+            measure(module, f"{view} ({label})", view, surface, runs, args.repeat)
+            for view in ("contour", "surface3d", "curves")
+        ]
+        for m in rows:
+            print(line(m))
+        total = {
+            key: sum(m[key] for m in rows)
+            for key in ("cold", "new run", "step", "same", "json", "st", "kB")
+        }
+        pages[label] = {"name": f"page total ({label})", "frames": rows[0]["frames"], **total}
+        print(line(pages[label]))
+        print("-" * len(HEADER))
 
-    header = (
-        f"{'figure':<28} {'frames':>6} {'build ms':>9} {'json ms':>9} {'st ms':>10} "
-        f"{'to_json kB':>11} {'json-eng kB':>11}"
-    )
-    print(header)
-    print("-" * len(header))
-    for m in [*ours, naive_all, naive_120]:
-        print(row(m))
-    page = {key: sum(m[key] for m in ours) for key in ("build", "json_s", "st_s", "bytes", "plain")}
-    print("-" * len(header))
-    print(row({"name": "page total (ours)", "frames": ours[0]["frames"], **page}))
-    print(f"\npage JSON (contour + 3-D + curves): {page['bytes'] / 1e6:.3f} MB (budget 1.5 MB)")
-
-    contour = ours[0]
-    print("\nratios naive / ours (contour figure, the animated one):")
-    for naive in (naive_all, naive_120):
-        print(
-            f"  {naive['name']:<28} bytes x{naive['bytes'] / contour['bytes']:.1f}   "
-            f"build x{naive['build'] / contour['build']:.1f}   "
-            f"to_json x{naive['json_s'] / contour['json_s']:.1f}   "
-            f"Streamlit serialisation x{naive['st_s'] / contour['st_s']:.1f}"
+    naive = []
+    for name, max_frames in ((f"naive cumulative, {s.steps + 1} fr", None), ("naive, 120 fr", 120)):
+        build_ms = median_ms(
+            lambda i, mf=max_frames: figures.naive_cumulative_figure(surface, runs, mf),
+            args.naive_repeat,
+            nothing,
         )
-    print("ratios naive / our whole page (contour + 3-D + curves):")
-    for naive in (naive_all, naive_120):
-        total = naive["build"] + naive["st_s"]
+        fig = figures.naive_cumulative_figure(surface, runs, max_frames)
+        naive.append({"name": name, "cold": build_ms, **serialise(fig)})
+        print(line(naive[-1]))
+
+    ours = pages["ours"]
+    print(f"\npage JSON (contour + 3-D + curves): {ours['kB'] / 1e3:.3f} MB (budget 1.5 MB)")
+    if "reference" in pages:
+        ref = pages["reference"]
+        print("\nratios reference / ours, whole page (build):")
+        for key in ("cold", "new run", "step", "same"):
+            print(f"  {key:<8} x{ref[key] / max(ours[key], 1e-6):.1f}")
+    print("\nratios naive / our whole page (a fresh page: cold build + Streamlit serialisation):")
+    for m in naive:
+        total = m["cold"] + m["st"]
         print(
-            f"  {naive['name']:<28} bytes x{naive['bytes'] / page['bytes']:.1f}   "
-            f"build + Streamlit serialisation x{total / (page['build'] + page['st_s']):.1f}"
+            f"  {m['name']:<30} bytes x{m['kB'] / ours['kB']:.1f}   "
+            f"build + serialisation x{total / (ours['cold'] + ours['st']):.1f}"
         )
 
 

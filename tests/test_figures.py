@@ -7,13 +7,18 @@ outside a Streamlit session), so these tests see the containers the page draws.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import gc
 import io
 import json
 import logging
 import math
+import weakref
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+import plotly.tools
 import pytest
 from PIL import Image
 
@@ -48,8 +53,14 @@ def diverging() -> list[compute.Run]:
 
 
 @pytest.fixture(scope="module")
-def contour(surface, runs) -> go.Figure:
+def contour(surface, runs) -> figures.RawFigure:
     return figures.contour_figure(surface, runs, STEPS, log_colour=True)
+
+
+@pytest.fixture(scope="module")
+def contour_go(contour) -> go.Figure:
+    """The contour figure validated into Plotly's objects, to read its traces and layout."""
+    return contour.validated()
 
 
 def strict_json(fig: go.Figure) -> dict:
@@ -84,8 +95,9 @@ def frames_of(fig: go.Figure) -> list[go.Frame]:
     every trace (so that plotly.js keeps the static ones clickable after an animation), the
     static ones with empty data."""
     frames = []
-    for f in fig.to_dict().get("frames", []):
-        assert sorted(f["traces"]) == list(range(len(fig.data)))  # every trace is listed
+    sent = fig.to_dict()
+    for f in sent.get("frames", []):
+        assert sorted(f["traces"]) == list(range(len(sent["data"])))  # every trace is listed
         pairs = [(i, d) for i, d in zip(f["traces"], f["data"], strict=True) if d]
         frames.append(
             go.Frame(name=f["name"], traces=[i for i, _ in pairs], data=[d for _, d in pairs])
@@ -93,15 +105,15 @@ def frames_of(fig: go.Figure) -> list[go.Frame]:
     return frames
 
 
-def test_frames_are_few_and_carry_only_the_moving_traces(contour, runs) -> None:
+def test_frames_are_few_and_carry_only_the_moving_traces(contour, contour_go, runs) -> None:
     frames = frames_of(contour)
     assert 2 <= len(frames) <= 120
     steps = [int(f.name) for f in frames]
     assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == STEPS
     moving = set(frames[0].traces)
     static = {
-        trace_index(contour, figures.CLICK_GRID_NAME),
-        *(i for i, t in enumerate(contour.data) if t.mode == "lines" and points(t.x) > 100),
+        trace_index(contour_go, figures.CLICK_GRID_NAME),
+        *(i for i, t in enumerate(contour_go.data) if t.mode == "lines" and points(t.x) > 100),
     }
     assert len(static) == 1 + len(runs)  # the click grid and every full path stay out of frames
     assert not moving & static
@@ -154,8 +166,9 @@ def test_player_buttons_animate_the_frames_without_redraw(contour) -> None:
 
 def test_initial_data_shows_the_requested_step(surface, runs) -> None:
     k = 200
-    fig = figures.contour_figure(surface, runs, k, log_colour=True)
-    frame = next(f for f in frames_of(fig) if f.name == str(k))
+    raw = figures.contour_figure(surface, runs, k, log_colour=True)
+    fig = raw.validated()
+    frame = next(f for f in frames_of(raw) if f.name == str(k))
     for index, data in zip(frame.traces, frame.data, strict=True):
         assert list(fig.data[index].x) == list(data.x)
     markers = [fig.data[i] for i in frame.traces if fig.data[i].text is not None]
@@ -169,9 +182,9 @@ def test_initial_data_shows_the_requested_step(surface, runs) -> None:
 # --- surface, size, encoding ---------------------------------------------------------------------
 
 
-def test_surface_is_a_banded_layout_image_light_at_the_minimum(contour, surface) -> None:
-    assert not [t for t in contour.data if t.type in ("contour", "heatmap")]
-    image = contour.layout.images[0]
+def test_surface_is_a_banded_layout_image_light_at_the_minimum(contour_go, surface) -> None:
+    assert not [t for t in contour_go.data if t.type in ("contour", "heatmap")]
+    image = contour_go.layout.images[0]
     assert image.xref == "x" and image.yref == "y"
     assert image.sizing == "stretch" and image.layer == "below"
     (x0, x1), (y0, y1) = surface.domain
@@ -222,7 +235,7 @@ def arrow_factor_from_legend(fig: go.Figure) -> float:
 
 def test_update_arrow_is_the_step_times_the_stated_factor(surface, runs) -> None:
     k = 100
-    fig = figures.contour_figure(surface, runs, k, log_colour=True)
+    fig = figures.contour_figure(surface, runs, k, log_colour=True).validated()
     factor = arrow_factor_from_legend(fig)
     assert factor == figures.arrow_factor(runs, k, surface.domain)
     diag = math.hypot(*(hi - lo for lo, hi in surface.domain))
@@ -258,7 +271,8 @@ def test_update_arrow_is_the_step_times_the_stated_factor(surface, runs) -> None
 
 def test_no_arrows_when_switched_off(surface, runs) -> None:
     fig = figures.contour_figure(surface, runs, 50, log_colour=True, arrows=False)
-    assert not [t for t in fig.data if t.name and "step" in t.name and "−" in t.name]
+    shown = fig.validated()
+    assert not [t for t in shown.data if t.name and "step" in t.name and "−" in t.name]
     assert len(frames_of(fig)[0].traces) == 2 * len(runs)  # each run's trail and marker
 
 
@@ -268,8 +282,9 @@ def test_no_arrows_when_switched_off(surface, runs) -> None:
 def test_diverging_run_leaves_the_plot_without_nan(surface, diverging) -> None:
     gd = diverging[0]
     assert gd.diverged_at >= 0
-    fig = figures.contour_figure(surface, diverging, STEPS, log_colour=True)
-    strict_json(fig)
+    raw = figures.contour_figure(surface, diverging, STEPS, log_colour=True)
+    strict_json(raw)
+    fig = raw.validated()
     (x0, x1), (y0, y1) = surface.domain
     assert tuple(fig.layout.xaxis.range) == (x0, x1) and tuple(fig.layout.yaxis.range) == (y0, y1)
     path = next(t for t in fig.data if t.mode == "lines" and t.name == gd.label)
@@ -277,17 +292,17 @@ def test_diverging_run_leaves_the_plot_without_nan(surface, diverging) -> None:
     assert np.isfinite(x).all() and np.isfinite(y).all()
     assert ((x < x0) | (x > x1) | (y < y0) | (y > y1)).any()  # never clipped to the plot
     assert any(t.name == f"{gd.label} (diverged at step {gd.diverged_at})" for t in fig.data)
-    last = frames_of(fig)[-1]
+    last = frames_of(raw)[-1]
     marker = next(
         d for i, d in zip(last.traces, last.data, strict=True) if fig.data[i].name == gd.label
     )
     assert all(x is None for x in marker.x)  # nothing to mark once the run has blown up
 
 
-def test_click_grid_covers_the_domain_invisibly(contour, surface) -> None:
-    index = trace_index(contour, figures.CLICK_GRID_NAME)
-    grid = contour.data[index]
-    hoverable = [i for i, t in enumerate(contour.data) if t.hoverinfo != "skip" and i != index]
+def test_click_grid_covers_the_domain_invisibly(contour_go, surface) -> None:
+    index = trace_index(contour_go, figures.CLICK_GRID_NAME)
+    grid = contour_go.data[index]
+    hoverable = [i for i, t in enumerate(contour_go.data) if t.hoverinfo != "skip" and i != index]
     assert index < min(hoverable)  # markers and minima win hover ties (a later trace wins)
     assert grid.legendgroup == figures.CLICK_GRID_NAME and grid.showlegend is False
     assert grid.marker.opacity == 0 and grid.hoverinfo != "skip"
@@ -297,34 +312,37 @@ def test_click_grid_covers_the_domain_invisibly(contour, surface) -> None:
     assert np.min(grid.y) == pytest.approx(y0) and np.max(grid.y) == pytest.approx(y1)
 
 
-def test_layout_fixes_scale_and_keeps_zoom(contour, surface) -> None:
-    assert contour.layout.yaxis.scaleanchor == "x" and contour.layout.yaxis.scaleratio == 1
-    assert contour.layout.uirevision
-    assert contour.layout.width and contour.layout.height
-    assert contour.layout.font.size >= 16 and contour.layout.legend.font.size >= 16
+def test_layout_fixes_scale_and_keeps_zoom(contour_go) -> None:
+    layout = contour_go.layout
+    assert layout.yaxis.scaleanchor == "x" and layout.yaxis.scaleratio == 1
+    assert layout.uirevision
+    assert layout.width and layout.height
+    assert layout.font.size >= 16 and layout.legend.font.size >= 16
 
 
 # --- 3-D, curves, table ----------------------------------------------------------------------
 
 
 def test_surface3d_is_light_and_finite(surface, diverging) -> None:
-    fig = figures.surface3d_figure(surface, diverging, STEPS, log_colour=True)
+    raw = figures.surface3d_figure(surface, diverging, STEPS, log_colour=True)
+    fig = raw.validated()
     mesh = next(t for t in fig.data if t.type == "surface")
     assert np.asarray(mesh.z).dtype == np.float32
     assert max(np.asarray(mesh.z).shape) <= 81
     for trace in fig.data:
         if trace.type == "scatter3d":
             assert np.isfinite(np.asarray(trace.z, dtype=float)).all()
-    strict_json(fig)
+    strict_json(raw)
 
 
 def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
-    fig = figures.curves_figure(runs, 123)
+    fig = figures.curves_figure(runs, 123).validated()
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log"
     assert "log" in fig.layout.yaxis.title.text
     assert [s.x0 for s in fig.layout.shapes] == [123]
-    fig = figures.curves_figure(diverging, STEPS)
-    strict_json(fig)
+    raw = figures.curves_figure(diverging, STEPS)
+    strict_json(raw)
+    fig = raw.validated()
     texts = [t.text[0] for t in fig.data if t.text is not None]
     assert f"diverged at step {diverging[0].diverged_at}" in texts
 
@@ -332,7 +350,7 @@ def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
 def test_curves_use_a_linear_axis_when_the_loss_goes_negative() -> None:
     runs = make_runs("trap", (OptimizerEntry.make("adam", lr=0.05),), start=(-2.5, 2.5), steps=150)
     assert np.nanmin(runs[0].losses) < 0
-    fig = figures.curves_figure(runs, 150)
+    fig = figures.curves_figure(runs, 150).validated()
     assert fig.layout.yaxis.type == "linear" and "linear" in fig.layout.yaxis.title.text
     assert fig.layout.yaxis2.type == "log"
 
@@ -350,3 +368,183 @@ def test_status_rows(surface, runs, diverging) -> None:
     assert adam["Effective lr x"] == pytest.approx(runs[3].effective_lr[40, 0])
     assert adam["Effective lr y"] == pytest.approx(runs[3].effective_lr[40, 1])
     assert adam["f evals"] == runs[3].evaluations["function"]
+
+
+# --- raw figures: what is sent is what Plotly validates --------------------------------------------
+
+
+def without_frame_types(sent: dict, validated: dict) -> dict:
+    """``validated`` with the ``type`` Plotly fills into frame data removed where the sent frame
+    data has none (a frame's ``{}`` for a static trace becomes ``{"type": "scatter"}``)."""
+    for raw, checked in zip(sent.get("frames", []), validated.get("frames", []), strict=True):
+        for d_raw, d_checked in zip(raw["data"], checked["data"], strict=True):
+            if "type" not in d_raw:
+                d_checked.pop("type", None)
+    return validated
+
+
+def builders(surface, runs) -> dict:
+    return {
+        "contour": lambda: figures.contour_figure(surface, runs, STEPS // 3, log_colour=True),
+        "contour, linear, no arrows": lambda: figures.contour_figure(
+            surface, runs, STEPS, log_colour=False, arrows=False, max_frames=30
+        ),
+        "3-D": lambda: figures.surface3d_figure(surface, runs, STEPS // 3, log_colour=True),
+        "3-D, linear": lambda: figures.surface3d_figure(surface, runs, STEPS, log_colour=False),
+        "curves": lambda: figures.curves_figure(runs, STEPS // 3),
+    }
+
+
+@pytest.mark.parametrize("scene", ["benchmark", "diverging", "no runs"])
+def test_every_figure_validates_and_sends_what_plotly_would(
+    scene, surface, runs, diverging
+) -> None:
+    chosen = {"benchmark": runs, "diverging": diverging, "no runs": []}[scene]
+    for name, build in builders(surface, chosen).items():
+        raw = build()
+        assert isinstance(raw, figures.RawFigure) and isinstance(raw, go.Figure)
+        validated = raw.validated()  # raises on any property Plotly does not know
+        assert isinstance(validated, go.Figure) and not isinstance(validated, figures.RawFigure)
+        sent = strict_json(raw)
+        checked = json.loads(validated.to_json())
+        assert sent == without_frame_types(sent, checked), name
+        assert len(validated.data) == len(sent["data"]), name
+        assert validated.data or (name == "curves" and not chosen)  # no runs: no curves
+
+
+def test_validated_rejects_an_invalid_property() -> None:
+    bad = figures.RawFigure({"data": [{"type": "scatter", "x": [1], "colour": "red"}]})
+    with pytest.raises(ValueError, match="colour"):
+        bad.validated()
+    bad = figures.RawFigure({"data": [], "layout": {"xaxis": {"range": [0, 1], "tick": 3}}})
+    with pytest.raises(ValueError, match="tick"):
+        bad.validated()
+
+
+def test_streamlit_and_plotly_io_take_a_raw_figure(contour) -> None:
+    # st.plotly_chart: return_figure_from_figure_or_data(fig, validate_figure=True), then
+    # plotly.io.to_json(that, validate=False)
+    as_streamlit = plotly.tools.return_figure_from_figure_or_data(contour, validate_figure=True)
+    text = pio.to_json(as_streamlit, validate=False)
+    assert text == contour.to_json() == pio.to_json(contour, validate=False)
+    sent = contour.to_dict()
+    sent["layout"] = {}  # a copy of the top level: the figure itself is untouched
+    assert contour.to_dict()["layout"]["images"]
+    html = io.StringIO()
+    contour.write_html(html, include_plotlyjs=False, full_html=False)
+    assert figures.CLICK_GRID_NAME in html.getvalue() and '"frames"' not in html.getvalue()
+    assert "Plotly.addFrames" in html.getvalue()  # the animation frames are exported too
+    assert contour.is_raw  # none of this built Plotly's objects
+
+
+def test_plotly_object_api_still_works_without_touching_the_shared_dict(surface, runs) -> None:
+    fig = figures.contour_figure(surface, runs, 60, log_colour=True, arrows=False)
+    before = fig.to_json()
+    fig.update_xaxes(title_text="α")  # the network page's plane view does this
+    assert not fig.is_raw and fig.layout.xaxis.title.text == "α"
+    assert json.loads(fig.to_json())["layout"]["xaxis"]["title"]["text"] == "α"
+    assert fig.validated().layout.xaxis.title.text == "α"
+    again = figures.contour_figure(surface, runs, 60, log_colour=True, arrows=False)
+    assert again.is_raw and again.to_json() == before  # the remembered dict is unchanged
+    named = figures.contour_figure(surface, runs, 60, log_colour=True, axis_titles=("α", "β"))
+    layout = named.validated().layout
+    assert (layout.xaxis.title.text, layout.yaxis.title.text) == ("α", "β")
+    with pytest.raises(AttributeError):
+        fig.no_such_attribute  # noqa: B018
+
+
+def test_big_arrays_are_typed_and_decode_to_the_engine_values(contour, runs) -> None:
+    sent = contour.to_dict()
+    paths = [t for t in sent["data"] if t.get("mode") == "lines" and isinstance(t["x"], dict)]
+    assert len(paths) == len(runs)
+    for run, trace in zip(runs, paths, strict=True):
+        assert trace["x"]["dtype"] == "f4" and "bdata" in trace["x"]
+        x = np.frombuffer(base64.b64decode(trace["x"]["bdata"]), dtype=np.float32)
+        np.testing.assert_array_equal(x, run.positions[:, 0].astype(np.float32))
+
+
+def test_frames_match_a_direct_computation_at_every_step(surface, runs) -> None:
+    """Every frame's trail, marker and arrows against the positions and gradients directly.
+
+    At the last step the runs barely move, so the factor is large and the arrows of the early
+    frames are shortened to the cap."""
+    raw = figures.contour_figure(surface, runs, STEPS, log_colour=True)
+    fig = raw.validated()
+    factor = arrow_factor_from_legend(fig)
+    diag = math.hypot(*(hi - lo for lo, hi in surface.domain))
+    names = [t.name for t in fig.data]
+    capped = 0
+
+    def check_arrow(origin, tip, expected_origin, vector) -> None:
+        nonlocal capped
+        shown = vector * factor
+        length = np.hypot(*shown)
+        if length < figures.MIN_ARROW * diag:
+            assert origin == (None, None) and tip == (None, None)
+            return
+        capped += length > figures.ARROW_CAP * diag
+        expected = shown * min(1.0, figures.ARROW_CAP * diag / length)
+        np.testing.assert_allclose(origin, expected_origin, atol=1e-4)
+        np.testing.assert_allclose(np.subtract(tip, origin), expected, atol=2e-4)
+
+    for frame in frames_of(raw):
+        k = int(frame.name)
+        data = dict(zip(frame.traces, frame.data, strict=True))
+        gradient = data[names.index("gradient step −lr·∇f")]
+        for i, run in enumerate(runs):
+            trail = data[names.index(f"{run.label}: last {figures.TAIL} steps and actual step")]
+            marker = next(d for n, d in data.items() if names[n] == run.label and d.text)
+            n_tail = figures.TAIL + 1
+            tail = list(zip(trail.x[:n_tail], trail.y[:n_tail], strict=True))
+            first = max(0, k - figures.TAIL)
+            drawn = tail[-(k - first + 1) :]
+            np.testing.assert_allclose(drawn, run.positions[first : k + 1], atol=1e-4)
+            assert all(x is None for x, _ in tail[: -(k - first + 1)])
+            np.testing.assert_allclose([marker.x[0], marker.y[0]], run.positions[k], atol=1e-4)
+            assert f"step {k} " in marker.text[0]
+            j = min(k, STEPS - 1)
+            (ox, tx), (oy, ty) = trail.x[-2:], trail.y[-2:]
+            check_arrow(
+                (ox, oy), (tx, ty), run.positions[j], run.positions[j + 1] - run.positions[j]
+            )
+            xs, ys = gradient.x[3 * i : 3 * i + 3], gradient.y[3 * i : 3 * i + 3]
+            assert xs[2] is None and ys[2] is None  # the gap between runs
+            vector = -run.lr * run.gradients[j]
+            check_arrow((xs[0], ys[0]), (xs[1], ys[1]), run.positions[j], vector)
+    assert capped > 10  # the cap was exercised
+
+
+# --- caching ---------------------------------------------------------------------------------------
+
+
+def test_an_unchanged_scene_returns_the_remembered_figure(surface, runs) -> None:
+    first = figures.contour_figure(surface, runs, 77, log_colour=True)
+    assert figures.contour_figure(surface, runs, 77, log_colour=True).figure is first.figure
+    assert figures.surface3d_figure(surface, runs, 77, log_colour=True).figure is (
+        figures.surface3d_figure(surface, runs, 77, log_colour=True).figure
+    )
+    assert figures.curves_figure(runs, 77).figure is figures.curves_figure(runs, 77).figure
+    other = figures.contour_figure(surface, runs, 78, log_colour=True)
+    assert other is not first and other.to_json() != first.to_json()
+    # the surface's traces and each run's full path are shared, not rebuilt
+    assert other.figure["data"][1] is first.figure["data"][1]  # the click grid
+    paths = [i for i, t in enumerate(first.figure["data"]) if t.get("hoverinfo") == "skip"]
+    assert any(other.figure["data"][i]["x"] is first.figure["data"][i]["x"] for i in paths)
+
+
+def test_runs_are_remembered_by_identity_and_kept_alive(surface, runs) -> None:
+    twin = dataclasses.replace(runs[0], label="a twin run")  # equal arrays, another object
+    fig = figures.contour_figure(surface, [twin], 40, log_colour=True)
+    assert any(t["name"] == "a twin run" for t in fig.to_dict()["data"])  # no stale hit
+    three_d = figures.surface3d_figure(surface, [twin], 40, log_colour=True)
+    assert any(t["name"] == "a twin run" for t in three_d.to_dict()["data"])
+    curves = figures.curves_figure([twin], 40)
+    assert any(t["name"] == "a twin run" for t in curves.to_dict()["data"])
+    # the cache holds the run itself: its id cannot be reused by another run while remembered
+    alive = weakref.ref(twin)
+    del twin, fig, three_d, curves
+    gc.collect()
+    assert alive() is not None
+    figures.clear_caches()
+    gc.collect()
+    assert alive() is None
