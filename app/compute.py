@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ import streamlit as st
 import landscapes
 import optimizers
 
-from .state import OptimizerEntry
+from .state import OptimizerEntry, landscape_for
 
 GRID = 161  # surface samples per axis: smooth on a projector, light to send
 
@@ -100,8 +101,8 @@ def device_name() -> str:
 def surface(
     key: str, params: tuple[tuple[str, float], ...] = (), resolution: int = GRID
 ) -> Surface:
-    """Landscape ``key`` with ``params`` sampled on a ``resolution`` x ``resolution`` grid."""
-    land = landscapes.get(key, **dict(params))
+    """Landscape ``key`` with ``params`` (see ``state.landscape_for``; the custom formula too) sampled on a ``resolution`` x ``resolution`` grid."""
+    land = landscape_for(key, params)
     xs, ys, z = land.grid(resolution)
     points = tuple(Point(m.x, m.y, m.value, m.kind) for m in land.minima) + tuple(
         Point(s.x, s.y, s.value, "saddle") for s in land.saddles
@@ -123,7 +124,7 @@ def surface(
 
 
 RunKey = tuple  # (landscape key, params, entry, start, steps, seed)
-STORE_SIZE = 512  # runs kept; one is about 50 kB for 500 steps
+STORE_SIZE = 2048  # runs kept; one is about 50 kB for 500 steps
 
 
 @st.cache_resource
@@ -139,12 +140,16 @@ def runs(
     start: tuple[float, float],
     steps: int,
     seed: int,
+    likely: Sequence[OptimizerEntry] = (),
 ) -> list[Run]:
     """The runs of ``entries`` from ``start``, each cached on its own.
 
     The ones not cached are computed together in one batched ``simulate`` call: changing one
     learning rate recomputes one run, changing the landscape computes all of them in one batch.
     The gradient noise depends on (seed, step) only, so a run is the same alone or in a batch.
+    ``likely``: entries the user may ask for next (a slider's neighbouring values); when a batch
+    has to run anyway, the ones not cached ride along in it, which costs little (the runs are
+    rows of the same tensors), and a next change among them finds its run ready.
     """
     store, lock = _store()
     keys = [(key, params, entry, start, steps, seed) for entry in entries]
@@ -152,8 +157,14 @@ def runs(
         missing = list(
             dict.fromkeys(entry for k, entry in zip(keys, entries, strict=True) if k not in store)
         )
+        if missing:
+            missing += [
+                e
+                for e in dict.fromkeys(likely)
+                if e not in missing and (key, params, e, start, steps, seed) not in store
+            ]
     if missing:
-        land = landscapes.get(key, **dict(params))
+        land = landscape_for(key, params)
         result = optimizers.simulate(
             land, [e.spec() for e in missing], [start], steps=steps, seed=seed
         )

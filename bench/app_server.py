@@ -1,10 +1,11 @@
 """Server-side script run time of the explorer page, with warm caches (Streamlit's AppTest).
 
 The scene is the default one widened to six optimizers x 500 steps on Rosenbrock, all views on.
-After a warm-up run it times reruns after (a) changing one optimizer's learning rate, which must
-recompute that run only, (b) changing the landscape, and (c) a rerun with nothing changed, and
-compares with (d) the same lr change when every run is recomputed (caches cleared), the cost of
-not caching per optimizer.
+After a warm-up run it times reruns after changing one optimizer's learning rate (a) to the next
+value on its slider, whose run the page computed along with the current one (``compute.runs``'
+``likely`` entries), and (b) to a far value, which must compute that run (only); (c) changing
+the landscape; (d) a rerun with nothing changed; and compares with (e) the far lr change when
+every run is recomputed (caches cleared), the cost of not caching per optimizer.
 
     python bench/app_server.py [--repeat 5]
 """
@@ -23,7 +24,9 @@ from app.state import BENCHMARK_STATE
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 SCENE = BENCHMARK_STATE.to_query()
-LRS = [0.0133, 0.0178, 0.0237, 0.0316, 0.0422, 0.0562, 0.075, 0.133]  # on the slider's grid
+# values on the learning-rate slider's grid (8 per decade): neighbours in turn, and far jumps
+NEAR = [0.075, 0.0562, 0.0422, 0.0316, 0.0237, 0.0178, 0.0133, 0.01]
+FAR = [0.001, 0.316, 0.00237, 0.75, 0.00562, 0.178, 0.000133, 0.422]
 LANDSCAPES = ["himmelblau", "rosenbrock", "beale", "rosenbrock", "booth", "rosenbrock"]
 
 
@@ -53,17 +56,23 @@ def main() -> None:
     timed_run(at)  # settle widget state
 
     nothing = [timed_run(at) for _ in range(args.repeat)]
-    lr_change = []
-    for value in LRS[: args.repeat]:
-        at.select_slider(key="opt3_lr").set_value(value)  # Adam's learning rate
-        lr_change.append(timed_run(at))
-        assert f"lr={value:g}" in at.dataframe[0].value.iloc[3, 0], "the change did not apply"
+
+    def change_lr(values: list[float]) -> list[float]:
+        times = []
+        for value in values[: args.repeat]:
+            at.select_slider(key="opt3_lr").set_value(value)  # Adam's learning rate
+            times.append(timed_run(at))
+            assert f"lr={value:g}" in at.dataframe[0].value.iloc[3, 0], "the change did not apply"
+        return times
+
+    near = change_lr(NEAR)
+    far = change_lr(FAR)
     landscape = []
     for key in LANDSCAPES[: args.repeat]:
         at.selectbox(key="landscape").set_value(key)
         landscape.append(timed_run(at))
     uncached = []
-    for value in LRS[: args.repeat]:
+    for value in reversed(FAR[: args.repeat]):
         st.cache_data.clear()
         st.cache_resource.clear()
         at.select_slider(key="opt3_lr").set_value(value)
@@ -79,16 +88,18 @@ def main() -> None:
     print("explorer page, 6 optimizers x 500 steps on Rosenbrock, contour + 3-D + curves + table")
     print(f"first run (imports, cold caches): {first * 1000:.0f} ms")
     rerun = show("rerun, nothing changed", nothing)
-    lr_med = show("after changing one learning rate", lr_change)
+    near_med = show("lr to the next slider value (run ready)", near)
+    far_med = show("lr to a far value (one run computed)", far)
     land_med = show("after changing the landscape", landscape)
-    cold = show("same lr change, all runs recomputed", uncached)
+    cold = show("far lr change, all runs recomputed", uncached)
     print(
         f"(AppTest's wall time per run, with its own element-tree work: median "
         f"{statistics.median(harness) * 1000:.0f} ms)"
     )
     print(
-        f"per-optimizer caching saves {cold / lr_med:.1f}x on a learning-rate change; "
-        f"targets: lr change <= 150 ms ({lr_med * 1000:.0f}), landscape <= 500 ms ({land_med * 1000:.0f}); "
+        f"per-optimizer caching saves {cold / far_med:.1f}x on a learning-rate change; "
+        f"targets: lr change <= 150 ms (next value {near_med * 1000:.0f}, far value "
+        f"{far_med * 1000:.0f}), landscape <= 500 ms ({land_med * 1000:.0f}); "
         f"figure building and page overhead alone: {rerun * 1000:.0f} ms"
     )
 

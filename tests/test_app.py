@@ -204,3 +204,34 @@ def test_cli_launch_calls_streamlits_own_command_line(monkeypatch):
     monkeypatch.setattr(stcli, "main", lambda **kw: calls.append(kw))
     cli.launch(["run", "x.py"])
     assert calls == [{"args": ["run", "x.py"], "prog_name": "streamlit"}]
+
+
+def test_a_custom_formula_runs_everywhere_a_built_in_surface_does():
+    at = run_app({"ls": "custom", "fx": "sin(3*x) + (x^2 + y^2)/4", "o": ["gd,lr=0.05", "adam"]})
+    assert not at.warning and not at.error
+    assert at.selectbox(key="landscape").value == "custom"
+    assert at.text_input(key="formula").value == "sin(3*x) + (x^2 + y^2)/4"
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe[0].value) == 2
+    at.text_input(key="formula").set_value("__import__('os').system('true')").run()
+    assert not at.exception
+    assert any("attribute access" in e.value for e in at.error)
+    assert written_state(at).formula == "x**4 - 2*x**2 + y**2 + 0.3*x"  # the default, shown
+    at.text_input(key="formula").set_value("x^2 + 2*y^2")
+    at.number_input(key="dom_x1").set_value(5.0)
+    at.run()
+    assert not at.error
+    state = written_state(at)
+    assert state.formula == "x^2 + 2*y^2" and state.domain == ((-3.0, 5.0), (-3.0, 3.0))
+
+
+def test_a_bad_formula_in_a_link_warns_and_shows_the_default():
+    at = run_app({"ls": "custom", "fx": "open('/etc/passwd')"})
+    assert any("fx: not allowed" in w.value for w in at.warning)
+    assert written_state(at).formula == "x**4 - 2*x**2 + y**2 + 0.3*x"
+
+
+def test_the_export_expander_offers_every_file(default_app):
+    buttons = default_app.get("download_button")
+    names = " ".join(str(b.proto.label) for b in buttons)
+    for kind in ("HTML", "GIF", "CSV", "JSON", "NPZ"):
+        assert kind in names, names

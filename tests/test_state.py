@@ -170,3 +170,36 @@ def test_entries_and_specs():
     assert name == "adam" and hp["lr"] == 0.05 and hp["schedule"] == Schedule()
     with pytest.raises(ValueError, match="'lr'"):
         OptimizerEntry.make("adam", lr=-1)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_custom_and_presenter_fields_round_trip(seed):
+    from dataclasses import replace
+
+    from app.state import CONTROLS, THEMES
+
+    rng = np.random.default_rng(1000 + seed)
+    state = random_state(rng)
+    names = list(CONTROLS)
+    hide = tuple(n for n in names if rng.random() < 0.3)
+    lock = tuple(n for n in names if n not in hide and rng.random() < 0.3)
+    state = replace(
+        state,
+        hide=hide,
+        lock=lock,
+        present=bool(rng.random() < 0.5),
+        theme=str(rng.choice(THEMES)),
+        lesson=str(rng.choice(["lr-diverging", "saddle-escape"])) if rng.random() < 0.5 else None,
+    )
+    if rng.random() < 0.5:
+        x0, y0 = (float(v) for v in rng.uniform(-5, 0, 2))
+        state = replace(
+            state,
+            landscape="custom",
+            landscape_params=(),
+            formula=str(rng.choice(["x**2 + 3*y^2", "sin(x)*cos(y) + x/4", "abs(x) + max(y, -y)"])),
+            domain=((x0, x0 + float(rng.uniform(1, 5))), (y0, y0 + float(rng.uniform(1, 5)))),
+            start=None,
+        )
+    decoded, warnings = AppState.from_query(state.to_query())
+    assert warnings == [] and decoded == state

@@ -8,24 +8,35 @@ The scene is also kept in ``st.session_state.scene`` for the other pages.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import streamlit as st
 
-import landscapes
 import optimizers
-from app import compute, figures
-from app.state import MAX_OPTIMIZERS, SCHEDULE_FIELDS, AppState, OptimizerEntry
+from app import compute, exports, figures, lessons, presenter
+from app.state import (
+    CUSTOM,
+    MAX_OPTIMIZERS,
+    SCHEDULE_FIELDS,
+    AppState,
+    OptimizerEntry,
+    landscape_for,
+    landscape_parameters,
+)
+from landscapes.formula import DEFAULT_DOMAIN, DEFAULT_FORMULA, FormulaError, check_domain, parse
 from optimizers import Schedule
 
 T = TypeVar("T")
 UI_MAX_STEPS = 2000
 STEPS_PER_DECADE = 8  # values per decade on log-scale sliders
+LIKELY_NEIGHBOURS = 2  # learning-rate slider positions each side computed along with a run
 INT_SCHEDULE_FIELDS = ("step_size", "t_max", "warmup")
 # text versions of the figures' end-of-path symbols, to name each optimizer's marker in the sidebar
 MARKER_TEXT = ("●", "■", "◆", "▲", "⬟", "⬢", "★", "✚")
@@ -56,6 +67,8 @@ def load_widgets(state: AppState) -> None:
     ss = st.session_state
     ss.entry_counter = itertools.count()
     ss.landscape = state.landscape
+    ss.formula = state.formula
+    (ss.dom_x0, ss.dom_x1), (ss.dom_y0, ss.dom_y1) = state.domain
     for name, value in state.landscape_params:
         ss[f"lp_{state.landscape}_{name}"] = value
     ss.entry_ids = []
@@ -68,6 +81,13 @@ def load_widgets(state: AppState) -> None:
     ss.k = min(state.shown_step(), ss.steps)
     ss.log_colour = state.log_colour
     ss.show_3d, ss.show_curves, ss.show_arrows = state.show_3d, state.show_curves, state.show_arrows
+    ss.lesson = state.lesson
+    ss.presentation = {
+        "hide": state.hide,
+        "lock": state.lock,
+        "present": state.present,
+        "theme": state.theme,
+    }
 
 
 def add_entry(entry: OptimizerEntry) -> None:
@@ -100,12 +120,37 @@ def read_entry(eid: int) -> OptimizerEntry:
         return OptimizerEntry.make(name)
 
 
+def custom_values() -> tuple[str, tuple[tuple[float, float], tuple[float, float]], list[str]]:
+    """The custom formula and domain the widgets hold, checked: a bad one is replaced by the
+    default and its message returned."""
+    ss = st.session_state
+    errors = []
+    formula, domain = ss.get("formula", DEFAULT_FORMULA), DEFAULT_DOMAIN
+    try:
+        (dx0, dx1), (dy0, dy1) = DEFAULT_DOMAIN
+        domain = check_domain(
+            (
+                (ss.get("dom_x0", dx0), ss.get("dom_x1", dx1)),
+                (ss.get("dom_y0", dy0), ss.get("dom_y1", dy1)),
+            )
+        )
+    except FormulaError as exc:
+        errors.append(f"Domain: {exc}. Using {DEFAULT_DOMAIN}.")
+    try:
+        formula = parse(formula).text
+    except FormulaError as exc:
+        errors.append(f"Formula: {exc}. Showing the default formula {DEFAULT_FORMULA}.")
+        formula = DEFAULT_FORMULA
+    return formula, domain, errors
+
+
 def current_state() -> AppState:
     """The state the widgets describe."""
     ss = st.session_state
     key = ss.landscape
+    formula, domain, _ = custom_values()
     params = []
-    for p in landscapes.parameters(key):
+    for p in landscape_parameters(key):
         value = ss.get(f"lp_{key}_{p.name}", p.default)
         if value != p.default:
             params.append((p.name, float(value)))
@@ -122,6 +167,10 @@ def current_state() -> AppState:
         show_3d=ss.show_3d,
         show_curves=ss.show_curves,
         show_arrows=ss.show_arrows,
+        formula=formula,
+        domain=domain,
+        lesson=ss.get("lesson"),
+        **ss.get("presentation", {}),
     )
 
 
@@ -147,6 +196,22 @@ def on_landscape_change() -> None:
     st.session_state.k = st.session_state.steps
 
 
+def on_lesson_pick() -> None:
+    """Open the picked lesson's view (keeping the link's hidden and locked controls)."""
+    ss = st.session_state
+    picked = ss.lesson_pick
+    if not picked:
+        ss.lesson = None
+        return
+    keep = ss.get("presentation", {})
+    view = lessons.get(picked).view()
+    load_widgets(replace(view, **keep) if keep else view)
+
+
+def close_lesson() -> None:
+    st.session_state.lesson = None
+
+
 def on_log_toggle() -> None:
     st.session_state.log_colour = st.session_state.log_toggle
 
@@ -161,6 +226,8 @@ def add_selected() -> None:
 
 def start_from_click() -> None:
     """A click on the contour's invisible grid sets the start point."""
+    if not visible("start") or locked("start"):
+        return
     event = st.session_state.get("contour") or {}
     points = event.get("selection", {}).get("points", [])
     if points:
@@ -187,13 +254,33 @@ def log_options(low: float, high: float, value: float) -> list[float]:
     return sorted(grid | {float(value)})
 
 
-def hyperparam_widget(eid: int, h: optimizers.HyperParam) -> None:
+def likely_entries(entries: tuple[OptimizerEntry, ...]) -> list[OptimizerEntry]:
+    """Each entry with its learning rate moved up to ``LIKELY_NEIGHBOURS`` positions along its
+    slider: what a student dragging the slider asks for next (see ``compute.runs``)."""
+    out = []
+    for entry in entries:
+        h = next((h for h in optimizers.get(entry.name).all_hyperparams() if h.name == "lr"), None)
+        lr = entry.values.get("lr")
+        if h is None or not h.log or not lr or lr <= 0:
+            continue
+        lo, hi = h.ui or (h.low, h.high)
+        options = log_options(min(lo, lr), max(hi, lr), lr)
+        i = options.index(lr)
+        for value in options[max(0, i - LIKELY_NEIGHBOURS) : i + LIKELY_NEIGHBOURS + 1]:
+            if value != lr:
+                with contextlib.suppress(ValueError):  # a neighbour outside the allowed range
+                    hp = {**dict(entry.hyperparams), "lr": value}
+                    out.append(OptimizerEntry.make(entry.name, schedule=entry.schedule, **hp))
+    return out
+
+
+def hyperparam_widget(eid: int, h: optimizers.HyperParam, disabled: bool = False) -> None:
     key = wkey(eid, h.name)
     value = st.session_state.get(key, h.default)
     st.session_state[key] = value
     lo, hi = h.ui or (h.low, h.high)
     if h.kind == "bool":
-        st.checkbox(h.name, key=key, help=h.description)
+        st.checkbox(h.name, key=key, help=h.description, disabled=disabled)
     elif h.kind == "int":
         st.number_input(
             h.name,
@@ -201,6 +288,7 @@ def hyperparam_widget(eid: int, h: optimizers.HyperParam) -> None:
             max_value=int(max(hi, value)),
             step=1,
             key=key,
+            disabled=disabled,
             help=h.description,
         )
     elif h.log and value > 0:
@@ -215,14 +303,20 @@ def hyperparam_widget(eid: int, h: optimizers.HyperParam) -> None:
             min_value=float(min(max(lo, h.low), value)),
             max_value=float(top),
             key=key,
+            disabled=disabled,
             format="%.4g",
             help=h.description,
         )
 
 
-def schedule_widgets(eid: int) -> None:
+def schedule_widgets(eid: int, disabled: bool = False) -> None:
     ss = st.session_state
-    kind = st.selectbox("Learning-rate schedule", optimizers.SCHEDULES, key=wkey(eid, "schedule"))
+    kind = st.selectbox(
+        "Learning-rate schedule",
+        optimizers.SCHEDULES,
+        key=wkey(eid, "schedule"),
+        disabled=disabled,
+    )
     for name in Schedule(kind).used_fields():
         key = wkey(eid, f"s_{name}")
         ss[key] = ss.get(key, getattr(Schedule(), name))
@@ -233,14 +327,17 @@ def schedule_widgets(eid: int) -> None:
                 max_value=UI_MAX_STEPS,
                 step=1,
                 key=key,
+                disabled=disabled,
             )
         elif name == "eta_min":
-            st.number_input(name, min_value=0.0, format="%.4g", key=key)
+            st.number_input(name, min_value=0.0, format="%.4g", key=key, disabled=disabled)
         else:  # gamma, start_factor
-            st.number_input(name, min_value=0.01, max_value=1.0, format="%.4g", key=key)
+            st.number_input(
+                name, min_value=0.01, max_value=1.0, format="%.4g", key=key, disabled=disabled
+            )
 
 
-def optimizer_editor(eid: int, index: int) -> None:
+def optimizer_editor(eid: int, index: int, disabled: bool = False) -> None:
     entry = read_entry(eid)
     opt = optimizers.get(entry.name)
     # keyed: the label changes with the learning rate, and must not reopen a new, closed expander
@@ -251,82 +348,241 @@ def optimizer_editor(eid: int, index: int) -> None:
         st.latex(opt.maths)
         st.caption(f"Reference: {opt.reference}")
         for h in opt.all_hyperparams():
-            hyperparam_widget(eid, h)
-        schedule_widgets(eid)
-        st.button("Remove", key=wkey(eid, "remove"), on_click=remove_entry, args=(eid,))
+            hyperparam_widget(eid, h, disabled)
+        schedule_widgets(eid, disabled)
+        if not disabled:
+            st.button("Remove", key=wkey(eid, "remove"), on_click=remove_entry, args=(eid,))
+
+
+def visible(control: str) -> bool:
+    """Whether a control group is drawn (a link can hide it: ``hide=...``)."""
+    return control not in st.session_state.get("presentation", {}).get("hide", ())
+
+
+def locked(control: str) -> bool:
+    """Whether a control group is drawn disabled (``lock=...``)."""
+    return control in st.session_state.get("presentation", {}).get("lock", ())
+
+
+def lesson_picker() -> None:
+    ids = [""] + [x.id for x in lessons.EXPLORER_LESSONS]
+    st.session_state.lesson_pick = st.session_state.get("lesson") or ""
+    st.selectbox(
+        "Lesson",
+        ids,
+        key="lesson_pick",
+        on_change=on_lesson_pick,
+        format_func=lambda i: lessons.get(i).title if i else "None: free exploration",
+        disabled=locked("lessons"),
+        help="Ready views with an explanation; all of them are on the Lessons page.",
+    )
 
 
 def sidebar() -> None:
     ss = st.session_state
     cat = compute.catalog()
+    formula, domain, errors = custom_values()
     with st.sidebar:
-        keys = sorted(cat, key=lambda k: (cat[k][0] != "classic", list(cat).index(k)))
-        st.selectbox(
-            "Landscape",
-            keys,
-            key="landscape",
-            on_change=on_landscape_change,
-            format_func=lambda k: f"{cat[k][0]} · {cat[k][1]}",
+        if visible("lessons"):
+            lesson_picker()
+        if visible("landscape"):
+            keys = sorted(cat, key=lambda k: (cat[k][0] != "classic", list(cat).index(k)))
+            names = {**cat, CUSTOM: ("custom", "Your formula")}
+            st.selectbox(
+                "Landscape",
+                [*keys, CUSTOM],
+                key="landscape",
+                on_change=on_landscape_change,
+                format_func=lambda k: f"{names[k][0]} · {names[k][1]}",
+                disabled=locked("landscape"),
+            )
+            if ss.landscape == CUSTOM:
+                custom_inputs(errors, disabled=locked("landscape"))
+            for p in landscape_parameters(ss.landscape):
+                key = f"lp_{ss.landscape}_{p.name}"
+                ss[key] = ss.get(key, p.default)
+                st.slider(
+                    p.name,
+                    min_value=float(p.low),
+                    max_value=float(p.high),
+                    key=key,
+                    help=p.description,
+                    disabled=locked("landscape"),
+                )
+        elif ss.landscape == CUSTOM:
+            for message in errors:
+                st.error(message)
+
+        if visible("optimizers"):
+            st.subheader("Optimizers")
+            for i, eid in enumerate(ss.entry_ids):
+                optimizer_editor(eid, i, disabled=locked("optimizers"))
+            if len(ss.entry_ids) < MAX_OPTIMIZERS and not locked("optimizers"):
+                titles = {n: optimizers.get(n).title for n in optimizers.available()}
+                left, right = st.columns([3, 1], vertical_alignment="bottom")
+                left.selectbox(
+                    "Add an optimizer", list(titles), key="new_optimizer", format_func=titles.get
+                )
+                right.button("Add", on_click=add_selected)
+
+        land = landscape_for(
+            ss.landscape,
+            (("dom", domain), ("fx", formula)) if ss.landscape == CUSTOM else (),
         )
-        for p in landscapes.parameters(ss.landscape):
-            key = f"lp_{ss.landscape}_{p.name}"
-            ss[key] = ss.get(key, p.default)
-            st.slider(
-                p.name, min_value=float(p.low), max_value=float(p.high), key=key, help=p.description
-            )
-
-        st.subheader("Optimizers")
-        for i, eid in enumerate(ss.entry_ids):
-            optimizer_editor(eid, i)
-        if len(ss.entry_ids) < MAX_OPTIMIZERS:
-            titles = {n: optimizers.get(n).title for n in optimizers.available()}
-            left, right = st.columns([3, 1], vertical_alignment="bottom")
-            left.selectbox(
-                "Add an optimizer", list(titles), key="new_optimizer", format_func=titles.get
-            )
-            right.button("Add", on_click=add_selected)
-
-        st.subheader("Run")
-        st.checkbox("Start at the landscape's default point", key="use_default_start")
-        land = landscapes.get(ss.landscape)
         if ss.use_default_start:
             ss.start_x, ss.start_y = land.start
         (x0, x1), (y0, y1) = land.domain
         ss.start_x = float(np.clip(ss.start_x, x0, x1))
         ss.start_y = float(np.clip(ss.start_y, y0, y1))
-        for column, axis, (low, high) in zip(st.columns(2), "xy", land.domain, strict=True):
-            column.number_input(
-                f"start {axis}",
-                min_value=float(low),
-                max_value=float(high),
-                key=f"start_{axis}",
-                format="%.4g",
-                disabled=ss.use_default_start,
+        if visible("start") or visible("steps"):
+            st.subheader("Run")
+        if visible("start"):
+            st.checkbox(
+                "Start at the landscape's default point",
+                key="use_default_start",
+                disabled=locked("start"),
             )
-        st.caption("Or click on the contour to start there.")
-        st.slider("Steps", 10, UI_MAX_STEPS, key="steps")
-        st.number_input(
-            "Seed of the gradient noise", min_value=0, max_value=2**31 - 1, step=1, key="seed"
-        )
+            for column, axis, (low, high) in zip(st.columns(2), "xy", land.domain, strict=True):
+                column.number_input(
+                    f"start {axis}",
+                    min_value=float(low),
+                    max_value=float(high),
+                    key=f"start_{axis}",
+                    format="%.4g",
+                    disabled=ss.use_default_start or locked("start"),
+                )
+            if not locked("start"):
+                st.caption("Or click on the contour to start there.")
+        if visible("steps"):
+            st.slider("Steps", 10, UI_MAX_STEPS, key="steps", disabled=locked("steps"))
+            st.number_input(
+                "Seed of the gradient noise",
+                min_value=0,
+                max_value=2**31 - 1,
+                step=1,
+                key="seed",
+                disabled=locked("steps"),
+            )
 
-        st.subheader("View")
-        ss.log_toggle = ss.log_colour if ss.log_colour is not None else land.log_scale
-        st.toggle("Log colour scale", key="log_toggle", on_change=on_log_toggle)
-        st.toggle("3-D surface", key="show_3d")
-        st.toggle("Loss and gradient-norm curves", key="show_curves")
-        st.toggle("Arrows: gradient, velocity and step", key="show_arrows")
+        if visible("view"):
+            st.subheader("View")
+            ss.log_toggle = ss.log_colour if ss.log_colour is not None else land.log_scale
+            off = locked("view")
+            st.toggle("Log colour scale", key="log_toggle", on_change=on_log_toggle, disabled=off)
+            st.toggle("3-D surface", key="show_3d", disabled=off)
+            st.toggle("Loss and gradient-norm curves", key="show_curves", disabled=off)
+            st.toggle("Arrows: gradient, velocity and step", key="show_arrows", disabled=off)
         st.caption(f"Engine device: **{compute.device_name()}** (torch)")
+
+
+def custom_inputs(errors: list[str], disabled: bool = False) -> None:
+    """The formula and domain inputs of the custom landscape, with the parser's messages."""
+    ss = st.session_state
+    (x0, x1), (y0, y1) = DEFAULT_DOMAIN
+    defaults = {"formula": DEFAULT_FORMULA, "dom_x0": x0, "dom_x1": x1, "dom_y0": y0, "dom_y1": y1}
+    for key, value in defaults.items():
+        ss[key] = ss.get(key, value)
+    st.text_input(
+        "f(x, y) =",
+        key="formula",
+        max_chars=300,
+        disabled=disabled,
+        help="Numbers, x, y, pi, e, + - * / ** (or ^), parentheses, sin cos tan exp log sqrt "
+        "tanh abs sinh cosh atan, min(a, b), max(a, b). Parsed, never executed.",
+    )
+    for names in (("dom_x0", "dom_x1"), ("dom_y0", "dom_y1")):  # one row per axis
+        for column, name in zip(st.columns(2), names, strict=True):
+            label = f"{name[-2]} from" if name.endswith("0") else f"{name[-2]} to"
+            column.number_input(label, key=name, format="%.4g", disabled=disabled)
+    for message in errors:
+        st.error(message)
 
 
 def step_controls(steps: int) -> None:
     ss = st.session_state
     ss.k = int(min(ss.k, steps))
+    if not visible("playback"):
+        return
+    off = locked("playback")
     cols = st.columns([1.1, 1, 1.3, 1.5, 5], vertical_alignment="bottom")
-    cols[0].button("Reset", on_click=move_step, args=(-UI_MAX_STEPS,), width="stretch")
-    cols[1].button("Step", on_click=move_step, args=(1,), width="stretch")
-    cols[2].button("Step ×10", on_click=move_step, args=(10,), width="stretch")
-    cols[3].button("Run to end", on_click=move_step, args=(None,), width="stretch")
-    cols[4].slider("Step shown", 0, steps, key="k")
+    for column, (label, delta) in zip(
+        cols,
+        (("Reset", -UI_MAX_STEPS), ("Step", 1), ("Step ×10", 10), ("Run to end", None)),
+        strict=False,
+    ):
+        column.button(label, on_click=move_step, args=(delta,), width="stretch", disabled=off)
+    cols[4].slider("Step shown", 0, steps, key="k", disabled=off)
+
+
+def export_buttons(
+    state: AppState,
+    surface: compute.Surface,
+    runs: list[compute.Run],
+    contour: Any,
+    log_colour: bool,
+) -> None:
+    """Download buttons; each file is made only when its button is clicked (deferred data)."""
+    name = f"optiscape-{state.landscape}"
+    st.caption(
+        "Every file carries the link that reproduces this view. PNG of any chart: the camera "
+        "button of the chart's toolbar. No MP4: no video encoder is installed."
+    )
+    files = [
+        (
+            "Animated figure (HTML, plays offline)",
+            f"{name}.html",
+            "text/html",
+            lambda: exports.html_bytes(contour, title=f"optiscape: {surface.name}"),
+        ),
+        (
+            "Race (animated GIF)",
+            f"{name}.gif",
+            "image/gif",
+            lambda: exports.gif_bytes(surface, runs, log_colour=log_colour),
+        ),
+        (
+            "Trajectories (CSV)",
+            f"{name}-trajectories.csv",
+            "text/csv",
+            lambda: exports.trajectories_csv(state, runs),
+        ),
+        (
+            "Trajectories (JSON)",
+            f"{name}-trajectories.json",
+            "application/json",
+            lambda: exports.trajectories_json(state, runs),
+        ),
+        (
+            "Surface grid (NPZ)",
+            f"{name}-surface.npz",
+            "application/octet-stream",
+            lambda: exports.surface_npz(state, surface),
+        ),
+    ]
+    columns = st.columns(len(files))
+    for column, (label, file_name, mime, make) in zip(columns, files, strict=True):
+        column.download_button(
+            label,
+            data=make,
+            file_name=file_name,
+            mime=mime,
+            on_click="ignore",
+            disabled=not runs and file_name.endswith(("gif", "csv", "json")),
+            key=f"export_{file_name}",
+            width="stretch",
+        )
+
+
+def lesson_panel(lesson_id: str) -> None:
+    """The open lesson's title, explanation and what to notice."""
+    lesson = lessons.get(lesson_id)
+    with st.container(border=True):
+        left, right = st.columns([6, 1], vertical_alignment="center")
+        left.subheader(f"Lesson: {lesson.title}")
+        if visible("lessons"):
+            right.button("Close lesson", on_click=close_lesson)
+        st.markdown(lesson.explanation)
+        st.markdown(f"**What to notice:** {lesson.notice}")
 
 
 # --- page ------------------------------------------------------------------------------------------
@@ -342,8 +598,9 @@ def opening_state() -> tuple[AppState, list[str]]:
 def render() -> None:
     started = time.perf_counter()
     ss = st.session_state
-    # a new session, or back from another page (Streamlit drops the state of widgets not drawn)
-    if "entry_ids" not in ss or "landscape" not in ss:
+    # a new session, back from another page (Streamlit drops the state of widgets not drawn), or
+    # sent here with a view by another page (the Lessons page sets explorer_reload)
+    if "entry_ids" not in ss or "landscape" not in ss or ss.pop("explorer_reload", False):
         state, warnings = opening_state()
         load_widgets(state)
         ss.link_warnings = warnings
@@ -357,21 +614,27 @@ def render() -> None:
     sync_url(state)
 
     surface = engine_call(
-        "sample the surface", compute.surface, state.landscape, state.landscape_params
+        "sample the surface", compute.surface, state.landscape, state.engine_params()
     )
     start = state.start_point()
     runs = engine_call(
         "run the optimizers",
         compute.runs,
         state.landscape,
-        state.landscape_params,
+        state.engine_params(),
         state.optimizers,
         start,
         state.steps,
         state.seed,
+        likely_entries(state.optimizers),
     )
     log_colour = state.log_colour if state.log_colour is not None else surface.log_scale
 
+    present = state.present
+    if present:
+        st.html(presenter.page_css(state.theme))
+    if state.lesson is not None:
+        lesson_panel(state.lesson)
     st.header(surface.name)
     st.info(surface.notice)
     if not runs:
@@ -379,10 +642,13 @@ def render() -> None:
     step_controls(state.steps)
     k = int(ss.k)
 
-    fig = figures.contour_figure(surface, runs, k, log_colour=log_colour, arrows=state.show_arrows)
+    fig = contour = figures.contour_figure(
+        surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
+    )
     st.plotly_chart(
-        fig,
+        presenter.restyle(fig, state.theme) if present else fig,
         key="contour",
+        theme=None if present else "streamlit",
         on_select=start_from_click,
         selection_mode="points",
         width="content",
@@ -399,7 +665,11 @@ def render() -> None:
                 fig = figures.surface3d_figure(surface, runs, k, log_colour=log_colour)
             else:
                 fig = figures.curves_figure(runs, k)
-            st.plotly_chart(fig, key=name, config=CHART_CONFIG)
+            if present:
+                fig = presenter.restyle(fig, state.theme)
+            st.plotly_chart(
+                fig, key=name, config=CHART_CONFIG, theme=None if present else "streamlit"
+            )
     if runs:
         st.dataframe(
             figures.status_rows(runs, k, surface.points),
@@ -416,9 +686,20 @@ def render() -> None:
             },
         )
 
-    with st.expander("Share this view"):
-        st.caption("Opening this link reproduces the same scene and the same trajectories.")
-        st.code(share_link(state), language=None)
+    if visible("share"):
+        with st.expander("Share this view"):
+            st.caption("Opening this link reproduces the same scene and the same trajectories.")
+            st.code(share_link(state), language=None)
+        with st.expander("Link builder: what students see"):
+            st.caption(
+                "Choose the controls a student sees, hides or cannot change, and presenter mode; "
+                "the link opens this view that way."
+            )
+            st.code(
+                share_link(presenter.link_builder(state, key="explorer_builder")), language=None
+            )
+        with st.expander("Export"):
+            export_buttons(state, surface, runs, contour, log_colour)
     st.caption(
         f"{state.steps} steps from ({start[0]:.4g}, {start[1]:.4g}), seed {state.seed}. "
         f"Surface: ${surface.formula}$"

@@ -1,0 +1,316 @@
+"""Ready lessons: each is a complete explorer view (an ``AppState``, so a ``v=1`` link) with a
+title, a one-paragraph explanation and what to notice.
+
+Lessons are data. Every teaching claim made here is checked numerically by
+``tests/test_lessons.py`` (e.g. "diverges" really has the status "diverged"), and a lesson's link
+decodes to the same view, and the same trajectories, every time. Runs are deterministic: the
+gradient noise depends on the seed and the step only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from optimizers import Schedule
+
+from .network_state import NetOptimizer, NetworkState
+from .state import AppState, OptimizerEntry
+
+E = OptimizerEntry.make
+QUADRATIC = (("kappa", 5.0),)  # the teaching bowl: curvatures 10 and 2, GD diverges for lr > 0.2
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson: ``state`` is the explorer view it opens (without the lesson marker)."""
+
+    id: str
+    title: str
+    explanation: str
+    notice: str
+    state: AppState | NetworkState
+
+    @property
+    def page(self) -> str:
+        """The page script that shows the lesson: the explorer, or the network page."""
+        return "pages/network.py" if isinstance(self.state, NetworkState) else "pages/explorer.py"
+
+    def view(self) -> AppState | NetworkState:
+        """The state that opens this lesson: for the explorer, the view plus ``lesson=<id>``
+        (the explorer then shows the explanation); the network page's state as it is."""
+        if isinstance(self.state, NetworkState):
+            return self.state
+        return replace(self.state, lesson=self.id)
+
+    def query(self) -> dict[str, str | list[str]]:
+        """The lesson's link as query parameters (``v=1``) of its page."""
+        return self.view().to_query()
+
+
+def _quadratic(*entries: OptimizerEntry, steps: int = 100, **more) -> AppState:
+    return AppState(
+        landscape="quadratic",
+        landscape_params=QUADRATIC,
+        optimizers=entries,
+        steps=steps,
+        show_3d=False,
+        **more,
+    )
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        "lr-too-small",
+        "Learning rate too small",
+        "Gradient descent moves by the learning rate times the gradient. On this bowl (curvatures "
+        "10 and 2) a learning rate of 0.005 shrinks the distance to the minimum by only 1 % to 5 % "
+        "per step, so after 100 steps the run is still far away. Nothing is wrong with the "
+        "direction: the steps are just too short.",
+        "The path is smooth and heads the right way, but the loss curve is still high at the last "
+        "step; compare the 'just right' lesson on the same surface.",
+        _quadratic(E("gd", lr=0.005)),
+    ),
+    Lesson(
+        "lr-just-right",
+        "Learning rate just right",
+        "With lr = 0.1, one step removes the steep direction's error completely (1 - 0.1 x 10 = "
+        "0) and the flat direction's error shrinks by 1 - 0.1 x 2 = 0.8 per step. The best "
+        "constant rate for a quadratic is 2 / (lambda_max + lambda_min) = 1/6; anything near it "
+        "converges fast without zig-zag.",
+        "The run reaches the minimum within a few dozen steps; the loss curve falls straight on "
+        "the log scale (linear convergence).",
+        _quadratic(E("gd", lr=0.1)),
+    ),
+    Lesson(
+        "lr-oscillating",
+        "Learning rate too large: oscillation",
+        "At lr = 0.19 the steep direction's error is multiplied by 1 - 0.19 x 10 = -0.9 each "
+        "step: it changes sign and shrinks only slowly. The run bounces from wall to wall across "
+        "the valley while the flat direction converges.",
+        "The path zig-zags across the steep axis; every step overshoots the valley floor. It "
+        "still converges, slowly.",
+        _quadratic(E("gd", lr=0.19)),
+    ),
+    Lesson(
+        "lr-diverging",
+        "Learning rate too large: divergence",
+        "Past lr = 2 / lambda_max = 0.2 the steep direction's error is multiplied by more than 1 "
+        "in size each step (1 - 0.21 x 10 = -1.1): every bounce is bigger than the last and the "
+        "run blows up. The status table says at which step.",
+        "The zig-zag grows instead of shrinking; the loss curve climbs exponentially and the "
+        "status says 'diverged at step k'.",
+        _quadratic(E("gd", lr=0.21)),
+    ),
+    Lesson(
+        "momentum-spiral",
+        "Momentum overshoots and spirals",
+        "Heavy-ball momentum (Polyak 1964) adds 0.9 of the previous step to each new one. The "
+        "run builds up speed, shoots past the minimum, turns and comes back: on a bowl it "
+        "spirals in. Plain gradient descent with the same learning rate never overshoots.",
+        "The momentum path crosses the minimum's x several times and circles it more than once; "
+        "the velocity arrow points along the path, not downhill.",
+        _quadratic(E("gd", lr=0.02), E("momentum", lr=0.02)),
+    ),
+    Lesson(
+        "nesterov-vs-momentum",
+        "Nesterov versus heavy-ball momentum",
+        "Nesterov's method (Nesterov 1983; Sutskever et al. 2013) takes the gradient after the "
+        "momentum step, a look-ahead that brakes before the overshoot. Same learning rate, same "
+        "momentum: the Nesterov path turns earlier, overshoots less and settles sooner.",
+        "The Nesterov spiral is tighter than the momentum spiral; its final distance to the "
+        "minimum is several times smaller.",
+        _quadratic(E("momentum", lr=0.02), E("nesterov", lr=0.02)),
+    ),
+    Lesson(
+        "saddle-escape",
+        "Stalled at a saddle; noise and Adam escape",
+        "Started almost exactly on the saddle's stable direction (y = 1e-6), gradient descent "
+        "slides into the saddle point, where the gradient vanishes, and waits there: the escape "
+        "direction grows only by a factor 1 + 2 lr per step. A little gradient noise kicks the "
+        "run off the ridge; Adam's normalised steps amplify the tiny y-gradient and leave at once "
+        "(Dauphin et al. 2014).",
+        "Gradient descent ends next to the saddle at the centre; the noisy run and Adam reach one "
+        "of the two minima.",
+        AppState(
+            landscape="saddle_bounded",
+            optimizers=(E("gd", lr=0.02), E("gd", lr=0.02, noise=0.1), E("adam", lr=0.05)),
+            start=(1.5, 1e-6),
+            steps=150,
+            show_3d=True,
+        ),
+    ),
+    Lesson(
+        "plateau-adagrad",
+        "A plateau: vanishing gradients, and Adagrad's decaying step",
+        "On the plateau the gradient is about 3e-4: gradient descent (and momentum) multiply it "
+        "by the learning rate and barely move. Adaptive methods divide by the gradient's size, so "
+        "their steps stay large. Adagrad divides by the square root of the sum of all past "
+        "squared gradients, so its effective learning rate can only shrink; Adam's can grow back.",
+        "Gradient descent has hardly left the start after 300 steps; Adam and Adagrad cross the "
+        "plateau. Hover the markers: Adagrad's effective learning rate falls step after step.",
+        AppState(
+            landscape="plateau",
+            optimizers=(E("gd", lr=0.1), E("adam", lr=0.05), E("adagrad", lr=0.5)),
+            steps=300,
+            show_3d=True,
+        ),
+    ),
+    Lesson(
+        "cliff-clipping",
+        "A cliff: exploding gradients and clipping",
+        "Near the cliff the gradient is huge. A momentum step that lands on it is thrown far back "
+        "(Pascanu et al. 2013). Clipping the gradient's norm to 1 bounds every step, so the run "
+        "walks down the cliff instead of being catapulted.",
+        "The unclipped run makes one giant jump back to the left and is still far from the "
+        "minimum at the end; the clipped run reaches it.",
+        AppState(
+            landscape="cliff",
+            optimizers=(E("momentum", lr=0.01), E("momentum", lr=0.01, clip_norm=1.0)),
+            steps=300,
+            show_3d=True,
+        ),
+    ),
+    Lesson(
+        "rosenbrock-ravine",
+        "The Rosenbrock ravine",
+        "Rosenbrock's valley is steep across and nearly flat along its curved floor. Gradient "
+        "descent needs a small learning rate to survive the walls and then crawls along the "
+        "floor; momentum accumulates speed along it, Adam rescales each axis, and Newton's "
+        "method uses the curvature to step along the valley (Rosenbrock 1960).",
+        "After 500 steps gradient descent has covered a fraction of the valley; momentum and Adam "
+        "are close to (1, 1); Newton, damped to half steps, is there in about 50.",
+        AppState(
+            landscape="rosenbrock",
+            optimizers=(
+                E("gd", lr=0.001),
+                E("momentum", lr=0.001),
+                E("adam", lr=0.1),
+                E("newton", lr=0.5),
+            ),
+            steps=500,
+        ),
+    ),
+    Lesson(
+        "himmelblau-basins",
+        "Himmelblau's four basins",
+        "Himmelblau's function has four minima of exactly the same value. From one start "
+        "different optimizers, or the same one with a different learning rate, end in different "
+        "basins: which minimum you reach says nothing about its quality, only about the path.",
+        "Three runs from the same start end in three different minima; click elsewhere on the "
+        "contour to find the fourth.",
+        AppState(
+            landscape="himmelblau",
+            optimizers=(E("gd", lr=0.01), E("rmsprop", lr=0.1), E("momentum", lr=0.02)),
+            start=(0.25, -2.0),
+            steps=400,
+        ),
+    ),
+    Lesson(
+        "rastrigin-traps",
+        "Rastrigin's traps",
+        "Rastrigin's function is a bowl covered by an egg-crate of local minima. A local method "
+        "follows the gradient into the nearest dimple and stops: the global minimum at the centre "
+        "is invisible from there. Different step sizes land in different dimples.",
+        "Every run is 'trapped' in a local minimum with a loss far above the global 0.",
+        AppState(
+            landscape="rastrigin",
+            optimizers=(E("gd", lr=0.002), E("momentum", lr=0.005), E("adam", lr=0.1)),
+            steps=500,
+        ),
+    ),
+    Lesson(
+        "sgd-noise",
+        "SGD noise and batch size",
+        "Stochastic gradient descent sees a noisy gradient. Here the noise is Gaussian with "
+        "standard deviation 'noise', which stands for the minibatch: it scales like "
+        "1/sqrt(batch size), so noise 0.5 is a batch 16 times larger than noise 2. With a "
+        "constant learning rate the run does not settle: it jitters around the minimum at a loss "
+        "that grows like lr x noise^2. A decaying (cosine) learning rate quiets the jitter.",
+        "Exact gradient descent converges; the noisy runs hover in a cloud whose size grows with "
+        "the noise; the cosine schedule ends closer.",
+        _quadratic(
+            E("gd", lr=0.05),
+            E("sgd", lr=0.05, noise=0.5),
+            E("sgd", lr=0.05, noise=2.0),
+            E("sgd", lr=0.05, noise=2.0, schedule=Schedule("cosine")),
+            steps=300,
+        ),
+    ),
+    Lesson(
+        "second-order",
+        "Newton versus quasi-Newton versus first-order",
+        "Newton's method solves for the step with the Hessian (one Hessian per step), BFGS builds "
+        "an estimate of it from successive gradients (no Hessian at all), and Adam uses "
+        "gradients only. The table's evaluation counts show the price of each step; the paths "
+        "show what it buys (Nocedal & Wright 2006, ch. 3 and 6).",
+        "Newton reaches (1, 1) in about 6 steps using 6 Hessians; BFGS needs about 90 steps and "
+        "no Hessian; Adam is not there after 100 steps.",
+        AppState(
+            landscape="rosenbrock",
+            optimizers=(E("adam", lr=0.1), E("newton"), E("bfgs")),
+            steps=100,
+        ),
+    ),
+    Lesson(
+        "momentum-bumps",
+        "Momentum rolls over small bumps",
+        "A bowl with ripples: gradient descent stops in the first ripple it meets, a local "
+        "minimum. Momentum carries speed through the small bumps and reaches the centre; Adam's "
+        "normalised steps do too.",
+        "Gradient descent is 'trapped' in a ripple; momentum and Adam converge to the centre.",
+        AppState(
+            landscape="bumpy_bowl",
+            optimizers=(E("gd", lr=0.01), E("momentum", lr=0.01), E("adam", lr=0.1)),
+            steps=300,
+        ),
+    ),
+)
+
+# Network surfaces (the "Network landscape" page): a small noisy two-moons set and a wide MLP,
+# trained with full-batch Adam, so the model can memorise the training points.
+_OVERFIT = NetworkState(
+    dataset="moons",
+    noise=0.35,
+    samples=200,
+    widths=(64, 64),
+    optimizers=(NetOptimizer.make("adam", 0.01),),
+    steps=300,
+    batch_size=0,
+    record_every=5,
+)
+LESSONS += (
+    Lesson(
+        "overfitting",
+        "Overfitting and early stopping",
+        "A network with about 4,500 weights and 150 noisy training points can memorise them. The "
+        "training loss keeps falling, but the validation loss (points the network never trains "
+        "on) reaches its minimum early and then climbs: the network is fitting the noise. "
+        "Early stopping keeps the parameters from the step where the validation loss was lowest "
+        "(Prechelt 1998). The page draws the validation-loss surface around the trained weights.",
+        "The learning curves: training loss falls to nearly 0 while validation loss turns up "
+        "after its minimum; the best validation step is marked.",
+        replace(_OVERFIT, metric="val"),
+    ),
+    Lesson(
+        "weight-decay",
+        "Weight decay reshapes the surface",
+        "Weight decay adds (wd/2) ||theta||^2 to the training objective: a bowl centred at zero "
+        "added to the network's loss surface. Its minimum moves towards small weights, where the "
+        "function is smoother. On the same network and data as the overfitting lesson, wd = 0.01 "
+        "keeps the weights small and the validation loss from climbing (Krogh & Hertz 1992).",
+        "The surface around the trained weights is a rounder bowl; the validation loss stays "
+        "near its minimum instead of rising. Compare with the overfitting lesson.",
+        replace(_OVERFIT, weight_decay=0.01),
+    ),
+)
+
+BY_ID: dict[str, Lesson] = {lesson.id: lesson for lesson in LESSONS}
+EXPLORER_LESSONS: tuple[Lesson, ...] = tuple(x for x in LESSONS if x.page == "pages/explorer.py")
+
+
+def get(lesson_id: str) -> Lesson:
+    """The lesson with this id; raises KeyError naming the known ids."""
+    try:
+        return BY_ID[lesson_id]
+    except KeyError:
+        raise KeyError(f"unknown lesson {lesson_id!r}; known: {', '.join(BY_ID)}") from None

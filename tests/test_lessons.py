@@ -1,0 +1,305 @@
+"""Every lesson: its link opens the same view, the view gives the same trajectories twice, and the
+lesson's teaching claim holds in the numbers (the claims below are the lessons' own sentences)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import optimizers
+from app import lessons
+from app.network_state import NetworkState
+from app.state import AppState
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+LESSONS_PAGE = str(Path(__file__).resolve().parent.parent / "app" / "pages" / "lessons.py")
+
+
+def run_view(state: AppState) -> optimizers.SimulationResult:
+    """The engine run behind an explorer view: its surface, optimizers, start, steps and seed."""
+    return optimizers.simulate(
+        state.surface(),
+        [e.spec() for e in state.optimizers],
+        [state.start_point()],
+        steps=state.steps,
+        seed=state.seed,
+    )
+
+
+def from_link(lesson: lessons.Lesson) -> AppState:
+    """Decode the lesson's link as a browser would send it (a URL query string)."""
+    text = urlencode(lesson.query(), doseq=True)
+    state, warnings = AppState.from_query(parse_qs(text))
+    assert warnings == []
+    return state
+
+
+def path(r, i: int) -> np.ndarray:
+    return r.positions[i, 0]
+
+
+def dist(r, i: int, point) -> float:
+    return float(np.linalg.norm(r.final_positions[i, 0] - np.asarray(point)))
+
+
+def winding(p: np.ndarray) -> float:
+    """Total angle (in turns) the path sweeps around the origin."""
+    angle = np.unwrap(np.arctan2(p[:, 1], p[:, 0]))
+    return abs(angle[-1] - angle[0]) / (2 * np.pi)
+
+
+def flip_rate(p: np.ndarray, start: int) -> float:
+    """How often consecutive steps reverse along their dominant direction, from step ``start``."""
+    u = np.diff(p[start:], axis=0)
+    _, _, vt = np.linalg.svd(u, full_matrices=False)
+    proj = u @ vt[0]
+    return float(np.mean(proj[1:] * proj[:-1] < 0))
+
+
+# -- the claims ---------------------------------------------------------------------------------
+
+
+def too_small(r, land):
+    # still far from the minimum after 100 steps, though every step went downhill
+    assert np.all(np.diff(r.losses[0, 0]) <= 0)
+    assert r.status[0, 0] == "moving" and dist(r, 0, (0, 0)) > 0.3
+
+
+def just_right(r, land):
+    assert r.status[0, 0] == "converged" and dist(r, 0, (0, 0)) < 1e-6
+    assert flip_rate(path(r, 0), 1) < 0.1  # no zig-zag
+
+
+def oscillating(r, land):
+    assert flip_rate(path(r, 0), 20) > 0.9  # every step reverses across the valley
+    assert r.status[0, 0] != "diverged" and r.final_losses[0, 0] < r.losses[0, 0, 0]
+
+
+def diverging(r, land):
+    assert r.status[0, 0] == "diverged" and 0 < r.diagnosis.diverged_at[0, 0] <= 100
+    assert flip_rate(path(r, 0), 5) > 0.9
+
+
+def momentum_spiral(r, land):
+    gd, mom = path(r, 0), path(r, 1)
+    assert gd[0, 0] < 0 and gd[:, 0].max() < 0  # gradient descent never passes x = 0
+    assert mom[:, 0].max() > 0.3  # momentum overshoots the minimum's x
+    assert (np.diff(np.sign(mom[:, 0])) != 0).sum() >= 4
+    assert winding(mom) > 1.0 and winding(gd) < 0.1  # spirals more than once around
+
+
+def nesterov(r, land):
+    mom, nes = path(r, 0), path(r, 1)
+    assert nes[:, 0].max() < 0.7 * mom[:, 0].max()  # smaller overshoot
+    assert dist(r, 1, (0, 0)) < 0.3 * dist(r, 0, (0, 0))  # settles sooner
+
+
+def saddle_escape(r, land):
+    assert dist(r, 0, (0, 0)) < 0.01  # gradient descent waits at the saddle
+    for i in (1, 2):  # noise and Adam escape into one of the two minima at (0, ±sqrt 2)
+        assert dist(r, i, (0, 0)) > 0.5
+    assert r.status[2, 0] == "converged"
+
+
+def plateau(r, land):
+    moved = np.linalg.norm(path(r, 0)[-1] - path(r, 0)[0])
+    assert moved < 0.05 and r.grad_norms[0, 0, 0] < 1e-3  # vanishing gradient
+    assert r.status[1, 0] == "converged" and r.status[2, 0] == "converged"
+    eff = r.effective_lr[2, 0]  # Adagrad: the effective learning rate only decreases
+    assert np.all(np.diff(eff, axis=0) <= 1e-12 * np.abs(eff[:-1]))
+    assert np.all(eff[-1] < 1e-3 * eff[0])
+    adam = r.effective_lr[1, 0]
+    assert np.any(np.diff(adam, axis=0) > 0)  # Adam's can grow back
+
+
+def cliff(r, land):
+    steps = np.linalg.norm(r.updates[:, 0], axis=-1)
+    assert steps[0].max() > 0.5 and steps[1].max() < 0.11  # a catapult; clipped steps stay small
+    assert r.final_positions[0, 0, 0] < 0 < land.minima[0].x  # thrown back left of the cliff
+    assert r.status[1, 0] == "converged" and r.status[0, 0] != "converged"
+
+
+def ravine(r, land):
+    losses = r.final_losses[:, 0]
+    assert losses[0] > 100 * max(losses[1], losses[2])  # GD crawls; momentum and Adam are near
+    assert dist(r, 1, (1, 1)) < 0.25 and dist(r, 2, (1, 1)) < 0.25 and dist(r, 0, (1, 1)) > 1
+    assert r.status[3, 0] == "converged"
+    near = np.linalg.norm(path(r, 3) - [1, 1], axis=-1) < 1e-6
+    assert near.argmax() <= 60  # damped Newton (lr 0.5): about 50 steps
+
+
+def basins(r, land):
+    reached = r.diagnosis.minimum[:, 0]
+    assert (r.status[:, 0] == "converged").all()
+    assert len(set(reached.tolist())) == 3  # three runs, three different minima
+    values = [land.minima[int(i)].value for i in reached]
+    assert np.allclose(values, 0.0)  # all equally good
+
+
+def rastrigin(r, land):
+    assert (r.status[:, 0] == "trapped").all()
+    assert (r.final_losses[:, 0] > 1.0).all()  # the global minimum is 0
+
+
+def sgd_noise(r, land):
+    tail = r.losses[:, 0, -100:].mean(axis=1)
+    assert r.status[0, 0] == "converged" and tail[0] < 1e-12
+    assert 0 < tail[1] < tail[2]
+    # stationary loss grows like lr * noise^2: 4x the noise, about 16x the loss
+    assert 6 < tail[2] / tail[1] < 40
+    assert tail[3] < 0.5 * tail[2]  # the cosine schedule quiets the jitter
+
+
+def second_order(r, land):
+    def first_within(i: int, tol: float = 1e-6) -> int:
+        near = np.linalg.norm(path(r, i) - [1, 1], axis=-1) < tol
+        return int(near.argmax()) if near.any() else 10**9
+
+    adam, newton, bfgs = (first_within(i) for i in range(3))
+    assert newton <= 10 < bfgs <= 100 < adam
+    ev = {k: v[:, 0] for k, v in r.evaluations.items()}
+    assert ev["hessian"][1] == 100 and ev["hessian"][0] == ev["hessian"][2] == 0
+    assert (ev["gradient"] == 100).all()
+
+
+def bumps(r, land):
+    assert r.status[0, 0] == "trapped" and r.final_losses[0, 0] > 0.5
+    assert r.status[1, 0] == "converged" and r.status[2, 0] == "converged"
+
+
+CLAIMS: dict[str, Callable] = {
+    "lr-too-small": too_small,
+    "lr-just-right": just_right,
+    "lr-oscillating": oscillating,
+    "lr-diverging": diverging,
+    "momentum-spiral": momentum_spiral,
+    "nesterov-vs-momentum": nesterov,
+    "saddle-escape": saddle_escape,
+    "plateau-adagrad": plateau,
+    "cliff-clipping": cliff,
+    "rosenbrock-ravine": ravine,
+    "himmelblau-basins": basins,
+    "rastrigin-traps": rastrigin,
+    "sgd-noise": sgd_noise,
+    "second-order": second_order,
+    "momentum-bumps": bumps,
+}
+
+
+def test_there_are_at_least_twelve_lessons_each_with_a_claim():
+    ids = [lesson.id for lesson in lessons.LESSONS]
+    assert len(ids) >= 12 and len(set(ids)) == len(ids)
+    assert set(ids) == set(CLAIMS) | {"overfitting", "weight-decay"}
+    for lesson in lessons.LESSONS:
+        assert lesson.title and len(lesson.explanation) > 100 and lesson.notice
+
+
+@pytest.mark.parametrize("lesson", lessons.EXPLORER_LESSONS, ids=lambda lesson: lesson.id)
+def test_each_lesson_reproduces_and_teaches_what_it_says(lesson):
+    state = from_link(lesson)
+    assert state == lesson.view() and state.lesson == lesson.id
+    first, second = run_view(state), run_view(from_link(lesson))
+    np.testing.assert_array_equal(first.positions, second.positions)
+    np.testing.assert_array_equal(first.status, second.status)
+    CLAIMS[lesson.id](first, state.surface())
+
+
+def test_the_lessons_page_lists_every_lesson_and_opens_one_in_the_explorer():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/lessons.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    for lesson in lessons.LESSONS:
+        assert lesson.title in text
+    next(b for b in at.button if b.key == "open_lr-diverging").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.query_params["lesson"] == ["lr-diverging"] or at.query_params["lesson"] == (
+        "lr-diverging"
+    )
+    assert any("Learning rate too large: divergence" in s.value for s in at.subheader)
+    assert any("diverged at step" in s for s in at.dataframe[0].value["Status"])
+
+
+def test_the_explorer_shows_a_lesson_from_its_link_and_switches_lessons():
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in lessons.get("plateau-adagrad").query().items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not at.warning
+    assert any("plateau" in s.value.lower() for s in at.subheader)
+    assert any("What to notice" in m.value for m in at.markdown)
+    at.selectbox(key="lesson_pick").set_value("lr-diverging").run()
+    assert not at.exception
+    assert at.selectbox(key="landscape").value == "quadratic"
+    assert len(at.dataframe[0].value) == 1
+    assert at.query_params["lesson"] in ("lr-diverging", ["lr-diverging"])
+
+
+# -- the network lessons: trained through the network engine, as the network page does ------------
+
+
+def train_view(state: NetworkState):
+    import torch.nn.functional as F
+
+    from landscapes import network as net
+
+    data = net.load_dataset(
+        state.dataset, n_samples=state.samples, noise=state.noise, seed=state.seed
+    )
+    model = net.build_model(
+        state.model,
+        data,
+        widths=state.widths,
+        batch_norm=state.batch_norm,
+        dropout=state.dropout,
+        seed=state.seed,
+    )
+    return net.train(
+        model,
+        F.cross_entropy,
+        data,
+        [o.spec() for o in state.optimizers],
+        steps=state.steps,
+        batch_size=state.batch_size or None,
+        seed=state.seed,
+        record_every=state.record_every,
+        weight_decay=state.weight_decay,
+    )
+
+
+@pytest.fixture(scope="module")
+def network_runs():
+    out = {}
+    for lesson_id in ("overfitting", "weight-decay"):
+        lesson = lessons.get(lesson_id)
+        state, warnings = NetworkState.from_query(parse_qs(urlencode(lesson.query(), doseq=True)))
+        assert warnings == [] and state == lesson.state and lesson.page == "pages/network.py"
+        out[lesson_id] = train_view(state)
+    return out
+
+
+def test_overfitting_lesson_has_a_validation_minimum_before_the_end(network_runs):
+    r = network_runs["overfitting"]
+    val, train = r.val_loss[0], r.train_loss[0]
+    best = int(np.argmin(val))
+    assert 0 < best < len(val) - 1  # early stopping would stop here
+    assert val[-1] > 2 * val[best]  # and the validation loss then climbs
+    assert train[-1] < 0.5 * val[best] and train[-1] < train[best]  # while training loss falls
+
+
+def test_weight_decay_lesson_keeps_weights_small_and_validation_loss_down(network_runs):
+    plain, decayed = network_runs["overfitting"], network_runs["weight-decay"]
+    assert np.linalg.norm(decayed.params[0, -1]) < 0.5 * np.linalg.norm(plain.params[0, -1])
+    assert decayed.val_loss[0, -1] < 0.5 * plain.val_loss[0, -1]
+    assert decayed.val_loss[0, -1] < 1.2 * decayed.val_loss[0].min()  # no climb
+
+
+def test_network_lessons_reproduce(network_runs):
+    again = train_view(lessons.get("weight-decay").state)
+    np.testing.assert_array_equal(again.params, network_runs["weight-decay"].params)
