@@ -1,0 +1,67 @@
+"""Projected neural-network loss landscapes (Li et al. 2018), done with batched evaluation.
+
+>>> import torch.nn.functional as F
+>>> from landscapes import network as nw
+>>> data = nw.load_dataset("moons", n_samples=200)
+>>> model = nw.build_model("mlp", data, widths=(16,))
+>>> d1, d2 = nw.random_directions(model, seed=0)
+>>> z = nw.loss_surface(model, F.cross_entropy, data.x_train, data.y_train, (d1, d2),
+...                     resolution=11)
+>>> z.shape
+(11, 11)
+"""
+
+from .curvature import critical_learning_rate, hessian_directions, hessian_eigenpairs, hessian_trace
+from .data import DATASETS, Dataset, load_dataset
+from .directions import NORMALIZATIONS, orthogonalize_direction, random_directions
+from .evaluator import NetworkEvaluator
+from .models import MODEL_KINDS, build_model
+from .params import (
+    Direction,
+    ParamSpec,
+    as_flat,
+    direction_to_flat,
+    flatten,
+    param_spec,
+    unflatten,
+    with_params,
+)
+from .plane import plane_landscape
+from .projection import PcaPlane, pca_directions, project
+from .surface import grid_axis, interpolate, loss_at, loss_surface
+from .training import TrainingResult, minibatch_indices, train
+
+__all__ = [
+    "DATASETS",
+    "MODEL_KINDS",
+    "NORMALIZATIONS",
+    "Dataset",
+    "Direction",
+    "NetworkEvaluator",
+    "ParamSpec",
+    "PcaPlane",
+    "TrainingResult",
+    "as_flat",
+    "build_model",
+    "critical_learning_rate",
+    "direction_to_flat",
+    "flatten",
+    "grid_axis",
+    "hessian_directions",
+    "hessian_eigenpairs",
+    "hessian_trace",
+    "interpolate",
+    "load_dataset",
+    "loss_at",
+    "loss_surface",
+    "minibatch_indices",
+    "orthogonalize_direction",
+    "param_spec",
+    "pca_directions",
+    "plane_landscape",
+    "project",
+    "random_directions",
+    "train",
+    "unflatten",
+    "with_params",
+]

@@ -1,0 +1,328 @@
+"""Train one network with several optimizers at once, with the engine's batched update rules.
+
+All R runs start from the model's current parameters theta0 and see the same sequence of
+mini-batches (and the same dropout masks and gradient noise: common random numbers), so they
+differ only in the optimizer. The runs are one computation: parameters are an (R, P) tensor,
+the forward pass evaluates the R networks together (hand-batched kernels for nn.Sequential
+models, ``torch.func.vmap`` over ``functional_call`` otherwise) and one backward pass gives the
+R gradients; the update rules are ``optimizers.get(name).update`` exactly as ``simulate`` calls
+them (schedules, gradient noise and clipping included).
+
+Modes: training runs in training mode (dropout active, one seeded mask per step shared by all
+runs; batch norm normalises with the statistics of the current mini-batch, per run). Running
+statistics are not tracked: the trajectory is a path in parameter space only. Recorded losses
+and accuracies are full-data, dropout off, with batch norm on the evaluated data's statistics
+(``TrainingResult.batch_norm`` = "batch"; "eval" for models without batch norm, where the two
+agree); pass that value to ``loss_surface`` for consistent surfaces.
+
+Second-order methods with dense (R, P, P) Hessians or inverse-Hessian estimates (newton, bfgs)
+are rejected; L-BFGS works (its state is (R, m, P)) and its line search evaluates the loss on
+the current mini-batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, grad_and_value, vmap
+
+from optimizers import base as opt_base
+from optimizers.base import Spec
+from optimizers.runner import (
+    ResolvedSpec,
+    SpecLike,
+    _as_pair,
+    _groups,
+    clip_gradient,
+    expand_specs,
+)
+
+from .data import Dataset
+from .evaluator import LossFn, NetworkEvaluator, has_batch_norm, private_copy
+from .params import flatten
+
+DENSE = ("newton", "bfgs")
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Trajectories and learning curves of R runs (numpy arrays; T recorded steps).
+
+    Attributes:
+        labels: run labels (R,), as ``simulate`` makes them.
+        specs: the resolved optimizer configurations.
+        steps_recorded: (T,) step numbers (0 = the initial point, the last = ``steps``).
+        params: (R, T, P) float32 flattened parameters at the recorded steps.
+        train_loss, val_loss, train_acc, val_acc: (R, T) full-data values (dropout off).
+        best_val_step: (R,) the recorded step with the lowest validation loss.
+        diverged: (R,) True when the loss or parameters became non-finite or the loss exceeded
+            1e6 x the initial loss; ``diverged_at`` (R,) the first such step, -1 if none.
+        param_names, param_shapes: how to unflatten a (P,) vector (``named_parameters`` order).
+        theta0: (P,) the common initial parameters.
+        batch_norm: the mode the recorded values used ("batch" or "eval"); pass it on to
+            ``loss_surface``/``loss_at``.
+        batch_size: mini-batch size (None: full batch); seed: data-order/noise seed.
+    """
+
+    labels: list[str]
+    specs: list[ResolvedSpec]
+    steps_recorded: np.ndarray
+    params: np.ndarray
+    train_loss: np.ndarray
+    val_loss: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+    best_val_step: np.ndarray
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    param_names: tuple[str, ...]
+    param_shapes: tuple[tuple[int, ...], ...]
+    theta0: np.ndarray
+    batch_norm: str = "eval"
+    batch_size: int | None = None
+    seed: int = 0
+
+    @property
+    def final_params(self) -> np.ndarray:
+        """(R, P) parameters after the last step."""
+        return self.params[:, -1]
+
+
+def minibatch_indices(
+    n: int, batch_size: int | None, steps: int, seed: int
+) -> list[torch.Tensor | None]:
+    """The sample indices of every step: None for full batch, else consecutive slices of one
+    random permutation per epoch (``torch.randperm`` with a generator seeded by ``seed``), the
+    last, shorter slice of an epoch included."""
+    if batch_size is None or batch_size >= n:
+        return [None] * steps
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    out: list[torch.Tensor | None] = []
+    while len(out) < steps:
+        perm = torch.randperm(n, generator=gen)
+        out.extend(perm[i : i + batch_size] for i in range(0, n, batch_size))
+    return out[:steps]
+
+
+class _Oracle:
+    """Function values on the current mini-batch for update rules with a line search."""
+
+    def __init__(self, losses):
+        self.losses = losses
+
+    def value_and_grad(self, params: torch.Tensor):
+        raise ValueError("this optimizer needs extra gradient evaluations: not supported")
+
+    def value(self, params: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            lead = params.shape[:-1]
+            return self.losses(params.reshape(-1, params.shape[-1])).reshape(lead)
+
+    def hessian(self, params: torch.Tensor):
+        raise ValueError("dense Hessians are not available for networks")
+
+    def count(self, kind, n) -> None:
+        pass
+
+
+def _network_spec(spec: SpecLike) -> Spec:
+    """The spec with the artificial gradient noise defaulting to 0 (see ``train``)."""
+    name, hp, label = _as_pair(spec)
+    hp.setdefault("noise", 0.0)
+    return Spec(name, hp, label)
+
+
+def _check(resolved: list[ResolvedSpec]) -> None:
+    for s in resolved:
+        opt = opt_base.get(s.name)
+        if s.name in DENSE or "hessian" in opt.needs:
+            raise ValueError(
+                f"optimizer {s.name!r} keeps a dense P x P matrix per run (Hessian or "
+                f"inverse-Hessian estimate): not feasible for networks with thousands of "
+                f"parameters; use lbfgs or a first-order method"
+            )
+
+
+def train(
+    model: nn.Module,
+    loss_fn: LossFn,
+    dataset: Dataset,
+    specs: Sequence[SpecLike],
+    *,
+    steps: int = 200,
+    batch_size: int | None = None,
+    seed: int = 0,
+    record_every: int = 1,
+    weight_decay: float = 0.0,
+) -> TrainingResult:
+    """Train copies of ``model`` with every optimizer spec, batched; the model is not modified.
+
+    Args:
+        model: the network; its current parameters are the common start theta0.
+        loss_fn: ``loss_fn(outputs, targets)``, a mean over samples.
+        dataset: training and validation data (``load_dataset``).
+        specs: as ``optimizers.simulate``: names, (name, hyperparameters) pairs or Specs;
+            a 1-D array sweeps a hyperparameter; "schedule", "noise", "clip_norm",
+            "clip_value" work as in ``simulate``, except that the artificial gradient noise
+            defaults to 0 for every optimizer (on 2-D surfaces "sgd" adds noise of std 1 to
+            stand for mini-batch noise; here the mini-batches are real). Pass "noise" to add
+            Gaussian noise anyway.
+        steps: optimizer steps.
+        batch_size: mini-batch size (None: full batch).
+        seed: seed of the batch order, dropout masks and gradient noise.
+        record_every: record every k-th step (the last step is always recorded).
+        weight_decay: adds (wd/2)||theta||^2 to the training objective (not to the recorded
+            losses); independent of the optimizers' own weight_decay.
+    """
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if int(record_every) != record_every or record_every < 1:
+        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    steps, wd = int(steps), float(weight_decay)
+    labels = [s.label for s in expand_specs(specs)]  # labels as simulate makes them
+    resolved = [
+        ResolvedSpec(s.name, s.hyperparams, s.schedule, label)
+        for s, label in zip(expand_specs([_network_spec(s) for s in specs]), labels, strict=True)
+    ]
+    if not resolved:
+        raise ValueError("no optimizer specs given")
+    _check(resolved)
+
+    theta0, spec = flatten(model)
+    dtype, device = spec.dtype, spec.device
+    x = dataset.x_train.to(device, dtype)
+    y = dataset.y_train.to(device)
+    n = int(y.shape[0])
+    bn = has_batch_norm(model)
+    mode = "batch" if bn else "eval"
+    evaluator = NetworkEvaluator(model, loss_fn, batch_norm=mode)
+    plan = evaluator.plan
+    train_module = private_copy(model, "batch", training=True)
+    buffers = {k: v for k, v in train_module.named_buffers()}
+    step_seed = int(seed) * 1_000_003 + 17
+
+    def batch_losses(flat: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor, t: int):
+        """(M,) training losses of M parameter vectors on one batch (dropout mask of step t)."""
+        gen = torch.Generator(device="cpu").manual_seed(step_seed + t)
+        if plan is not None:
+            out = plan.forward(spec.unflatten(flat), xb, buffers, batch_stats=True, dropout=gen)
+            return evaluator._reduce(out, yb, "loss")
+
+        def one(p):
+            return loss_fn(functional_call(train_module, (spec.unflatten(p), buffers), (xb,)), yb)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(step_seed + t)
+            return vmap(one, randomness="same")(flat)
+
+    def value_and_grad(flat, xb, yb, t):
+        if plan is not None:
+            p = flat.detach().requires_grad_(True)
+            with torch.enable_grad():
+                losses = batch_losses(p, xb, yb, t)
+                objective = losses + 0.5 * wd * p.square().sum(-1) if wd > 0 else losses
+                (g,) = torch.autograd.grad(objective.sum(), p)
+            return losses.detach(), g
+
+        def one(p):
+            out = functional_call(train_module, (spec.unflatten(p), buffers), (xb,))
+            loss = loss_fn(out, yb)
+            obj = loss + 0.5 * wd * p.square().sum() if wd > 0 else loss
+            return obj, loss
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(step_seed + t)
+            g, (_, losses) = vmap(grad_and_value(one, has_aux=True), randomness="same")(flat)
+        return losses.detach(), g.detach()
+
+    r = len(resolved)
+    groups = _groups(resolved, 1, steps, dtype, device)
+    order = [i for g in groups for i in g.spec_index]
+    params = theta0.to(dtype).repeat(r, 1)
+    for g in groups:
+        g.state = g.opt.init(params[g.lo : g.hi], g.hp)
+    noise_gen = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
+    batches = minibatch_indices(n, batch_size, steps, seed)
+    record = sorted(set(range(0, steps + 1, int(record_every))) | {steps})
+    recorded = [params.clone()] if 0 in record else []
+    diverged_at = torch.full((r,), -1, dtype=torch.long)
+    first_loss = None
+
+    for t in range(steps):
+        idx = batches[t]
+        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+        losses, grad = value_and_grad(params, xb, yb, t)
+        if first_loss is None:
+            first_loss = losses.abs().clamp_min(1e-12)
+        bad = (
+            ~torch.isfinite(losses) | (losses > 1e6 * first_loss) | ~torch.isfinite(params).all(-1)
+        )
+        diverged_at = torch.where((diverged_at < 0) & bad.cpu(), t, diverged_at)
+        oracle = _Oracle(lambda p, xb=xb, yb=yb, t=t: batch_losses(p, xb, yb, t))
+        new_parts = []
+        noise = None
+        for g in groups:
+            sl = slice(g.lo, g.hi)
+            hp = g.hp
+            if g.scheduled:
+                hp = g.hp.with_tensor("lr", g.hp["lr"] * g.lr_factors[t][:, None])
+            gr = grad[sl]
+            if g.noisy:
+                if noise is None:
+                    noise = torch.randn(spec.size, generator=noise_gen, dtype=dtype).to(device)
+                gr = gr + hp["noise"] * noise
+            if g.clipped:
+                gr = clip_gradient(gr, hp)
+            with torch.no_grad():
+                new, g.state = g.opt.update(params[sl], losses[sl], gr, g.state, hp, oracle)
+            new_parts.append(new)
+        params = (torch.cat(new_parts) if len(new_parts) > 1 else new_parts[0]).detach()
+        if t + 1 in record:
+            recorded.append(params.clone())
+    final_bad = ~torch.isfinite(params).all(-1).cpu()
+    diverged_at = torch.where((diverged_at < 0) & final_bad, steps, diverged_at)
+
+    # back to the caller's order (runs sharing an update rule were grouped)
+    inverse = torch.as_tensor(np.argsort(order))
+    traj = torch.stack(recorded, 1)[inverse]  # (R, T, P)
+    diverged_at = diverged_at[inverse]
+    t_count = traj.shape[1]
+    flat = traj.reshape(-1, spec.size)
+    with torch.no_grad():
+        tr = evaluator.values(flat, x, y, metric="both").reshape(r, t_count, 2)
+        va = evaluator.values(
+            flat, dataset.x_val.to(device, dtype), dataset.y_val.to(device), metric="both"
+        ).reshape(r, t_count, 2)
+    tr, va = tr.double().cpu().numpy(), va.double().cpu().numpy()
+    val_loss = va[..., 0]
+    steps_arr = np.asarray(record, dtype=np.int64)
+    filled = np.where(np.isfinite(val_loss), val_loss, np.inf)
+    best = steps_arr[np.argmin(filled, axis=1)]
+    return TrainingResult(
+        labels=[s.label for s in resolved],
+        specs=resolved,
+        steps_recorded=steps_arr,
+        params=traj.to(torch.float32).cpu().numpy(),
+        train_loss=tr[..., 0],
+        val_loss=val_loss,
+        train_acc=tr[..., 1],
+        val_acc=va[..., 1],
+        best_val_step=best,
+        diverged=(diverged_at >= 0).numpy(),
+        diverged_at=diverged_at.numpy(),
+        param_names=spec.names,
+        param_shapes=spec.shapes,
+        theta0=theta0.double().cpu().numpy(),
+        batch_norm=mode,
+        batch_size=None if batch_size is None else int(batch_size),
+        seed=int(seed),
+    )
