@@ -1,0 +1,601 @@
+"""Cached calls into the network engine (``landscapes.network``) for the "Network landscape" page.
+
+The page sees only the frozen numpy containers below; the torch objects (data set, model, loss
+function, the engine's training result) stay inside this module's private caches. Everything is
+keyed by the fields of ``NetworkState`` that it depends on, so changing the plane does not
+retrain, changing the metric does not recompute the directions, and revisiting a setting is a
+cache hit:
+
+- training: ``st.cache_resource`` (one entry holds every recorded parameter vector: read-only,
+  shared, never copied);
+- directions and projections: ``st.cache_resource`` (read-only numpy);
+- surfaces: a small least-recently-used store of our own, so the page can ask whether a grid is
+  ready (and skip the coarse preview) and can pass a progress callback;
+- curvature and interpolation: ``st.cache_data``.
+
+No maths happens here beyond bookkeeping: the engine computes, this module unpacks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import optimizers
+
+from .compute import Run, Surface
+from .network_state import NetOptimizer, NetworkState
+
+COARSE = 11  # the preview grid drawn while the full one is computed
+AUTO_MARGIN = 1.25  # an automatic span is this many times the farthest projected point
+RANDOM_SPAN = 1.0  # the automatic span of random and Hessian planes (Li et al. 2018 plot [-1, 1])
+LANCZOS_ITERS = 30  # Hessian-vector products at most for the top-2 eigenvalues
+TRACE_SAMPLES = 30  # Hutchinson probes (the standard error is shown next to the estimate)
+SURFACE_STORE = 48  # surfaces kept (41 x 41 float64 is 13 kB; the store is for speed, not memory)
+Progress = Callable[[float], None]
+
+# --- containers the page and the figures see ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Training:
+    """What training recorded, per optimizer r and recorded step t (numpy, no parameters)."""
+
+    labels: tuple[str, ...]
+    names: tuple[str, ...]
+    lrs: tuple[float, ...]
+    steps: np.ndarray  # (T,) step numbers of the recorded points
+    train_loss: np.ndarray  # (R, T)
+    val_loss: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+    best_val_step: np.ndarray  # (R,) the step with the lowest validation loss
+    diverged_at: np.ndarray  # (R,) first step with a non-finite loss, -1 if none
+    n_params: int
+    n_train: int
+    n_val: int
+
+
+@dataclass(frozen=True)
+class ProjectedPath:
+    """One optimizer's recorded iterates seen on the plane."""
+
+    label: str
+    steps: np.ndarray  # (T,)
+    a: np.ndarray  # (T,) coordinates on the plane
+    b: np.ndarray
+    residual: np.ndarray  # (T,) |theta_t - (c + a d1 + b d2)|
+    surface_value: np.ndarray  # (T,) the metric at the projected point c + a d1 + b d2
+    true_value: np.ndarray  # (T,) the metric at the iterate theta_t itself
+    diverged_at: int
+
+
+@dataclass(frozen=True)
+class PlaneView:
+    """The sampled plane ``z[j, i]`` at ``c + xs[i] d1 + ys[j] d2`` and the projected paths."""
+
+    kind: str  # "pca", "random" or "hessian"
+    metric: str  # "train", "val" or "acc"
+    span: float
+    xs: np.ndarray
+    ys: np.ndarray
+    z: np.ndarray
+    paths: tuple[ProjectedPath, ...]
+    explained: tuple[float, float] | None  # PCA: each axis's share of the trajectories' variance
+    centre_label: str
+    coarse: bool = False
+
+
+@dataclass(frozen=True)
+class Curvature:
+    """Curvature of the training loss at the plane's centre."""
+
+    eigenvalues: np.ndarray  # top eigenvalues, largest first
+    trace: float  # Hutchinson estimate of tr(H)
+    trace_stderr: float
+    critical_lr: float  # 2 / lambda_max (inf when lambda_max <= 0)
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """Training loss on the segment from the initialization to each optimizer's final point."""
+
+    labels: tuple[str, ...]
+    alphas: np.ndarray  # (n,)
+    losses: np.ndarray  # (R, n)
+
+
+# --- keys ------------------------------------------------------------------------------------------
+
+TrainKey = tuple  # data, model, seed, optimizers and training settings
+PlaneKey = tuple  # plane kind, direction seed, ignore, orthogonalize, centre run, runs fitted
+
+
+def train_key(state: NetworkState) -> TrainKey:
+    return (
+        state.dataset,
+        state.noise if state.dataset != "digits" else 0.0,
+        state.samples if state.dataset != "digits" else 0,
+        state.model,
+        state.widths if state.model == "mlp" else (),
+        state.batch_norm,
+        state.dropout,
+        state.seed,
+        state.optimizers,
+        state.steps,
+        state.batch_size,
+        state.record_every,
+        state.weight_decay,
+    )
+
+
+def plane_key(state: NetworkState) -> PlaneKey:
+    random = state.plane == "random"
+    centre = centre_run(state)
+    return (
+        state.plane,
+        state.dir_seed if random else 0,
+        state.ignore_bias if random else True,
+        state.orthogonalize if random else False,
+        centre,
+        tuple(converged_runs(state)),
+    )
+
+
+# --- engine objects (private) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Trained:
+    dataset: Any
+    model: Any  # the model at its initialization (the engine never mutates it)
+    loss_fn: Any
+    result: Any  # the engine's TrainingResult (numpy arrays)
+    optimizers: tuple[NetOptimizer, ...]
+
+
+def _network() -> Any:
+    import landscapes.network as network  # imported lazily: the explorer never pays for it
+
+    return network
+
+
+def _loss_fn() -> Any:
+    import torch
+
+    return torch.nn.CrossEntropyLoss()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _trained(key: TrainKey) -> _Trained:
+    (data, noise, samples, model, widths, bn, dropout, seed, opts, steps, bs, rec, wd) = key
+    net = _network()
+    dataset = net.load_dataset(data, n_samples=samples or 600, noise=noise, seed=seed)
+    kwargs: dict[str, Any] = {"batch_norm": bn, "dropout": dropout, "seed": seed}
+    if model == "mlp":
+        kwargs["widths"] = widths
+    module = net.build_model(model, dataset, **kwargs)
+    loss_fn = _loss_fn()
+    result = net.train(
+        module,
+        loss_fn,
+        dataset,
+        [o.spec() for o in opts],
+        steps=steps,
+        batch_size=bs or None,
+        seed=seed,
+        record_every=rec,
+        weight_decay=wd,
+    )
+    return _Trained(dataset, module, loss_fn, result, opts)
+
+
+def _np(x: Any) -> np.ndarray:
+    """A read-only numpy copy (cached values are shared between sessions)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    out = np.array(x)
+    out.flags.writeable = False
+    return out
+
+
+def training(state: NetworkState) -> Training:
+    """Train every optimizer of ``state`` (cached) and return the curves."""
+    t = _trained(train_key(state))
+    r = t.result
+    return Training(
+        labels=tuple(o.label for o in t.optimizers),
+        names=tuple(o.name for o in t.optimizers),
+        lrs=tuple(o.lr for o in t.optimizers),
+        steps=_np(r.steps_recorded).astype(int),
+        train_loss=_np(r.train_loss),
+        val_loss=_np(r.val_loss),
+        train_acc=_np(r.train_acc),
+        val_acc=_np(r.val_acc),
+        best_val_step=_np(r.best_val_step).astype(int),
+        diverged_at=_np(r.diverged_at).astype(int),
+        n_params=int(r.params.shape[-1]),
+        n_train=int(t.dataset.y_train.shape[0]),
+        n_val=int(t.dataset.y_val.shape[0]),
+    )
+
+
+def converged_runs(state: NetworkState) -> list[int]:
+    """Indices of the runs that did not diverge (the engine's ``diverged_at`` is -1)."""
+    r = _trained(train_key(state)).result
+    return [i for i, at in enumerate(np.asarray(r.diverged_at)) if at < 0]
+
+
+def centre_run(state: NetworkState) -> int:
+    """The run whose final point is the plane's centre: the state's, or the first run that did
+    not diverge when that one did. ValueError when every run diverged."""
+    ok = converged_runs(state)
+    wanted = state.centre_run()
+    if wanted in ok:
+        return wanted
+    if not ok:
+        raise ValueError(
+            "every optimizer diverged, so there is no trained network to centre the plane on; "
+            "lower the learning rates"
+        )
+    return ok[0]
+
+
+def _model_at(t: _Trained, flat: np.ndarray) -> Any:
+    """A copy of the model holding the flat parameters ``flat``: random directions are
+    filter-normalized against the weights of the model they are given."""
+    import copy
+
+    import torch
+
+    net = _network()
+    model = copy.deepcopy(t.model)
+    params = net.unflatten(np.asarray(flat), net.param_spec(model))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(params[name])
+    return model
+
+
+def _data(t: _Trained, metric: str) -> tuple[Any, Any]:
+    """The samples a metric is measured on: training data for "train", else validation."""
+    d = t.dataset
+    return (d.x_train, d.y_train) if metric == "train" else (d.x_val, d.y_val)
+
+
+@dataclass(frozen=True)
+class _Plane:
+    centre: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    explained: tuple[float, float] | None
+    a: np.ndarray  # (R, T)
+    b: np.ndarray
+    residual: np.ndarray
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _plane(tkey: TrainKey, pkey: PlaneKey) -> _Plane:
+    kind, dseed, ignore_bias, orth, centre, fitted = pkey
+    t = _trained(tkey)
+    net = _network()
+    r = t.result
+    explained = None
+    if kind == "pca":
+        # diverged runs are left out: their huge last finite points would set the plane
+        pca = net.pca_directions(r, runs=list(fitted), center_run=centre, center_step=-1)
+        c, d1, d2 = pca.center, pca.d1, pca.d2
+        evr = np.asarray(pca.explained_variance_ratio)
+        explained = (float(evr[0]), float(evr[1]))
+    else:
+        c = np.asarray(r.params[centre, -1], dtype=np.float64)
+        model = _model_at(t, c)
+        if kind == "random":
+            d1, d2 = net.random_directions(
+                model,
+                seed=dseed,
+                normalization="filter",
+                ignore="biasbn" if ignore_bias else "none",
+                orthogonalize=orth,
+            )
+        else:
+            d1, d2 = net.hessian_directions(
+                t.model,
+                t.loss_fn,
+                t.dataset.x_train,
+                t.dataset.y_train,
+                center=c,
+                batch_norm=r.batch_norm,
+            )
+        spec = net.param_spec(model)
+        d1, d2 = (net.direction_to_flat(d, spec).double().numpy() for d in (d1, d2))
+    a, b, res = net.project(r.params, c, d1, d2)
+    # private arrays stay writable: torch warns when it is handed read-only numpy memory
+    return _Plane(*(np.asarray(v, dtype=np.float64) for v in (c, d1, d2)), explained, a, b, res)
+
+
+def plane_span(state: NetworkState) -> float:
+    """The plane's half-width: the state's, or (auto) the farthest projected point of the runs
+    that did not diverge times ``AUTO_MARGIN`` for a PCA plane, ``RANDOM_SPAN`` for the others
+    (a diverging run's path then leaves the plot, as it should)."""
+    if state.span is not None:
+        return float(state.span)
+    if state.plane != "pca":
+        return RANDOM_SPAN
+    p = _plane(train_key(state), plane_key(state))
+    fitted = converged_runs(state)
+    coords = np.abs(np.concatenate([p.a[fitted].ravel(), p.b[fitted].ravel()]))
+    coords = coords[np.isfinite(coords)]
+    far = float(coords.max()) if coords.size else 0.0
+    return float(f"{max(far * AUTO_MARGIN, 1e-3):.2g}")
+
+
+# --- surfaces ---------------------------------------------------------------------------------------
+
+
+@st.cache_resource
+def _surface_store() -> tuple[OrderedDict[tuple, np.ndarray], threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def _surface_key(state: NetworkState, resolution: int, metric: str) -> tuple:
+    return (train_key(state), plane_key(state), plane_span(state), resolution, metric)
+
+
+def surface_ready(state: NetworkState, resolution: int | None = None) -> bool:
+    """Whether the surface of ``state`` (at ``resolution``, default the state's) is computed."""
+    store, lock = _surface_store()
+    with lock:
+        return _surface_key(state, resolution or state.resolution, state.metric) in store
+
+
+def _surface(
+    state: NetworkState, resolution: int, metric: str, progress: Progress | None = None
+) -> np.ndarray:
+    store, lock = _surface_store()
+    key = _surface_key(state, resolution, metric)
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    t = _trained(train_key(state))
+    p = _plane(train_key(state), plane_key(state))
+    inputs, targets = _data(t, metric)
+    z = _network().loss_surface(
+        t.model,
+        t.loss_fn,
+        inputs,
+        targets,
+        (p.d1, p.d2),
+        span=plane_span(state),
+        resolution=resolution,
+        center=p.centre,
+        metric="accuracy" if metric == "acc" else "loss",
+        progress=progress,
+        batch_norm=t.result.batch_norm,
+    )
+    z = _np(z)
+    with lock:
+        store[key] = z
+        while len(store) > SURFACE_STORE:
+            store.popitem(last=False)
+    return z
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _path_values(tkey: TrainKey, pkey: PlaneKey, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(metric at each projected point c + a d1 + b d2, metric at each iterate), both (R, T)."""
+    t = _trained(tkey)
+    p = _plane(tkey, pkey)
+    inputs, targets = _data(t, metric)
+    kind = "accuracy" if metric == "acc" else "loss"
+    with np.errstate(invalid="ignore"):
+        on_plane = p.centre + p.a[..., None] * p.d1 + p.b[..., None] * p.d2
+    surf = _values(t, inputs, targets, on_plane, kind)
+    true = _values(t, inputs, targets, t.result.params, kind)
+    return _np(surf.reshape(p.a.shape)), _np(true.reshape(p.a.shape))
+
+
+def _values(t: _Trained, inputs: Any, targets: Any, flat: np.ndarray, metric: str) -> np.ndarray:
+    """The engine's ``loss_at`` at the rows of ``flat`` (..., P); NaN where a row is not finite."""
+    rows = np.asarray(flat).reshape(-1, flat.shape[-1])
+    ok = np.isfinite(rows).all(axis=1)
+    out = np.full(rows.shape[0], np.nan)
+    if ok.any():
+        out[ok] = _network().loss_at(
+            t.model,
+            t.loss_fn,
+            inputs,
+            targets,
+            rows[ok],
+            metric=metric,
+            batch_norm=t.result.batch_norm,
+        )
+    return out
+
+
+def plane_view(
+    state: NetworkState, *, resolution: int | None = None, progress: Progress | None = None
+) -> PlaneView:
+    """The plane of ``state`` sampled on a ``resolution`` grid (default the state's), the paths
+    projected on it and, per recorded point, the surface and true values and the residual."""
+    res = resolution or state.resolution
+    tkey, pkey = train_key(state), plane_key(state)
+    p = _plane(tkey, pkey)
+    span = plane_span(state)
+    z = _surface(state, res, state.metric, progress)
+    surf, true = _path_values(tkey, pkey, state.metric)
+    info = training(state)
+    paths = tuple(
+        ProjectedPath(
+            label=info.labels[i],
+            steps=info.steps,
+            a=_np(p.a[i]),
+            b=_np(p.b[i]),
+            residual=_np(p.residual[i]),
+            surface_value=surf[i],
+            true_value=true[i],
+            diverged_at=int(info.diverged_at[i]),
+        )
+        for i in range(len(info.labels))
+    )
+    grid = np.linspace(-span, span, res)
+    return PlaneView(
+        kind=state.plane,
+        metric=state.metric,
+        span=span,
+        xs=grid,
+        ys=grid,
+        z=z,
+        paths=paths,
+        explained=p.explained,
+        centre_label=f"final point of {info.labels[pkey[4]]}",
+        coarse=res < state.resolution,
+    )
+
+
+# --- curvature and interpolation -----------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def curvature(tkey: TrainKey, centre: int) -> Curvature:
+    """Top-2 Hessian eigenvalues (Lanczos, relative tolerance 1e-4), the Hutchinson trace and 2 / lambda_max of the
+    training loss at run ``centre``'s final point."""
+    t = _trained(tkey)
+    net = _network()
+    r = t.result
+    c = np.asarray(r.params[centre, -1], dtype=np.float64)
+    x, y = t.dataset.x_train, t.dataset.y_train
+    kwargs = {"center": c, "batch_norm": r.batch_norm}
+    values, _ = net.hessian_eigenpairs(
+        t.model, t.loss_fn, x, y, k=2, iters=LANCZOS_ITERS, tol=1e-4, **kwargs
+    )
+    estimate, stderr = net.hessian_trace(t.model, t.loss_fn, x, y, samples=TRACE_SAMPLES, **kwargs)
+    values = np.asarray(values, dtype=np.float64)
+    return Curvature(
+        eigenvalues=values,
+        trace=float(estimate),
+        trace_stderr=float(stderr),
+        critical_lr=float(net.critical_learning_rate(float(values[0]))),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def interpolation(tkey: TrainKey, resolution: int = 61) -> Interpolation:
+    """Training loss on theta0 + alpha (theta_r - theta0), alpha in [-0.25, 1.25] (the engine's
+    default extension), for each optimizer's final point theta_r (NaN for a diverged run)."""
+    t = _trained(tkey)
+    net = _network()
+    r = t.result
+    alphas = np.linspace(-0.25, 1.25, resolution)
+    curves = []
+    for i in range(r.params.shape[0]):
+        final = r.params[i, -1]
+        if r.diverged_at[i] >= 0 or not np.isfinite(final).all():  # nothing to interpolate to
+            curves.append(np.full(resolution, np.nan))
+            continue
+        alphas, losses = net.interpolate(
+            t.model,
+            t.loss_fn,
+            t.dataset.x_train,
+            t.dataset.y_train,
+            r.theta0,
+            final,
+            resolution=resolution,
+            batch_norm=r.batch_norm,
+        )
+        curves.append(np.asarray(losses, dtype=np.float64))
+    return Interpolation(
+        labels=tuple(
+            o.label + (" (diverged: not drawn)" if r.diverged_at[i] >= 0 else "")
+            for i, o in enumerate(t.optimizers)
+        ),
+        alphas=np.asarray(alphas, dtype=np.float64),
+        losses=np.stack(curves),
+    )
+
+
+# --- optimize in the plane ------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def plane_surface(state: NetworkState) -> Surface:
+    """The plane of ``state`` (training loss) as an explorer ``Surface``, so ``app.figures``
+    draws it like any 2-D landscape. One shared object per state (figures remember by identity)."""
+    span = plane_span(state)
+    z = _surface(state, state.resolution, "train")
+    grid = np.linspace(-span, span, state.resolution)
+    centre = training(state).labels[centre_run(state)]
+    return Surface(
+        key="network-plane",
+        name=f"{state.dataset} {state.model}: {state.plane} plane",
+        group="network",
+        notice=f"The training loss on the plane through the final point of {centre}.",
+        formula=r"L(c + \alpha\,\delta_1 + \beta\,\delta_2)",
+        domain=((-span, span), (-span, span)),
+        start=(0.0, 0.0),
+        log_scale=True,
+        xs=grid,
+        ys=grid,
+        z=z,
+        points=(),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def plane_runs(state: NetworkState) -> tuple[tuple[float, float], list[Run]]:
+    """Every optimizer of ``state`` run by ``optimizers.simulate`` on the 2-D slice (the
+    engine's ``plane_landscape``: the training loss at c + a d1 + b d2, full batch), from the
+    projection of the shared initialization when it lies inside the plot, else from the
+    landscape's default start. Returns (start, runs) in the explorer's ``Run`` form."""
+    tkey, pkey = train_key(state), plane_key(state)
+    t = _trained(tkey)
+    p = _plane(tkey, pkey)
+    span = plane_span(state)
+    land = _network().plane_landscape(
+        t.model,
+        t.loss_fn,
+        t.dataset.x_train,
+        t.dataset.y_train,
+        p.centre,
+        p.d1,
+        p.d2,
+        span=span,
+        name="network plane",
+        batch_norm=t.result.batch_norm,
+    )
+    start = (float(p.a[0, 0]), float(p.b[0, 0]))
+    if not all(np.isfinite(start)) or max(abs(start[0]), abs(start[1])) > span:
+        start = tuple(float(v) for v in land.start)
+    result = optimizers.simulate(
+        land, [o.spec() for o in state.optimizers], [start], steps=state.steps
+    )
+    d = result.diagnosis
+    runs = [
+        Run(
+            label=entry.label,
+            name=entry.name,
+            positions=result.positions[i, 0],
+            losses=result.losses[i, 0],
+            grad_norms=result.grad_norms[i, 0],
+            gradients=result.gradients[i, 0],
+            updates=result.updates[i, 0],
+            velocity=result.velocity[i, 0],
+            effective_lr=result.effective_lr[i, 0],
+            lr=entry.lr,
+            status=str(d.status[i, 0]),
+            detail=str(d.detail[i, 0]),
+            minimum=int(d.minimum[i, 0]),
+            distance=float(d.distance[i, 0]),
+            diverged_at=int(d.diverged_at[i, 0]),
+            evaluations={k: int(v[i, 0]) for k, v in result.evaluations.items()},
+        )
+        for i, entry in enumerate(state.optimizers)
+    ]
+    return start, runs

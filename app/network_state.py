@@ -1,0 +1,381 @@
+"""The state of the "Network landscape" page: one frozen value, encoded in and decoded from the URL.
+
+Query schema ``v=1`` (every field optional; a missing one takes its default)::
+
+    v=1
+    data=moons  noise=0.2  n=600        data set (digits, moons, spirals), its noise and size
+    model=mlp  w=64-32  bn=0  drop=0    model: MLP widths (1 to 4 hidden layers) or CNN (digits)
+    seed=0                              initialization, data split and mini-batch order
+    o=sgd,lr=0.1  o=adam,lr=0.01        one optimizer per "o" (repeat it, at most 4), name,lr=value
+    steps=200  bs=64  rec=2  wd=0       training: steps, batch size (0: full batch), record every
+                                        k steps, weight decay
+    plane=pca                           pca, random or hessian
+    dseed=0  bias=1  orth=0             random directions: seed, ignore biases and BN, orthogonalize
+    c=0                                 the optimizer whose final point is the plane's centre
+    span=auto  res=41  metric=train     plane half-width (auto: fit the paths), grid, what is drawn
+    view3d=0  popt=0                    3-D surface, "optimize in the plane"
+
+Decoding never raises: a value that does not parse, or is out of range, adds a warning naming it
+and falls back to its default; the rest of the link still applies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import optimizers
+
+SCHEMA_VERSION = "1"
+DATASETS = ("moons", "spirals", "digits")
+MODELS = ("mlp", "cnn")
+PLANES = ("pca", "random", "hessian")
+METRICS = ("train", "val", "acc")
+RESOLUTIONS = (21, 31, 41, 51)
+MAX_OPTIMIZERS = 4
+MAX_LAYERS = 4
+WIDTH_RANGE = (2, 256)
+SAMPLES_RANGE = (100, 2000)
+NOISE_RANGE = (0.0, 1.0)
+DROPOUT_RANGE = (0.0, 0.8)
+STEPS_RANGE = (10, 2000)
+BATCH_RANGE = (0, 2000)  # 0: the full training set every step
+RECORD_RANGE = (1, 100)
+WEIGHT_DECAY_RANGE = (0.0, 0.1)
+SPAN_RANGE = (0.01, 100.0)
+LR_RANGE = (1e-6, 1e6)  # wide on purpose: a link may show a learning rate that diverges
+SEED_RANGE = (0, 2**31 - 1)
+
+
+def first_order() -> list[str]:
+    """The optimizers the network trainer accepts: the registered ones that need only gradients."""
+    return [n for n in optimizers.available() if not optimizers.get(n).needs]
+
+
+@dataclass(frozen=True)
+class NetOptimizer:
+    """One optimizer of the race: its registry name and learning rate (the rest at defaults)."""
+
+    name: str
+    lr: float
+
+    @classmethod
+    def make(cls, name: str, lr: float) -> NetOptimizer:
+        """Validated entry; raises ValueError for an optimizer outside ``first_order()`` or a
+        learning rate outside ``LR_RANGE``."""
+        if name not in first_order():
+            raise ValueError(
+                f"optimizer {name!r} is not one of the first-order optimizers "
+                f"({', '.join(first_order())})"
+            )
+        value = _float(str(lr))
+        if value is None or not LR_RANGE[0] <= value <= LR_RANGE[1]:
+            raise ValueError(
+                f"{name}: learning rate {lr!r} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]"
+            )
+        return cls(name, value)
+
+    def spec(self) -> tuple[str, dict[str, float]]:
+        """The ``(name, hyperparameters)`` pair the engine's ``train`` and ``simulate`` take.
+
+        No synthetic gradient noise (the explorer's SGD adds some by default): on a network the
+        stochasticity is the mini-batch sequence, the same for every optimizer."""
+        return self.name, {"lr": self.lr, "noise": 0.0}
+
+    @property
+    def label(self) -> str:
+        """Display name, e.g. "Adam lr=0.01"."""
+        return f"{optimizers.get(self.name).title} lr={self.lr:g}"
+
+
+# Four optimizers from one initialization on moons: SGD's noisy path, momentum overshooting,
+# two adaptive methods that take a different route through the same plane.
+DEFAULT_OPTIMIZERS: tuple[NetOptimizer, ...] = (
+    NetOptimizer("sgd", 0.1),
+    NetOptimizer("momentum", 0.05),
+    NetOptimizer("adam", 0.01),
+    NetOptimizer("rmsprop", 0.01),
+)
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """Everything that defines the page's view; ``to_query`` / ``from_query`` round-trip it."""
+
+    dataset: str = "moons"
+    noise: float = 0.2
+    samples: int = 600
+    model: str = "mlp"
+    widths: tuple[int, ...] = (64, 32)
+    batch_norm: bool = False
+    dropout: float = 0.0
+    seed: int = 0
+    optimizers: tuple[NetOptimizer, ...] = DEFAULT_OPTIMIZERS
+    steps: int = 200
+    batch_size: int = 64  # 0: full batch
+    record_every: int = 2  # 101 points per path: smooth, and a PCA of half the size
+    weight_decay: float = 0.0
+    plane: str = "pca"
+    dir_seed: int = 0
+    ignore_bias: bool = True
+    orthogonalize: bool = False
+    centre: int = 0  # index into optimizers: its final point is the plane's centre
+    span: float | None = None  # None: fit the projected paths
+    resolution: int = 41
+    metric: str = "train"
+    show_3d: bool = False
+    plane_opt: bool = False
+
+    # -- derived --------------------------------------------------------------------------------
+    def centre_run(self) -> int:
+        """The centre's run index, within range of the optimizers."""
+        return min(self.centre, max(len(self.optimizers) - 1, 0))
+
+    # -- encoding -------------------------------------------------------------------------------
+    def to_query(self) -> dict[str, str | list[str]]:
+        """Query parameters for this state; defaults are left out to keep links short."""
+        q: dict[str, str | list[str]] = {"v": SCHEMA_VERSION}
+        default = NetworkState()
+        for key, attr in _SCALARS:
+            value = getattr(self, attr)
+            if value != getattr(default, attr):
+                q[key] = _encode(value)
+        if self.widths != default.widths:
+            q["w"] = "-".join(str(w) for w in self.widths)
+        if self.span is not None:
+            q["span"] = _num(self.span)
+        if self.optimizers != default.optimizers:
+            q["o"] = [f"{e.name},lr={_num(e.lr)}" for e in self.optimizers] or ["none"]
+        return q
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[NetworkState, list[str]]:
+        """Decode a query; returns the state and one warning per value that could not be used."""
+        warn: list[str] = []
+        get = _Reader(query, warn)
+        version = get.one("v")
+        if version is not None and version != SCHEMA_VERSION:
+            warn.append(
+                f"link version v={version} is not known (this page reads v=1); reading it as v=1"
+            )
+        default = cls()
+        updates: dict[str, Any] = {}
+        for key, attr in _SCALARS:
+            raw = get.one(key)
+            if raw is None:
+                continue
+            value, problem = _decode(attr, raw)
+            if problem:
+                warn.append(
+                    f"{key}={raw!r} {problem}; using the default {_encode(getattr(default, attr))}"
+                )
+            else:
+                updates[attr] = value
+        raw = get.one("w")
+        if raw is not None:
+            widths = _decode_widths(raw)
+            if widths is None:
+                warn.append(
+                    f"w={raw!r} must be 1 to {MAX_LAYERS} layer widths in "
+                    f"[{WIDTH_RANGE[0]}, {WIDTH_RANGE[1]}] joined by '-'; using the default 64-32"
+                )
+            else:
+                updates["widths"] = widths
+        raw = get.one("span")
+        if raw is not None and raw != "auto":
+            value = _float(raw)
+            if value is None or not SPAN_RANGE[0] <= value <= SPAN_RANGE[1]:
+                warn.append(
+                    f"span={raw!r} must be 'auto' or a number in "
+                    f"[{SPAN_RANGE[0]:g}, {SPAN_RANGE[1]:g}]; fitting the paths"
+                )
+            else:
+                updates["span"] = value
+        entries = get.all("o")
+        if entries:
+            if entries == ["none"]:
+                updates["optimizers"] = ()
+            else:
+                decoded = [e for raw in entries[:MAX_OPTIMIZERS] if (e := _decode_entry(raw, warn))]
+                if len(entries) > MAX_OPTIMIZERS:
+                    warn.append(f"only the first {MAX_OPTIMIZERS} optimizers of the link are used")
+                unique = {e.name: e for e in reversed(decoded)}  # the first of each name wins
+                if len(unique) < len(decoded):
+                    warn.append("an optimizer is given twice; using its first entry")
+                decoded = [e for e in decoded if unique[e.name] is e]
+                if decoded:
+                    updates["optimizers"] = tuple(decoded)
+                else:
+                    warn.append("no optimizer of the link could be used; using the default four")
+        state = replace(default, **updates)
+        if state.model == "cnn" and state.dataset != "digits":
+            warn.append(f"model=cnn needs images (data=digits), not {state.dataset}; using the MLP")
+            state = replace(state, model="mlp")
+        if state.optimizers and state.centre >= len(state.optimizers):
+            warn.append(
+                f"c={state.centre} is not one of the {len(state.optimizers)} optimizers; "
+                "centring on the first"
+            )
+            state = replace(state, centre=0)
+        return state, warn
+
+
+# query key -> attribute, for the fields encoded as one scalar each
+_SCALARS: tuple[tuple[str, str], ...] = (
+    ("data", "dataset"),
+    ("noise", "noise"),
+    ("n", "samples"),
+    ("model", "model"),
+    ("bn", "batch_norm"),
+    ("drop", "dropout"),
+    ("seed", "seed"),
+    ("steps", "steps"),
+    ("bs", "batch_size"),
+    ("rec", "record_every"),
+    ("wd", "weight_decay"),
+    ("plane", "plane"),
+    ("dseed", "dir_seed"),
+    ("bias", "ignore_bias"),
+    ("orth", "orthogonalize"),
+    ("c", "centre"),
+    ("res", "resolution"),
+    ("metric", "metric"),
+    ("view3d", "show_3d"),
+    ("popt", "plane_opt"),
+)
+_CHOICES: dict[str, tuple[Any, ...]] = {
+    "dataset": DATASETS,
+    "model": MODELS,
+    "plane": PLANES,
+    "metric": METRICS,
+    "resolution": RESOLUTIONS,
+}
+_INTS: dict[str, tuple[int, int]] = {
+    "samples": SAMPLES_RANGE,
+    "seed": SEED_RANGE,
+    "steps": STEPS_RANGE,
+    "batch_size": BATCH_RANGE,
+    "record_every": RECORD_RANGE,
+    "dir_seed": SEED_RANGE,
+    "centre": (0, MAX_OPTIMIZERS - 1),
+}
+_FLOATS: dict[str, tuple[float, float]] = {
+    "noise": NOISE_RANGE,
+    "dropout": DROPOUT_RANGE,
+    "weight_decay": WEIGHT_DECAY_RANGE,
+}
+_BOOLS = ("batch_norm", "ignore_bias", "orthogonalize", "show_3d", "plane_opt")
+
+
+def _decode(attr: str, raw: str) -> tuple[Any, str]:
+    """(value, "") or (None, what is wrong) for one scalar field."""
+    if attr in _CHOICES:
+        choices = _CHOICES[attr]
+        as_text = [str(c) for c in choices]
+        if raw in as_text:
+            return choices[as_text.index(raw)], ""
+        return None, f"must be one of {', '.join(as_text)}"
+    if attr in _INTS:
+        low, high = _INTS[attr]
+        value = _int_in(raw, low, high)
+        return (
+            (value, "") if value is not None else (None, f"must be an integer in [{low}, {high}]")
+        )
+    if attr in _FLOATS:
+        low, high = _FLOATS[attr]
+        value = _float(raw)
+        if value is None or not low <= value <= high:
+            return None, f"must be a number in [{low:g}, {high:g}]"
+        return value, ""
+    if attr in _BOOLS:
+        return (raw == "1", "") if raw in ("0", "1") else (None, "must be 0 or 1")
+    raise KeyError(attr)  # pragma: no cover - every field of _SCALARS is in one table
+
+
+def _decode_widths(raw: str) -> tuple[int, ...] | None:
+    parts = raw.split("-")
+    if not 1 <= len(parts) <= MAX_LAYERS:
+        return None
+    widths = [_int_in(p, *WIDTH_RANGE) for p in parts]
+    return None if any(w is None for w in widths) else tuple(widths)
+
+
+def _decode_entry(raw: str, warn: list[str]) -> NetOptimizer | None:
+    name, *pairs = raw.split(",")
+    name = name.strip()
+    if name not in first_order():
+        known = name in optimizers.available()
+        why = "needs more than gradients" if known else "is unknown"
+        warn.append(f"optimizer {name!r} {why}; it is left out")
+        return None
+    lr = float(optimizers.get(name).defaults["lr"])
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if key.strip() != "lr" or not sep:
+            warn.append(
+                f"{name}: {pair!r} is not lr=value (only the learning rate is set here); ignored"
+            )
+            continue
+        value = _float(text)
+        if value is None or not LR_RANGE[0] <= value <= LR_RANGE[1]:
+            warn.append(
+                f"{name}: lr={text!r} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]; "
+                f"using {lr:g}"
+            )
+        else:
+            lr = value
+    return NetOptimizer(name, lr)
+
+
+class _Reader:
+    """Reads single or repeated values from a query mapping (Streamlit's or a plain dict)."""
+
+    def __init__(self, query: Mapping[str, str | Sequence[str]], warn: list[str]):
+        self.query, self.warn = query, warn
+
+    def all(self, key: str) -> list[str]:
+        getter = getattr(self.query, "get_all", None)
+        if getter is not None:
+            return [str(v) for v in getter(key)]
+        value = self.query.get(key)
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def one(self, key: str) -> str | None:
+        values = self.all(key)
+        if len(values) > 1:
+            self.warn.append(f"{key} is given {len(values)} times; using the first")
+        return values[0] if values else None
+
+
+def _num(x: float) -> str:
+    """Shortest text that reads back as the same float (repr), without a trailing '.0'."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _int_in(text: str, low: int, high: int) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
