@@ -1,0 +1,352 @@
+"""The hyperparameter-search page: grid, random, Bayesian and evolutionary searchers at work.
+
+One problem (an optimizer on a surface from a start, N steps), one 2-D space (learning rate and
+a second hyperparameter), one budget and seed: every searcher is run on it and drawn on the same
+map of the objective, computed densely underneath. The view lives in the URL (``SearchState``);
+without a link the page opens on the explorer's scene (``st.session_state.scene``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import numpy as np
+import streamlit as st
+
+import landscapes
+import optimizers
+from app import search_compute as compute
+from app import search_figures as figures
+from app.search_state import MAX_BATCH, MAX_BUDGET, MAX_STEPS, SearchState, default_range
+from app.state import AppState
+from optimizers import tuning
+
+T = TypeVar("T")
+STEPS_PER_DECADE = 4
+CHART_CONFIG = {"displaylogo": False}
+COLUMNS = 3
+
+VERDICT = (
+    "**A search tuned on one surface is no verdict on an optimizer.** The best setting found "
+    "here is best for this surface, this start and this number of steps; move the start, change "
+    "the surface or the step budget and the good region moves, shrinks or disappears. A real "
+    "network's loss surface has millions of dimensions, noise, and a validation set that the "
+    "training loss does not see. What carries over is how the searchers behave: which ones "
+    "learn from their trials, which spread out, which get stuck."
+)
+
+
+def engine_call(what: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call the engine; on any error show a message (never a traceback) and stop the run."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # any engine failure becomes a message
+        st.error(f"Could not {what}: {exc}")
+        st.stop()
+        raise  # unreachable
+
+
+# --- state <-> widgets ---------------------------------------------------------------------------
+
+
+def opening_state() -> tuple[SearchState, list[str]]:
+    """The link's state; else this page's last view in this session if the explorer's scene
+    has not changed since; else the explorer's scene as a problem; else the defaults."""
+    if st.query_params:
+        return SearchState.from_query(st.query_params)
+    scene = st.session_state.get("scene")
+    last = st.session_state.get("s_last_view")
+    if last is not None and last[0] == scene:
+        return last[1], []
+    if isinstance(scene, AppState):
+        try:
+            state = SearchState.from_scene(scene)
+            state.check()
+            return state, []
+        except ValueError as exc:
+            return SearchState(), [f"the explorer's scene cannot be searched ({exc})"]
+    return SearchState(), []
+
+
+def load_widgets(state: SearchState) -> None:
+    """Put a state's values into the widgets' session-state keys."""
+    ss = st.session_state
+    space = state.space()
+    start = state.start or tuple(
+        landscapes.get(state.landscape, **dict(state.landscape_params)).start
+    )
+    ss.s_landscape = state.landscape
+    ss.s_lp = state.landscape_params
+    ss.s_optimizer = state.optimizer
+    ss.s_start_x, ss.s_start_y = float(start[0]), float(start[1])
+    ss.s_steps = state.steps
+    ss.s_param = space.param
+    ss.s_lr_low, ss.s_lr_high = (float(v) for v in state.lr_range)
+    ss.s_p_low, ss.s_p_high = (float(v) for v in space.param_range)
+    ss.s_budget = state.budget
+    ss.s_seed = state.seed
+    ss.s_searchers = list(state.searchers)
+    ss.s_batch = state.batch
+
+
+def on_landscape_change() -> None:
+    ss = st.session_state
+    ss.s_lp = ()
+    start = landscapes.get(ss.s_landscape).start
+    ss.s_start_x, ss.s_start_y = float(start[0]), float(start[1])
+
+
+def on_optimizer_change() -> None:
+    ss = st.session_state
+    space = tuning.SearchSpace.default_for(ss.s_optimizer)
+    ss.s_param = space.param
+    ss.s_p_low, ss.s_p_high = (float(v) for v in space.param_range)
+
+
+def on_param_change() -> None:
+    ss = st.session_state
+    low, high = default_range(ss.s_optimizer, ss.s_param)
+    ss.s_p_low, ss.s_p_high = float(low), float(high)
+
+
+def widget_state() -> SearchState:
+    """The state the widgets describe (not yet checked)."""
+    ss = st.session_state
+    land = landscapes.get(ss.s_landscape, **dict(ss.s_lp))
+    start = (float(ss.s_start_x), float(ss.s_start_y))
+    p_range = (float(ss.s_p_low), float(ss.s_p_high))
+    return SearchState(
+        landscape=ss.s_landscape,
+        landscape_params=tuple(ss.s_lp),
+        optimizer=ss.s_optimizer,
+        start=None if np.allclose(start, land.start, rtol=0, atol=1e-12) else start,
+        steps=int(ss.s_steps),
+        param=ss.s_param,
+        lr_range=(float(ss.s_lr_low), float(ss.s_lr_high)),
+        param_range=p_range,
+        budget=int(ss.s_budget),
+        seed=int(ss.s_seed),
+        searchers=tuple(ss.s_searchers),
+        batch=int(ss.s_batch),
+    )
+
+
+def log_options(low: float, high: float, extra: tuple[float, ...] = ()) -> list[float]:
+    """Log-spaced slider values between low and high, plus the current ones."""
+    exps = np.arange(
+        np.floor(np.log10(low) * STEPS_PER_DECADE), np.ceil(np.log10(high) * STEPS_PER_DECADE) + 1
+    )
+    values = {float(f"{10 ** (e / STEPS_PER_DECADE):.2g}") for e in exps}
+    return sorted(values | {float(v) for v in extra})
+
+
+def sidebar() -> None:
+    ss = st.session_state
+    with st.sidebar:
+        st.subheader("Problem")
+        keys = landscapes.available()
+        st.selectbox(
+            "Surface",
+            keys,
+            key="s_landscape",
+            format_func=lambda k: landscapes.get(k).name,
+            on_change=on_landscape_change,
+        )
+        land = landscapes.get(ss.s_landscape, **dict(ss.s_lp))
+        if ss.s_lp:
+            st.caption("Surface parameters: " + ", ".join(f"{k} = {v:g}" for k, v in ss.s_lp))
+        st.selectbox(
+            "Optimizer to tune",
+            optimizers.available(),
+            key="s_optimizer",
+            format_func=lambda n: optimizers.get(n).title,
+            on_change=on_optimizer_change,
+        )
+        (x0, x1), (y0, y1) = land.domain
+        c1, c2 = st.columns(2)
+        c1.number_input(
+            "Start x", min_value=float(x0), max_value=float(x1), key="s_start_x", format="%.4g"
+        )
+        c2.number_input(
+            "Start y", min_value=float(y0), max_value=float(y1), key="s_start_y", format="%.4g"
+        )
+        st.number_input("Steps per run", min_value=1, max_value=MAX_STEPS, step=50, key="s_steps")
+
+        st.subheader("Search space")
+        options = log_options(1e-6, 10.0, (ss.s_lr_low, ss.s_lr_high))
+        for key, label in (("s_lr_low", "Learning rate from"), ("s_lr_high", "Learning rate to")):
+            st.select_slider(label, options=options, key=key, format_func=lambda v: f"{v:g}")
+        names = tuning.searchable(ss.s_optimizer)
+        if ss.s_param not in names:
+            ss.s_param = tuning.default_param(ss.s_optimizer)
+        st.selectbox("Second hyperparameter", names, key="s_param", on_change=on_param_change)
+        c1, c2 = st.columns(2)
+        c1.number_input(f"{ss.s_param} from", key="s_p_low", format="%.4g", step=0.01)
+        c2.number_input(f"{ss.s_param} to", key="s_p_high", format="%.4g", step=0.01)
+
+        st.subheader("Search")
+        st.number_input(
+            "Budget (trials per searcher)", min_value=1, max_value=MAX_BUDGET, key="s_budget"
+        )
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, key="s_seed")
+        st.multiselect(
+            "Searchers",
+            list(tuning.SEARCHERS),
+            key="s_searchers",
+            format_func=lambda s: tuning.SEARCHER_INFO[s].title,
+        )
+        with st.expander("Advanced"):
+            st.number_input(
+                "Bayesian batch size",
+                min_value=1,
+                max_value=MAX_BATCH,
+                key="s_batch",
+                help="Trials TPE and the GP sampler propose before seeing their results "
+                "(after their 10 random start-up trials). 1 is the sequential algorithm.",
+            )
+
+
+def sync_url(state: SearchState) -> None:
+    query = state.to_query()
+    if st.session_state.get("s_written_query") != query:
+        st.query_params.from_dict(query)
+        st.session_state.s_written_query = query
+
+
+# --- page ------------------------------------------------------------------------------------------
+
+
+def summary_rows(
+    results: dict[str, tuning.SearchResult], dense: tuning.DenseObjective
+) -> list[dict]:
+    top5 = dense.percentile(5)
+    rows = []
+    for r in results.values():
+        best = r.best_params
+        rows.append(
+            {
+                "Searcher": r.title,
+                "Best score": r.best_value,
+                "Found at trial": r.best_index + 1,
+                "Trials": int(r.values.size),
+                "lr": best["lr"],
+                r.names[1]: best[r.names[1]],
+                "In the map's top 5 %": bool(r.best_value <= top5),
+                "Diverged trials": int(r.diverged.sum()),
+            }
+        )
+    return rows
+
+
+def render() -> None:
+    started = time.perf_counter()
+    ss = st.session_state
+    if "s_landscape" not in ss:  # a new session, or back from another page
+        state, warnings = opening_state()
+        load_widgets(state)
+        ss.s_link_warnings = warnings
+        ss.pop("s_written_query", None)
+
+    st.title("Hyperparameter search")
+    st.caption(
+        "Grid, random, Bayesian (TPE, Gaussian process) and evolutionary (CMA-ES, NSGA-II) "
+        "searchers from Optuna tune one optimizer on one surface, with the same budget and seed."
+    )
+    for message in ss.pop("s_link_warnings", []):
+        st.warning(f"Link: {message}")
+
+    sidebar()
+    state = widget_state()
+    try:
+        state.check()
+    except ValueError as exc:
+        st.error(f"These settings cannot be searched: {exc}")
+        st.stop()
+    if not state.searchers:
+        st.warning("No searcher selected: choose at least one in the sidebar.")
+        st.stop()
+    sync_url(state)
+    ss.s_last_view = (ss.get("scene"), state)
+    space = state.space()
+
+    st.info(engine_call("state the objective", compute.objective_text, state))
+    n = len(state.searchers)
+    with st.spinner(f"Running {n} searchers × {state.budget} trials × {state.steps} steps…"):
+        dense = engine_call("compute the dense map", compute.dense, state.map_key())
+        results = engine_call("run the searches", compute.searches, state)
+    ordered = [results[s] for s in state.searchers]
+
+    st.subheader("Every trial on the map")
+    st.caption(
+        "Underneath: the score of every setting on a 41 × 41 grid (lighter is better), computed in "
+        "one batched run. Dots: the trials, numbered in the order the searcher asked for them "
+        "(× a diverged run); dotted ring chain: each new best so far; star: the best trial. "
+        "With one seed, random search, TPE and the GP sampler share their first 10 (random) "
+        "trials: watch where the model-based ones part from random search."
+    )
+    for first in range(0, n, COLUMNS):
+        cols = st.columns(COLUMNS)
+        for offset, col in enumerate(cols):
+            i = first + offset
+            if i >= n:
+                break
+            r = ordered[i]
+            with col:
+                fig = figures.trial_map_figure(dense, r, i, space.param_log)
+                st.plotly_chart(fig, key=f"map_{r.searcher}", config=CHART_CONFIG)
+                best = r.best_params
+                st.caption(
+                    f"Best: lr = {best['lr']:.3g}, {r.names[1]} = {best[r.names[1]]:.3g}. "
+                    f"{r.batching}"
+                )
+                target = state.explorer_state(best)
+                st.page_link(
+                    "pages/explorer.py",
+                    label="Apply best to the explorer",
+                    icon=":material/open_in_new:",
+                    query_params=target.to_query(),
+                )
+
+    st.subheader("Best so far")
+    st.plotly_chart(
+        figures.best_so_far_figure(ordered, dense), key="best_so_far", config=CHART_CONFIG
+    )
+    st.dataframe(
+        summary_rows(results, dense),
+        hide_index=True,
+        column_config={
+            k: st.column_config.NumberColumn(format="%.3g")
+            for k in ("Best score", "lr", space.param)
+        },
+    )
+
+    st.subheader("Watch the searches")
+    st.caption(
+        "Press Play: the trials appear one by one, in the order each searcher asked for them."
+    )
+    st.plotly_chart(
+        figures.animation_figure(dense, ordered, space.param_log),
+        key="animation",
+        config=CHART_CONFIG,
+    )
+
+    st.subheader("What the searchers do")
+    for key in state.searchers:
+        info = tuning.SEARCHER_INFO[key]
+        with st.expander(info.title):
+            st.write(info.description)
+            st.caption(f"Batching here: {tuning.batching_text(key, state.batch)}")
+            st.caption(f"Reference: {info.reference}")
+    st.markdown(VERDICT)
+
+    with st.expander("Share this search"):
+        st.caption("Opening this link reruns the same search: same trials, same maps.")
+        st.code("?" + urlencode(state.to_query()), language=None)
+    elapsed = (time.perf_counter() - started) * 1000
+    st.caption(f"Page computed in {elapsed:.0f} ms (searches are cached per setting).")
+
+
+render()

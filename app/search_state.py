@@ -1,0 +1,302 @@
+"""The hyperparameter-search page's view: one frozen value, encoded in and decoded from the URL.
+
+Query schema ``v=1`` (every field optional; a missing one takes its default)::
+
+    v=1
+    ls=rosenbrock          landscape key          lp=b:10      landscape parameters
+    opt=adam               the optimizer tuned    start=-1.5,2 start point (default: the landscape's)
+    steps=300              steps of each run      hp=beta1     the second hyperparameter
+    lr=0.0001,1            learning-rate range    hpr=0,0.99   the second hyperparameter's range
+    n=50                   budget (trials per searcher)         seed=0
+    s=grid,random,tpe,gp,cmaes,nsga2               the searchers, in panel order
+    batch=1                trials per batch of TPE and GP after their start-up (1: sequential)
+
+Decoding never raises: a value that does not parse or is out of range adds a warning naming it
+and falls back to its default; the rest of the link still applies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import landscapes
+import optimizers
+from app.state import (
+    AppState,
+    OptimizerEntry,
+    _decode_landscape_params,
+    _decode_start,
+    _num,
+    _Reader,
+)
+from optimizers import tuning
+
+SCHEMA_VERSION = "1"
+MAX_STEPS = 2000
+MAX_BUDGET = 100  # the GP sampler's cost per trial grows with the trials so far
+MAX_BATCH = 10
+DEFAULT_SEARCHERS = tuning.SEARCHERS
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """Everything that defines the search page's view; ``to_query``/``from_query`` round-trip it.
+
+    ``param`` None means the optimizer's natural second hyperparameter (momentum, beta1, ...),
+    ``param_range`` None its default range (``tuning.SearchSpace.default_for``).
+    """
+
+    landscape: str = "rosenbrock"
+    landscape_params: tuple[tuple[str, float], ...] = ()
+    optimizer: str = "adam"
+    start: tuple[float, float] | None = None
+    steps: int = 300
+    param: str | None = None
+    lr_range: tuple[float, float] = (1e-4, 1.0)
+    param_range: tuple[float, float] | None = None
+    budget: int = 50
+    seed: int = 0
+    searchers: tuple[str, ...] = DEFAULT_SEARCHERS
+    batch: int = 1
+
+    def __post_init__(self) -> None:
+        # one spelling per view: the default second hyperparameter and its default range are None
+        if self.optimizer not in optimizers.available():
+            return
+        if self.param is not None and self.param == tuning.default_param(self.optimizer):
+            object.__setattr__(self, "param", None)
+        param = self.param or tuning.default_param(self.optimizer)
+        if self.param_range is not None and param in tuning.searchable(self.optimizer):
+            rng = tuple(float(v) for v in self.param_range)
+            if rng == tuple(self.default_space_for(self.optimizer, param)):
+                rng = None
+            object.__setattr__(self, "param_range", rng)
+
+    # -- derived ------------------------------------------------------------------------------
+    def problem(self) -> tuning.Problem:
+        return tuning.Problem(
+            self.landscape,
+            self.landscape_params,
+            self.optimizer,
+            (),
+            self.start,
+            self.steps,
+            self.seed,
+        )
+
+    def space(self) -> tuning.SearchSpace:
+        default = tuning.SearchSpace.default_for(self.optimizer)
+        param = self.param or default.param
+        if param != default.param:
+            h = {p.name: p for p in optimizers.get(self.optimizer).all_hyperparams()}.get(param)
+            log = bool(h and h.log)
+            rng = self.param_range or default_range(self.optimizer, param)
+        else:
+            log, rng = default.param_log, self.param_range or default.param_range
+        return tuning.SearchSpace(self.lr_range, param, rng, log)
+
+    @staticmethod
+    def default_space_for(optimizer: str, param: str) -> tuple[float, float]:
+        """The default range of ``param`` when searched with ``optimizer``."""
+        space = tuning.SearchSpace.default_for(optimizer)
+        return space.param_range if param == space.param else default_range(optimizer, param)
+
+    def map_key(self) -> SearchState:
+        """This state with the search-only fields at their defaults: the dense map's cache key."""
+        d = SearchState()
+        return replace(self, budget=d.budget, searchers=d.searchers, batch=d.batch)
+
+    def check(self) -> None:
+        """Raise ValueError if the problem or the space is not valid."""
+        self.space().check(self.optimizer)
+
+    def explorer_state(self, best: Mapping[str, float]) -> AppState:
+        """The explorer's scene running the tuned optimizer with ``best`` hyperparameters."""
+        entry = OptimizerEntry.make(self.optimizer, **best)
+        return AppState(
+            landscape=self.landscape,
+            landscape_params=self.landscape_params,
+            optimizers=(entry,),
+            start=self.start,
+            steps=self.steps,
+        )
+
+    @classmethod
+    def from_scene(cls, scene: AppState) -> SearchState:
+        """The explorer's scene as a problem: its landscape, start and first optimizer that has a
+        momentum or beta1 (the first optimizer if none has; Adam if the scene has none)."""
+        names = [e.name for e in scene.optimizers]
+        tuned = [n for n in names if tuning.default_param(n) in ("momentum", "beta1")]
+        name = (tuned or names or [cls.optimizer])[0]
+        steps = min(max(int(scene.steps), 1), MAX_STEPS)
+        return cls(
+            landscape=scene.landscape,
+            landscape_params=scene.landscape_params,
+            optimizer=name,
+            start=scene.start,
+            steps=steps,
+        )
+
+    # -- encoding -----------------------------------------------------------------------------
+    def to_query(self) -> dict[str, str]:
+        """Query parameters for this state (defaults left out, except the landscape and optimizer)."""
+        q = {"v": SCHEMA_VERSION, "ls": self.landscape, "opt": self.optimizer}
+        if self.landscape_params:
+            q["lp"] = ",".join(f"{k}:{_num(v)}" for k, v in self.landscape_params)
+        if self.start is not None:
+            q["start"] = f"{_num(self.start[0])},{_num(self.start[1])}"
+        d = SearchState()
+        if self.steps != d.steps:
+            q["steps"] = str(self.steps)
+        if self.param is not None:
+            q["hp"] = self.param
+        if self.lr_range != d.lr_range:
+            q["lr"] = ",".join(_num(v) for v in self.lr_range)
+        if self.param_range is not None:
+            q["hpr"] = ",".join(_num(v) for v in self.param_range)
+        for key, attr in (("n", "budget"), ("seed", "seed"), ("batch", "batch")):
+            if getattr(self, attr) != getattr(d, attr):
+                q[key] = str(getattr(self, attr))
+        if self.searchers != d.searchers:
+            q["s"] = ",".join(self.searchers)
+        return q
+
+    @classmethod
+    def from_query(
+        cls, query: Mapping[str, str | Sequence[str]], base: SearchState | None = None
+    ) -> tuple[SearchState, list[str]]:
+        """Decode a query over ``base`` (default: the defaults); returns the state and one
+        warning per value that could not be used."""
+        warn: list[str] = []
+        get = _Reader(query, warn)
+        version = get.one("v")
+        if version is not None and version != SCHEMA_VERSION:
+            warn.append(f"link version v={version} is not known (this page reads v=1)")
+        state = base or cls()
+        up: dict[str, Any] = {}
+
+        key = get.one("ls")
+        if key is not None:
+            if key in landscapes.available():
+                up["landscape"] = key
+                up["landscape_params"], up["start"] = (), None
+            else:
+                warn.append(f"landscape {key!r} is unknown; using {state.landscape!r}")
+        land = up.get("landscape", state.landscape)
+        lp = get.one("lp")
+        if lp:
+            up["landscape_params"] = _decode_landscape_params(land, lp, warn)
+        start = get.one("start")
+        if start is not None:
+            up["start"] = _decode_start(start, land, dict(up.get("landscape_params", ())), warn)
+
+        name = get.one("opt")
+        if name is not None:
+            if name in optimizers.available():
+                up["optimizer"] = name
+                up["param"], up["param_range"] = None, None
+            else:
+                warn.append(f"optimizer {name!r} is unknown; using {state.optimizer!r}")
+        opt = up.get("optimizer", state.optimizer)
+
+        for qkey, attr, low, high in (
+            ("steps", "steps", 1, MAX_STEPS),
+            ("n", "budget", 1, MAX_BUDGET),
+            ("seed", "seed", 0, 2**31 - 1),
+            ("batch", "batch", 1, MAX_BATCH),
+        ):
+            raw = get.one(qkey)
+            if raw is not None:
+                value = _int_in(raw, low, high)
+                if value is None:
+                    what = {"n": "the budget n"}.get(qkey, qkey)
+                    warn.append(
+                        f"{what}={raw!r} must be an integer in [{low}, {high}]; "
+                        f"using {getattr(cls(), attr)}"
+                    )
+                else:
+                    up[attr] = value
+
+        hp = get.one("hp")
+        if hp is not None:
+            if hp in tuning.searchable(opt):
+                up["param"] = hp
+            else:
+                warn.append(
+                    f"hyperparameter {hp!r} is not one {opt} can search "
+                    f"({', '.join(tuning.searchable(opt))}); using {tuning.default_param(opt)!r}"
+                )
+        for qkey, attr in (("lr", "lr_range"), ("hpr", "param_range")):
+            raw = get.one(qkey)
+            if raw is not None:
+                value = _pair(raw)
+                if value is None:
+                    warn.append(f"{qkey}={raw!r} must be two numbers low,high; using the default")
+                else:
+                    up[attr] = value
+
+        raw = get.one("s")
+        if raw is not None:
+            names = [s.strip() for s in raw.split(",") if s.strip()]
+            known = tuple(dict.fromkeys(s for s in names if s in tuning.SEARCHERS))
+            for s in names:
+                if s not in tuning.SEARCHERS:
+                    warn.append(
+                        f"searcher {s!r} is unknown (known: {', '.join(tuning.SEARCHERS)}); left out"
+                    )
+            if known:
+                up["searchers"] = known
+            else:
+                warn.append("no known searcher in s; using all")
+
+        result = replace(state, **up)
+        # the ranges are checked together with the optimizer: a bad one falls back alone
+        for attr, label in (("lr_range", "lr"), ("param_range", "hpr")):
+            try:
+                result.check()
+            except ValueError as exc:
+                if attr in up:
+                    warn.append(f"{label}: {exc}; using the default range")
+                    result = replace(result, **{attr: getattr(cls(), attr)})
+        try:
+            result.check()
+        except ValueError as exc:
+            warn.append(f"{exc}; using the optimizer's default search space")
+            result = replace(result, param=None, lr_range=cls().lr_range, param_range=None)
+        return result, warn
+
+
+def default_range(optimizer: str, param: str) -> tuple[float, float]:
+    """A second hyperparameter's slider range (its ``ui``), [0, 0.99] for momentum and betas."""
+    if param == tuning.default_param(optimizer):
+        return tuning.SearchSpace.default_for(optimizer).param_range
+    h = {p.name: p for p in optimizers.get(optimizer).all_hyperparams()}[param]
+    if param in ("momentum", "beta1", "beta2", "alpha", "rho"):
+        high = 0.999 if param in ("beta2", "alpha", "rho") else 0.99
+        low = h.ui[0] if h.ui is not None and param != "momentum" and param != "beta1" else 0.0
+        return (low, high)
+    if h.ui is not None:
+        return (float(h.ui[0]), float(h.ui[1]))
+    return (float(h.low), float(h.high))
+
+
+def _int_in(text: str, low: int, high: int) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+def _pair(text: str) -> tuple[float, float] | None:
+    parts = text.split(",")
+    if len(parts) != 2:
+        return None
+    try:
+        a, b = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    return (a, b) if math.isfinite(a) and math.isfinite(b) else None

@@ -1,0 +1,252 @@
+"""The hyperparameter-search page: AppTest (it runs, links restore, bad links warn, bad settings
+give a message) and one browser test that the trial maps are drawn with the engine's trials."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.search_state import SearchState
+from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
+from app.state import AppState, OptimizerEntry
+from optimizers import tuning
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+TIMEOUT = 300  # the first run imports torch and optuna and runs every searcher
+# a small search: two surfaces' worth of settings that differ from every default
+SMALL = SearchState(
+    landscape="himmelblau",
+    optimizer="momentum",
+    start=(0.5, -0.5),
+    steps=60,
+    param="momentum",
+    lr_range=(1e-3, 0.1),
+    param_range=(0.5, 0.95),
+    budget=12,
+    seed=3,
+    searchers=("grid", "tpe", "cmaes"),
+)
+
+
+def open_search_page(
+    query: dict[str, str] | None = None, scene: AppState | None = None, no_scene: bool = False
+) -> AppTest:
+    """The app with the search page open on ``query``: the router runs once (the explorer,
+    which stores its scene; ``scene`` replaces it, ``no_scene`` drops it), then the page is
+    switched to with only this page's query."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if scene is not None or no_scene:
+        at.session_state["scene"] = scene
+    at.switch_page("pages/search.py")
+    for key in list(at.query_params):
+        del at.query_params[key]
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def written(at: AppTest) -> SearchState:
+    params = at.query_params
+    query = {k: params.get_all(k) if hasattr(params, "get_all") else params[k] for k in params}
+    state, warnings = SearchState.from_query(query)
+    assert warnings == []
+    return state
+
+
+def figure(at: AppTest, key: str) -> dict:
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id)
+    return json.loads(chart.proto.spec)
+
+
+def trials_trace(fig: dict) -> dict:
+    return next(t for t in fig["data"] if t.get("name") == "trials")
+
+
+def test_a_non_default_link_restores_and_draws_the_engine_trials():
+    at = open_search_page(SMALL.to_query())
+    assert not at.warning, [w.value for w in at.warning]
+    assert not at.error, [e.value for e in at.error]
+    assert written(at) == SMALL
+    assert at.selectbox(key="s_landscape").value == "himmelblau"
+    assert at.selectbox(key="s_optimizer").value == "momentum"
+    assert at.number_input(key="s_budget").value == 12
+    assert at.number_input(key="s_p_low").value == 0.5
+    assert at.multiselect(key="s_searchers").value == ["grid", "tpe", "cmaes"]
+    # one map per searcher, the best-so-far chart and the animation
+    assert len(at.get("plotly_chart")) == 3 + 2
+    results = tuning.run_searches(
+        SMALL.problem(), SMALL.space(), SMALL.searchers, SMALL.budget, SMALL.seed
+    )
+    for key, r in results.items():
+        trace = trials_trace(figure(at, f"map_{key}"))
+        np.testing.assert_allclose(trace["x"], np.log10(r.params[:, 0]), atol=1e-5)
+        np.testing.assert_allclose(trace["y"], r.params[:, 1], atol=1e-5)
+        assert trace["text"] == [str(i) for i in range(1, r.values.size + 1)]
+    # "Apply best to the explorer": links carrying each searcher's best setting
+    links = at.get("page_link")
+    assert len(links) == 3
+    for link, r in zip(links, results.values(), strict=True):
+        assert link.proto.page.endswith("explorer") or "explorer" in link.proto.page
+        state, warnings = AppState.from_query(parse_qs(link.proto.query_string))
+        assert warnings == []
+        assert state.landscape == "himmelblau" and state.start == (0.5, -0.5)
+        values = state.optimizers[0].values
+        assert state.optimizers[0].name == "momentum"
+        assert values["lr"] == pytest.approx(r.best_params["lr"])
+        assert values["momentum"] == pytest.approx(r.best_params["momentum"])
+
+
+def test_the_page_opens_on_the_explorer_scene():
+    scene = AppState(
+        landscape="booth",
+        start=(2.0, -3.0),
+        optimizers=(OptimizerEntry.make("gd"), OptimizerEntry.make("adam", lr=0.1)),
+        steps=40,
+    )
+    at = open_search_page(scene=scene)
+    state = written(at)
+    assert (state.landscape, state.start, state.steps) == ("booth", (2.0, -3.0), 40)
+    # the first optimizer with a momentum or beta1 to search (gd has neither)
+    assert state.optimizer == "adam"
+    assert at.selectbox(key="s_param").value == "beta1"
+
+
+def test_a_malformed_link_warns_and_falls_back():
+    query = {
+        **SMALL.to_query(),
+        "n": "0",
+        "lr": "abc",
+        "hp": "beta9",
+        "s": "grid,hill",
+        "steps": "-5",
+        "ls": "himmelblau",
+    }
+    at = open_search_page(query)
+    text = " ".join(w.value for w in at.warning)
+    for part in ("the budget n='0'", "lr='abc'", "'beta9'", "searcher 'hill'", "steps='-5'"):
+        assert part in text, (part, text)
+    state = written(at)
+    assert state.budget == 50 and state.steps == 300 and state.searchers == ("grid",)
+    assert state.lr_range == (1e-4, 1.0) and state.param is None
+    assert state.landscape == "himmelblau"  # the rest of the link applies
+    assert not at.error
+
+
+def test_bad_settings_show_a_message():
+    at = open_search_page(SMALL.to_query())
+    at.number_input(key="s_p_low").set_value(0.9)
+    at.number_input(key="s_p_high").set_value(0.6).run()
+    assert not at.exception
+    assert any("is empty" in e.value for e in at.error), [e.value for e in at.error]
+    at.number_input(key="s_p_high").set_value(0.95)
+    at.multiselect(key="s_searchers").set_value([]).run()
+    assert not at.error
+    assert any("No searcher selected" in w.value for w in at.warning)
+    # choosing another optimizer resets the second hyperparameter and its range
+    at.multiselect(key="s_searchers").set_value(["grid"])
+    at.selectbox(key="s_optimizer").set_value("nesterov").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="s_param").value == "momentum"
+    assert (at.number_input(key="s_p_low").value, at.number_input(key="s_p_high").value) == (
+        0.01,
+        0.99,
+    )
+    state = written(at)
+    assert state.optimizer == "nesterov" and state.searchers == ("grid",)
+    assert state.space().param_range == (0.01, 0.99)
+
+
+def test_the_default_page_runs_every_searcher():
+    at = open_search_page(no_scene=True)
+    assert not at.warning and not at.error
+    assert written(at) == SearchState()
+    assert at.title[0].value == "Hyperparameter search"
+    assert len(at.get("plotly_chart")) == len(tuning.SEARCHERS) + 2
+    assert any("no verdict on an optimizer" in m.value for m in at.markdown)
+    table = at.dataframe[0].value
+    assert list(table["Trials"]) == [49, 50, 50, 50, 50, 50]
+
+
+# --- in a browser -------------------------------------------------------------------------------
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests must run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed")
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with open(log_path, "w+b") as log:
+        try:
+            with app_server(log) as base, sync_playwright() as pw:
+                chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+                    page.set_default_timeout(180_000)
+                    # the router must have run once before a page's own URL is served by it
+                    page.goto(base + "/")
+                    page.wait_for_selector('[data-testid="stSidebarNav"] >> text=Tune')
+                    yield base, page
+                finally:
+                    chromium.close()
+        except ServerError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+
+def test_the_browser_draws_the_trial_maps(browser_page):
+    base, page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{base}/search?{urlencode(SMALL.to_query())}")
+    selector = ".st-key-map_tpe .js-plotly-plot"
+    page.wait_for_function(
+        f"() => {{ const el = document.querySelector({selector!r});"
+        " return !!el && Array.isArray(el.data) && el.data.some((t) => t.name === 'trials'); }"
+    )
+    drawn = page.locator(selector).evaluate(
+        "(el) => { const t = el.data.find((t) => t.name === 'trials');"
+        " return {x: Array.from(t.x), y: Array.from(t.y), n: el.querySelectorAll("
+        "'.scatterlayer .point').length, heatmap: el.data.some((t) => t.type === 'heatmap')}; }"
+    )
+    r = tuning.run_search(SMALL.problem(), SMALL.space(), "tpe", SMALL.budget, SMALL.seed)
+    np.testing.assert_allclose(drawn["x"], np.log10(r.params[:, 0]), atol=1e-5)
+    np.testing.assert_allclose(drawn["y"], r.params[:, 1], atol=1e-5)
+    assert drawn["heatmap"]
+    assert drawn["n"] >= SMALL.budget  # the trial markers are in the SVG
+    for key in SMALL.searchers:
+        assert page.locator(f".st-key-map_{key} .js-plotly-plot").count() == 1
+    # the animation: one frame per trial, the map as a layout image under each panel
+    frames = page.locator(".st-key-animation .js-plotly-plot").evaluate(
+        "(el) => [el._transitionData._frames.length, el.querySelectorAll('.imagelayer image').length]"
+    )
+    assert frames == [SMALL.budget, len(SMALL.searchers)]
+    assert page.locator('[data-testid="stException"]').count() == 0
+    # "Apply best to the explorer" opens the explorer on TPE's best setting, through the URL
+    page.get_by_text("Apply best to the explorer").nth(1).click()
+    page.wait_for_url("**/?*")
+    page.wait_for_selector(".st-key-contour .js-plotly-plot")
+    state, warnings = AppState.from_query(parse_qs(page.url.split("?", 1)[1]))
+    assert warnings == []
+    assert state.optimizers[0].name == "momentum" and state.landscape == "himmelblau"
+    assert state.optimizers[0].values["lr"] == pytest.approx(r.best_params["lr"])
+    assert state.optimizers[0].values["momentum"] == pytest.approx(r.best_params["momentum"])
+    assert errors == []
