@@ -14,6 +14,39 @@ PAGES = {
     "Explore": [
         st.Page("pages/explorer.py", title="Explorer", icon=":material/landscape:", default=True),
     ],
+    "Networks": [
+        st.Page(
+            "pages/network.py",
+            title="Network landscape",
+            icon=":material/hub:",
+            url_path="network",
+        ),
+    ],
+    "Tune": [
+        st.Page(
+            "pages/search.py",
+            title="Hyperparameter search",
+            icon=":material/tune:",
+            url_path="search",
+        ),
+    ],
+    "Diagnose": [
+        st.Page(
+            "pages/sweep.py",
+            title="Learning-rate sweep",
+            icon=":material/show_chart:",
+            url_path="sweep",
+        ),
+        st.Page(
+            "pages/basins.py",
+            title="Basins of attraction",
+            icon=":material/grid_on:",
+            url_path="basins",
+        ),
+    ],
+    "Teach": [
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
+    ],
 }
 
 with st.sidebar:

@@ -46,9 +46,11 @@ def restyle(fig: go.Figure, theme: str = "light") -> RawFigure:
     redraw the chart and stop its animation on every rerun)."""
     if theme not in THEMES:
         raise ValueError(f"theme must be one of {', '.join(THEMES)}, got {theme!r}")
-    key = (id(fig), theme)
+    # a RawFigure's builders hand out new wrappers around one shared dict: key on the dict
+    source_obj = fig.figure if isinstance(fig, RawFigure) else fig
+    key = (id(source_obj), theme)
     hit = _CACHE.get(key)
-    if hit is not None and hit[0] is fig:
+    if hit is not None and hit[0] is source_obj:
         _CACHE.move_to_end(key)
         return hit[1]
     source = fig.to_dict()
@@ -65,7 +67,7 @@ def restyle(fig: go.Figure, theme: str = "light") -> RawFigure:
     out["data"] = [_trace(t, swap, text) for t in data]
     out["layout"] = _layout(copy.deepcopy(source.get("layout", {})), theme)
     result = RawFigure(out)
-    _CACHE[key] = (fig, result)  # holding fig keeps its id from being reused
+    _CACHE[key] = (source_obj, result)  # holding it keeps its id from being reused
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return result

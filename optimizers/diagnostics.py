@@ -11,7 +11,8 @@ The classification looks at the last ``W + 1`` recorded points of each run (the 
    the global minimum's value).
 3. oscillating: along the dominant direction of the tail's updates (first principal axis), the
    steps change sign at least 80 % of the time and the loss is not decreasing; the period is
-   2 W / (number of sign changes) steps.
+   2 W / (number of sign changes) steps. The curvature of the final Hessian along that direction
+   (``axis_curvature``, d^T H d) explains it: a step size above 2 / curvature overshoots.
 4. stalled: the run has (nearly) stopped far from any minimum: its displacement over the tail is
    below ``stol`` diagonals (vanishing gradient on a plateau, or a saddle: see ``detail``).
 5. moving: anything else; it is still making progress.
@@ -38,6 +39,10 @@ class Diagnosis:
         period: oscillation period in steps (0 where not oscillating).
         direction: (S, N, 2) unit vector of the dominant direction of the final steps.
         detail: one sentence per run explaining the status.
+        amplitude: half the spread of the tail's positions along ``direction`` (the swing of an
+            oscillation; 0 for a settled run).
+        axis_curvature: curvature d^T H d of the final point's Hessian along ``direction``.
+        minimum_kind: "global" or "local" for the minimum reached, "" if none.
     """
 
     status: np.ndarray
@@ -47,6 +52,9 @@ class Diagnosis:
     period: np.ndarray
     direction: np.ndarray
     detail: np.ndarray
+    amplitude: np.ndarray | None = None
+    axis_curvature: np.ndarray | None = None
+    minimum_kind: np.ndarray | None = None
 
 
 def diagnose(
@@ -88,6 +96,13 @@ def diagnose(
         decreasing = losses[..., -1] < losses[..., 0] - 1e-9 * (1.0 + np.abs(losses[..., 0]))
         oscillating = (w >= 4) & (flip_rate >= 0.8) & ~decreasing
         path_len = np.sqrt(ux * ux + uy * uy).sum(-1)
+        along = np.nan_to_num(
+            positions[..., 0] * direction[..., None, 0]
+            + positions[..., 1] * direction[..., None, 1]
+        )
+        amplitude = 0.5 * (along.max(-1) - along.min(-1)) if w >= 0 else np.zeros(shape)
+        hd = np.einsum("snij,snj->sni", np.nan_to_num(final_hessians), direction)
+        axis_curvature = np.einsum("sni,sni->sn", direction, hd)
         still = (path_len <= stol * diag) & (w >= 1)
 
     # stalled: stopped far from a minimum; the Hessian says saddle or plateau
@@ -104,16 +119,25 @@ def diagnose(
     period[oscillating] = np.round(2 * w / np.maximum(flips[oscillating], 1)).astype(np.int64)
     for idx in zip(*np.nonzero(oscillating), strict=True):
         angle = np.degrees(np.arctan2(direction[idx][1], direction[idx][0])) % 180
+        curv = axis_curvature[idx]
+        why = (
+            f"; the curvature along it is {curv:.3g}, so steps longer than 2/{curv:.3g} = "
+            f"{2 / curv:.3g} overshoot"
+            if curv > 0
+            else ""
+        )
         detail[idx] = (
             f"bouncing back and forth with period {period[idx]} steps along the "
-            f"direction at {angle:.0f} degrees, loss not decreasing"
+            f"direction at {angle:.0f} degrees (swing ±{amplitude[idx]:.3g}), loss not "
+            f"decreasing{why}"
         )
 
     if minima:
         pts = np.array([[m.x, m.y] for m in minima])
         k = max(2, w // 5)
         recent = positions[:, :, -k:]  # (S, N, k, 2)
-        dist_all = np.linalg.norm(recent[:, :, :, None, :] - pts, axis=-1)  # (S, N, k, M)
+        with np.errstate(over="ignore", invalid="ignore"):  # diverged runs: inf distances
+            dist_all = np.linalg.norm(recent[:, :, :, None, :] - pts, axis=-1)  # (S, N, k, M)
         nearest = np.nan_to_num(dist_all[:, :, -1], nan=np.inf).argmin(-1)
         distance = np.take_along_axis(dist_all[:, :, -1], nearest[..., None], -1)[..., 0]
         distance = np.where(np.isfinite(distance), distance, np.inf)
@@ -121,12 +145,15 @@ def diagnose(
             np.take_along_axis(dist_all, nearest[:, :, None, None], -1)[..., 0] <= rtol * diag
         ).all(-1)
         kinds = np.array([m.kind for m in minima])
+        best = min((m.value for m in minima if m.kind == "global"), default=None)
         messages = np.array(
             [
                 f"reached the global minimum at ({m.x:.4g}, {m.y:.4g})"
                 if m.kind == "global"
-                else f"trapped in the local minimum at ({m.x:.4g}, {m.y:.4g}), value {m.value:.4g}"
-                for m in minima
+                else f"trapped in the local minimum #{i} at ({m.x:.4g}, {m.y:.4g}), value "
+                f"{m.value:.4g}"
+                + (f" (the global minimum's is {best:.4g})" if best is not None else "")
+                for i, m in enumerate(minima)
             ],
             dtype=object,
         )
@@ -150,6 +177,9 @@ def diagnose(
     div = diverged_at >= 0
     status[div] = "diverged"
     minimum[div] = -1
+    minimum_kind = np.full(shape, "", dtype=object)
+    for i, m in enumerate(minima):
+        minimum_kind[minimum == i] = m.kind
     for idx in zip(*np.nonzero(div), strict=True):
         detail[idx] = f"diverged at step {diverged_at[idx]}: the loss or position blew up"
     return Diagnosis(
@@ -160,4 +190,7 @@ def diagnose(
         period=period,
         direction=direction,
         detail=detail.astype(str),
+        amplitude=amplitude,
+        axis_curvature=axis_curvature,
+        minimum_kind=minimum_kind.astype(str),
     )

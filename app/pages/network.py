@@ -438,9 +438,9 @@ def plane_optimization(state: NetworkState) -> None:
     surface = engine_call("build the plane landscape", compute.plane_surface, state)
     start, runs = engine_call("run the optimizers in the plane", compute.plane_runs, state)
     st.caption(f"Start: (α, β) = ({start[0]:.3g}, {start[1]:.3g}); {state.steps} steps.")
-    fig = figures.contour_figure(surface, runs, state.steps, log_colour=True, arrows=False)
-    fig.update_xaxes(title_text="α")
-    fig.update_yaxes(title_text="β")
+    fig = figures.contour_figure(
+        surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
+    )
     st.plotly_chart(fig, key="plane_opt", width="content", config=CHART_CONFIG)
     st.dataframe(
         figures.status_rows(runs, state.steps, surface.points),

@@ -1,0 +1,207 @@
+"""The explorer's curvature and stability panel: "why does it oscillate?" with a visible answer.
+
+At step ``k`` of each run: the Hessian's eigenvalues and eigenvectors (a table, and trace dicts
+drawing the axes on the contour), the local condition number, and the critical step
+(2 + 2 beta) / lambda_max (beta = 0 but for heavy-ball momentum) against the run's current
+effective step. On a quadratic surface, a learning-rate x momentum map of heavy-ball momentum's
+convergence rate with each optimizer's setting marked; a click on the map picks a setting.
+
+Wiring in ``app/pages/explorer.py`` (three calls):
+
+1. at the top of ``render()``, before the sidebar draws its widgets::
+
+       pick = curvature_panel.take_pick()
+       if pick is not None:   # a click on the rate map in the previous run
+           eid = ss.entry_ids[pick.index]
+           ss[wkey(eid, "lr")] = pick.lr
+           if pick.momentum is not None:
+               ss[wkey(eid, "momentum")] = pick.momentum
+
+2. on the contour figure, the eigen-axes (a copy of the figure dict: it is shared with caches)::
+
+       extra = curvature_panel.curvature_traces(surface, runs, k, state)
+       fig = figures.RawFigure({**fig.figure, "data": [*fig.figure["data"], *extra]})
+
+3. below the status table: ``curvature_panel.curvature_panel(surface, runs, k, state)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from optimizers.analysis import critical_step
+
+from . import diagnostic_compute, diagnostic_figures
+from .compute import Run, Surface
+from .diagnostic_state import custom_values
+from .state import AppState
+
+PICK_KEY = "curvature_pick"  # session key of a click on the rate map, until take_pick reads it
+MAP_KEY = "curvature_rate_map"  # the rate map chart's widget key
+TARGET_KEY = "curvature_target"  # which optimizer a click sets
+MOMENTUM_FAMILY = ("gd", "sgd", "momentum")  # heavy-ball family: the map is theirs
+HEAVY_BALL = ("sgd", "momentum")
+AXIS_FRACTION = 0.15  # eigen-axis segments span this fraction of the domain diagonal
+
+
+@dataclass(frozen=True)
+class RatePick:
+    """A setting picked on the rate map: optimizer ``index`` of the scene, its lr and momentum
+    (None for gradient descent, which has no momentum)."""
+
+    index: int
+    lr: float
+    momentum: float | None
+
+
+def _points(runs: Sequence[Run], k: int) -> np.ndarray:
+    return np.array([r.positions[min(k, len(r.positions) - 1)] for r in runs], dtype=np.float64)
+
+
+def _curvature(surface: Surface, runs: Sequence[Run], k: int, state: AppState):
+    pts = _points(runs, k)
+    safe = tuple(
+        (float(x), float(y)) if np.isfinite([x, y]).all() else (float("nan"), float("nan"))
+        for x, y in pts
+    )
+    finite = [p for p in safe if np.isfinite(p).all()]
+    if not finite:
+        return pts, None
+    curv = diagnostic_compute.curvature(state.landscape, state.engine_params(), safe)
+    return pts, curv
+
+
+def _beta(state: AppState, i: int) -> float:
+    """The heavy-ball momentum of optimizer i (0 where its momentum is not Polyak's)."""
+    if i >= len(state.optimizers):
+        return 0.0
+    e = state.optimizers[i]
+    values = e.values
+    if e.name in HEAVY_BALL and not values.get("nesterov"):
+        return float(values.get("momentum", 0.0))
+    return 0.0
+
+
+def _current_step(run: Run, k: int) -> float:
+    """The largest per-axis effective step size the optimizer applied at step k."""
+    if len(run.effective_lr) == 0:
+        return float(run.lr)
+    row = run.effective_lr[min(k, len(run.effective_lr) - 1)]
+    return float(np.nanmax(row)) if np.isfinite(row).any() else float(run.lr)
+
+
+def curvature_traces(surface: Surface, runs: Sequence[Run], k: int, state: AppState) -> list[dict]:
+    """Plotly trace dicts of each run's Hessian eigen-axes at step ``k`` (append to the contour)."""
+    if not runs:
+        return []
+    pts, curv = _curvature(surface, runs, k, state)
+    if curv is None:
+        return []
+    (x0, x1), (y0, y1) = surface.domain
+    length = AXIS_FRACTION * float(np.hypot(x1 - x0, y1 - y0))
+    return diagnostic_figures.eigen_axes_traces(pts, curv, [r.label for r in runs], length)
+
+
+def take_pick() -> RatePick | None:
+    """The setting clicked on the rate map in the previous run, once (then forgotten)."""
+    return st.session_state.pop(PICK_KEY, None)
+
+
+def _on_map_click() -> None:
+    ss = st.session_state
+    points = (ss.get(MAP_KEY) or {}).get("selection", {}).get("points", [])
+    target = ss.get(TARGET_KEY)
+    for point in points:
+        custom = custom_values(point)
+        if len(custom) >= 2 and target is not None:
+            index, name = target
+            momentum = None if name == "gd" else float(custom[1])
+            ss[PICK_KEY] = RatePick(int(index), float(custom[0]), momentum)
+            return
+
+
+def curvature_panel(
+    surface: Surface, runs: Sequence[Run], k: int, state: AppState
+) -> RatePick | None:
+    """Draw the panel for step ``k``; return the rate-map setting clicked (if any; it is also
+    kept for ``take_pick`` so the page can apply it before its widgets are drawn next run)."""
+    st.subheader("Curvature and stability")
+    if not runs:
+        return None
+    pts, curv = _curvature(surface, runs, k, state)
+    if curv is None:
+        st.info("Every run has left the surface: no curvature to show.")
+        return None
+    betas = [_beta(state, i) for i in range(len(runs))]
+    crit = critical_step(curv.eigenvalues[:, -1], np.array(betas))
+    steps = [_current_step(r, k) for r in runs]
+    rows = diagnostic_figures.curvature_rows([r.label for r in runs], pts, curv, steps, crit)
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            n: st.column_config.NumberColumn(format="%.4g")
+            for n in ("λ_min", "λ_max", "Condition", "Critical step", "Current step")
+        },
+    )
+    st.caption(
+        f"At step {k}: the Hessian's eigenvalues λ are the curvatures along its eigenvectors (the "
+        "axes drawn on the contour: steep solid, flat dotted). A step longer than 2/λ_max "
+        "((2+2β)/λ_max with heavy-ball momentum β) overshoots the steep axis and grows; the "
+        "condition number λ_max/λ_min says how much slower the flat axis is. Adaptive methods "
+        "(Adam, RMSprop…) scale each axis: their current step is the largest per-axis one."
+    )
+    for r in runs:
+        if r.status in ("oscillating", "trapped", "diverged"):
+            st.markdown(f"**{r.label}** — {r.status}: {r.detail}.")
+
+    theory = diagnostic_compute.quadratic_theory(state.landscape, state.engine_params())
+    if theory is None:
+        return None
+    lo, hi = theory.gd_critical_lr / 100.0, theory.gd_critical_lr * 2.5
+    rate_map = diagnostic_compute.rate_map(state.landscape, state.engine_params(), lo, hi)
+    targets = [
+        (i, e.name)
+        for i, e in enumerate(state.optimizers[: len(runs)])
+        if e.name in MOMENTUM_FAMILY
+    ]
+    current = [
+        (runs[i].label, float(runs[i].lr), _beta(state, i))
+        for i, _ in targets
+        if np.isfinite(runs[i].lr)
+    ]
+    st.markdown(
+        f"**Heavy-ball momentum on this quadratic** (λ = {theory.lambda_min:.3g}, "
+        f"{theory.lambda_max:.3g}): convergence rate per step over learning rate and momentum β. "
+        f"Best: lr {theory.momentum_optimal_lr:.3g}, β {theory.momentum_optimal_beta:.3f} "
+        f"(rate {theory.momentum_optimal_rate:.3f}, against {theory.gd_optimal_rate:.3f} for "
+        "gradient descent at its best step)."
+    )
+    fig = diagnostic_figures.rate_map_figure(rate_map, current=current, theory=theory)
+    if targets:
+        labels = {t: runs[t[0]].label for t in targets}
+        st.selectbox(
+            "A click on the map sets",
+            targets,
+            key=TARGET_KEY,
+            format_func=labels.get,
+        )
+    st.plotly_chart(
+        fig,
+        key=MAP_KEY,
+        on_select=_on_map_click if targets else "ignore",
+        selection_mode="points",
+        config={"displaylogo": False},
+    )
+    st.caption(
+        "Colour: the factor by which the error shrinks per step (smaller is faster); grey: "
+        "diverges; inside the dotted white line the iterate oscillates (complex or negative "
+        "eigenvalues of the iteration matrix); red: lr = (2+2β)/λ_max. Nesterov momentum is not drawn: its "
+        "bound differs."
+    )
+    return st.session_state.get(PICK_KEY)

@@ -1,0 +1,113 @@
+"""Cached engine calls of the diagnostic pages and the curvature panel; results are numpy data.
+
+Sweeps, tunings and curvature are ``st.cache_data`` (small); a basin map is cached one optimizer
+at a time, so a page can show progress and changing one optimizer recomputes one map. No maths
+here: every number comes from ``optimizers.analysis``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import landscapes
+from optimizers import analysis
+
+from .state import OptimizerEntry, landscape_for
+
+Params = tuple[tuple[str, float], ...]
+
+
+def _land(key: str, params: Params) -> landscapes.Landscape:
+    """The engine's landscape (``params`` as ``AppState.engine_params()``: the custom formula too)."""
+    return landscape_for(key, params)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sweep(
+    key: str,
+    params: Params,
+    entries: tuple[OptimizerEntry, ...],
+    start: tuple[float, float],
+    steps: int,
+    seed: int,
+    lr_low: float,
+    lr_high: float,
+    count: int,
+    objective: str,
+) -> analysis.SweepResult:
+    """``analysis.lr_sweep`` of the scene's optimizers over ``count`` log-spaced lrs."""
+    return analysis.lr_sweep(
+        _land(key, params),
+        [e.spec() for e in entries],
+        start,
+        analysis.log_lrs(lr_low, lr_high, count),
+        steps,
+        seed=seed,
+        objective=objective,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def tune(
+    key: str,
+    params: Params,
+    entries: tuple[OptimizerEntry, ...],
+    start: tuple[float, float],
+    steps: int,
+    seed: int,
+    lr_low: float,
+    lr_high: float,
+    count: int,
+    objective: str,
+) -> analysis.TuneResult:
+    """``analysis.auto_tune`` on the same grid as the sweep."""
+    return analysis.auto_tune(
+        _land(key, params),
+        [e.spec() for e in entries],
+        start,
+        steps,
+        lrs=analysis.log_lrs(lr_low, lr_high, count),
+        objective=objective,
+        seed=seed,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def basin_map(
+    key: str, params: Params, entry: OptimizerEntry, grid: int, steps: int, seed: int
+) -> analysis.BasinResult:
+    """One optimizer's basin map on a ``grid`` x ``grid`` start grid."""
+    return analysis.basins(
+        _land(key, params), [entry.spec()], grid=(grid, grid), steps=steps, seed=seed
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def curvature(
+    key: str, params: Params, points: tuple[tuple[float, float], ...]
+) -> analysis.Curvature:
+    """Hessian eigen-decomposition at each point (N, 2)."""
+    return analysis.curvature_at(
+        _land(key, params), np.array(points, dtype=np.float64).reshape(-1, 2)
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def quadratic_theory(key: str, params: Params) -> analysis.QuadraticTheory | None:
+    """Stability theory if the surface is a positive-definite quadratic, else None."""
+    eig = analysis.quadratic_eigenvalues(_land(key, params))
+    return None if eig is None else analysis.quadratic_theory(eig)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def rate_map(
+    key: str, params: Params, lr_low: float, lr_high: float, n_lr: int = 121, n_beta: int = 100
+) -> analysis.RateMap | None:
+    """Heavy-ball convergence-rate map (beta in [0, 0.99]) of a quadratic surface, else None."""
+    eig = analysis.quadratic_eigenvalues(_land(key, params))
+    if eig is None:
+        return None
+    return analysis.momentum_rate_map(
+        eig, analysis.log_lrs(lr_low, lr_high, n_lr), np.linspace(0.0, 0.99, n_beta)
+    )

@@ -1,0 +1,190 @@
+"""The basins-of-attraction page: where each start point of a grid ends, per optimizer.
+
+Every optimizer of the scene runs from every point of a grid x grid start grid (one batched
+engine call per optimizer, with a progress bar); each start is coloured by the known minimum its
+run reaches, or diverged, or not converged, panels side by side over the surface's contour.
+A click on a start (or the form below) opens the explorer from there. The view lives in the URL
+(``app.diagnostic_state.BasinState``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from app import compute, diagnostic_compute, diagnostic_figures
+from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_start
+from app.state import AppState
+
+UI_MAX_STEPS = 2000
+EXPLORER = "pages/explorer.py"
+
+
+def opening_state() -> tuple[BasinState, list[str]]:
+    """The link's state, else the explorer's scene, else the defaults."""
+    if st.query_params:
+        return BasinState.from_query(st.query_params)
+    return BasinState(scene=st.session_state.get("scene", AppState())), []
+
+
+def load(state: BasinState) -> None:
+    ss = st.session_state
+    ss.bs_scene = state.scene
+    ss.bs_landscape = state.scene.landscape
+    ss.bs_grid = state.grid
+    ss.bs_steps = min(state.scene.steps, UI_MAX_STEPS)
+    x, y = state.scene.start_point()
+    ss.bs_x, ss.bs_y = float(x), float(y)
+
+
+def on_landscape() -> None:
+    ss = st.session_state
+    ss.bs_scene = replace(ss.bs_scene, landscape=ss.bs_landscape, landscape_params=(), start=None)
+    ss.bs_x, ss.bs_y = (float(v) for v in ss.bs_scene.start_point())
+
+
+def on_pick() -> None:
+    """A click on a start point of any panel: open the explorer from there."""
+    points = (st.session_state.get("basin_chart") or {}).get("selection", {}).get("points", [])
+    for point in points:
+        custom = custom_values(point)
+        if len(custom) >= 2:
+            scene = st.session_state.bs_state.scene
+            st.session_state.goto = with_start(scene, float(custom[0]), float(custom[1])).to_query()
+            return
+
+
+def send_start() -> None:
+    ss = st.session_state
+    ss.goto = with_start(ss.bs_state.scene, float(ss.bs_x), float(ss.bs_y)).to_query()
+
+
+def current() -> BasinState:
+    ss = st.session_state
+    return BasinState(replace(ss.bs_scene, steps=int(ss.bs_steps), step=None), int(ss.bs_grid))
+
+
+def sync_url(state: BasinState) -> None:
+    query = state.to_query()
+    if st.session_state.get("bs_written") != query:
+        st.query_params.from_dict(query)
+        st.session_state.bs_written = query
+
+
+def controls() -> None:
+    cat = compute.catalog()
+    with st.sidebar:
+        st.subheader("Basins")
+        keys = sorted(cat, key=lambda k: (cat[k][0] != "classic", list(cat).index(k)))
+        if st.session_state.bs_landscape not in keys:  # the custom formula, from the explorer
+            keys.append(st.session_state.bs_landscape)
+        st.selectbox(
+            "Landscape",
+            keys,
+            key="bs_landscape",
+            on_change=on_landscape,
+            format_func=lambda k: f"{cat[k][0]} · {cat[k][1]}" if k in cat else k,
+        )
+        st.slider(
+            "Start points per axis",
+            GRID_BOUNDS[0],
+            GRID_BOUNDS[1],
+            key="bs_grid",
+            help="grid x grid runs per optimizer; 200 is 40 000 runs each",
+        )
+        st.slider("Steps", 10, UI_MAX_STEPS, key="bs_steps")
+        st.caption("The optimizers and their settings come from the explorer's scene.")
+
+
+def render() -> None:
+    ss = st.session_state
+    if "goto" in ss:
+        ss.explorer_reload = True  # the explorer reads the link even if its widgets survived
+        st.switch_page(EXPLORER, query_params=ss.pop("goto"))
+    if "bs_grid" not in ss or "bs_scene" not in ss:
+        state, warnings = opening_state()
+        load(state)
+        ss.pop("bs_written", None)
+        for message in warnings:
+            st.warning(f"Link: {message}")
+    controls()
+    state = current()
+    ss.bs_state = state
+    ss.scene = state.scene
+    sync_url(state)
+    scene = state.scene
+
+    st.header("Basins of attraction")
+    surface = compute.surface(scene.landscape, scene.engine_params())
+    if not scene.optimizers:
+        st.warning("No optimizer in the scene: add one in the explorer.")
+        return
+    st.caption(
+        f"{surface.name}: {state.grid} x {state.grid} start points x "
+        f"{len(scene.optimizers)} optimizers x {scene.steps} steps. Each start is coloured by the "
+        "known minimum its run reaches. Hover for start, end and steps; click a start to open "
+        "the explorer from there."
+    )
+    maps = []
+    bar = st.progress(0.0, text="Running the optimizers from every start…")
+    try:
+        for i, entry in enumerate(scene.optimizers):
+            bar.progress(
+                i / len(scene.optimizers),
+                text=f"Running {entry.label} ({i + 1}/{len(scene.optimizers)})…",
+            )
+            maps.append(
+                diagnostic_compute.basin_map(
+                    scene.landscape,
+                    scene.engine_params(),
+                    entry,
+                    state.grid,
+                    scene.steps,
+                    scene.seed,
+                )
+            )
+    except Exception as exc:  # any engine failure becomes a message
+        bar.empty()
+        st.error(f"Could not compute the basins: {exc}")
+        return
+    bar.empty()
+    if not len(maps[0].minima):
+        st.info("This surface lists no minima: every start is 'not converged' or 'diverged'.")
+    fig = diagnostic_figures.basins_figure(surface, maps)
+    st.plotly_chart(
+        fig,
+        key="basin_chart",
+        on_select=on_pick,
+        selection_mode="points",
+        config={"displaylogo": False},
+    )
+    st.dataframe(
+        diagnostic_figures.basin_rows(maps),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            n: st.column_config.NumberColumn(format="%.1f %%")
+            for n in diagnostic_figures.basin_rows(maps)[0]
+            if n != "Optimizer"
+        },
+    )
+    st.caption(
+        "Not converged: still moving, oscillating or stalled after the last step, or stopped in a "
+        "minimum the surface does not list. Steps: when the run settled (every later step shorter "
+        "than 0.01 % of the domain's diagonal) or diverged."
+    )
+    with st.form("bs_send"):
+        st.write("Open the explorer from a start point")
+        (x0, x1), (y0, y1) = surface.domain
+        left, right = st.columns(2)
+        left.number_input(
+            "start x", min_value=float(x0), max_value=float(x1), key="bs_x", format="%.4g"
+        )
+        right.number_input(
+            "start y", min_value=float(y0), max_value=float(y1), key="bs_y", format="%.4g"
+        )
+        st.form_submit_button("Open in the explorer", on_click=send_start)
+
+
+render()
