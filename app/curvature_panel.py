@@ -6,7 +6,7 @@ drawing the axes on the contour), the local condition number, and the critical s
 effective step. On a quadratic surface, a learning-rate x momentum map of heavy-ball momentum's
 convergence rate with each optimizer's setting marked; a click on the map picks a setting.
 
-Wiring in ``app/pages/explorer.py`` (three calls):
+Wiring in ``app/views/explorer.py`` (three calls):
 
 1. at the top of ``render()``, before the sidebar draws its widgets::
 

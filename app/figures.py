@@ -1234,6 +1234,25 @@ def _contour(
     return figure
 
 
+def with_static_traces(fig: RawFigure, traces: Sequence[dict[str, Any]]) -> RawFigure:
+    """``fig`` with ``traces`` drawn on top, still (a new figure; the shared dict is not
+    changed). Every frame names the new traces too, with no data, as it names the others (see
+    ``contour_figure``)."""
+    if not traces:
+        return fig
+    base = fig.figure
+    first = len(base["data"])
+    added = list(range(first, first + len(traces)))
+    frames = [
+        {**f, "data": [*f["data"], *({} for _ in traces)], "traces": [*f["traces"], *added]}
+        for f in base.get("frames", [])
+    ]
+    out = {**base, "data": [*base["data"], *traces]}
+    if frames:
+        out["frames"] = frames
+    return RawFigure(out)
+
+
 def _click_grid(surface: Surface, plot_w: int, plot_h: int) -> dict[str, Any]:
     """Invisible points every ``CLICK_GRID_SPACING`` pixels (at surface grid nodes, f in the
     hover) that make a click report where it landed."""

@@ -33,7 +33,7 @@ class Lesson:
     @property
     def page(self) -> str:
         """The page script that shows the lesson: the explorer, or the network page."""
-        return "pages/network.py" if isinstance(self.state, NetworkState) else "pages/explorer.py"
+        return "views/network.py" if isinstance(self.state, NetworkState) else "views/explorer.py"
 
     def view(self) -> AppState | NetworkState:
         """The state that opens this lesson: for the explorer, the view plus ``lesson=<id>``
@@ -305,7 +305,7 @@ LESSONS += (
 )
 
 BY_ID: dict[str, Lesson] = {lesson.id: lesson for lesson in LESSONS}
-EXPLORER_LESSONS: tuple[Lesson, ...] = tuple(x for x in LESSONS if x.page == "pages/explorer.py")
+EXPLORER_LESSONS: tuple[Lesson, ...] = tuple(x for x in LESSONS if x.page == "views/explorer.py")
 
 
 def get(lesson_id: str) -> Lesson:

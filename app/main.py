@@ -1,6 +1,6 @@
 """optiscape: the app's entry point, a router over its pages.
 
-Run with ``optiscape`` or ``streamlit run app/main.py``. Each page is a script under ``app/pages/``
+Run with ``optiscape`` or ``streamlit run app/main.py``. Each page is a script under ``app/views/``
 that keeps its own view in the URL; the explorer is the default page, so a bare link opens it.
 """
 
@@ -12,11 +12,11 @@ st.set_page_config(page_title="optiscape", page_icon=":material/landscape:", lay
 
 PAGES = {
     "Explore": [
-        st.Page("pages/explorer.py", title="Explorer", icon=":material/landscape:", default=True),
+        st.Page("views/explorer.py", title="Explorer", icon=":material/landscape:", default=True),
     ],
     "Networks": [
         st.Page(
-            "pages/network.py",
+            "views/network.py",
             title="Network landscape",
             icon=":material/hub:",
             url_path="network",
@@ -24,7 +24,7 @@ PAGES = {
     ],
     "Tune": [
         st.Page(
-            "pages/search.py",
+            "views/search.py",
             title="Hyperparameter search",
             icon=":material/tune:",
             url_path="search",
@@ -32,20 +32,20 @@ PAGES = {
     ],
     "Diagnose": [
         st.Page(
-            "pages/sweep.py",
+            "views/sweep.py",
             title="Learning-rate sweep",
             icon=":material/show_chart:",
             url_path="sweep",
         ),
         st.Page(
-            "pages/basins.py",
+            "views/basins.py",
             title="Basins of attraction",
             icon=":material/grid_on:",
             url_path="basins",
         ),
     ],
     "Teach": [
-        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
+        st.Page("views/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
     ],
 }
 

@@ -12,7 +12,7 @@ Query schema ``v=1`` (every field optional; a missing one takes its default)::
                                    start_factor)
     start=-1.5,2                   start point (default: the landscape's)
     steps=500  seed=0  k=120       run length, noise seed, the step shown
-    log=1  view3d=1  curves=1  arrows=1     display switches
+    log=1  view3d=1  curves=1  arrows=1  curv=1     display switches (curv: curvature panel)
     lesson=lr-diverging            the lesson shown with the view (see app.lessons)
     hide=optimizers,steps          controls a student does not see (CONTROLS)
     lock=landscape                 controls a student sees but cannot change
@@ -159,6 +159,7 @@ class AppState:
     show_3d: bool = True
     show_curves: bool = True
     show_arrows: bool = True
+    show_curvature: bool = True
     formula: str = DEFAULT_FORMULA  # f(x, y) when landscape == "custom"
     domain: tuple[tuple[float, float], tuple[float, float]] = DEFAULT_DOMAIN  # custom only
     lesson: str | None = None  # the lesson shown with the view
@@ -209,6 +210,7 @@ class AppState:
             ("view3d", "show_3d"),
             ("curves", "show_curves"),
             ("arrows", "show_arrows"),
+            ("curv", "show_curvature"),
         ):
             if getattr(self, attr) != getattr(default, attr):
                 q[key] = _flag(getattr(self, attr))
@@ -284,6 +286,7 @@ class AppState:
             ("view3d", "show_3d"),
             ("curves", "show_curves"),
             ("arrows", "show_arrows"),
+            ("curv", "show_curvature"),
         ):
             raw = get.one(qkey)
             if raw is not None:
@@ -450,7 +453,7 @@ def _decode_presentation(get: _Reader, warn: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lesson = get.one("lesson")
     if lesson is not None:
-        if lesson in BY_ID and BY_ID[lesson].page == "pages/explorer.py":
+        if lesson in BY_ID and BY_ID[lesson].page == "views/explorer.py":
             out["lesson"] = lesson
         else:
             warn.append(f"lesson {lesson!r} is unknown; no lesson shown")
@@ -556,6 +559,7 @@ V1_STATE: dict[str, Any] = {
     "show_3d": True,
     "show_curves": True,
     "show_arrows": True,
+    "show_curvature": True,
     "formula": "x**4 - 2*x**2 + y**2 + 0.3*x",
     "domain": ((-3.0, 3.0), (-3.0, 3.0)),
     "theme": "light",
@@ -781,6 +785,7 @@ class _V1Defaults:
     show_3d = V1_STATE["show_3d"]
     show_curves = V1_STATE["show_curves"]
     show_arrows = V1_STATE["show_arrows"]
+    show_curvature = V1_STATE["show_curvature"]
     theme = V1_STATE["theme"]
 
 
@@ -796,6 +801,7 @@ def v1_base() -> AppState:
         show_3d=V1_STATE["show_3d"],
         show_curves=V1_STATE["show_curves"],
         show_arrows=V1_STATE["show_arrows"],
+        show_curvature=V1_STATE["show_curvature"],
         formula=V1_STATE["formula"],
         domain=V1_STATE["domain"],
         theme=V1_STATE["theme"],

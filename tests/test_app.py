@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -184,7 +185,9 @@ def test_every_landscape_renders():
         at.selectbox(key="landscape").set_value(key).run()
         assert not at.exception, (key, [e.message for e in at.exception])
         assert not at.error, (key, [e.value for e in at.error])
-        assert len(at.get("plotly_chart")) == 3, key
+        # contour, 3-D, curves; and on a quadratic the curvature panel's momentum rate map
+        quadratic = any("Heavy-ball momentum on this quadratic" in m.value for m in at.markdown)
+        assert len(at.get("plotly_chart")) == 3 + quadratic, key
 
 
 def test_cli_runs_streamlit_on_the_main_script_with_extra_args(monkeypatch):
@@ -235,3 +238,17 @@ def test_the_export_expander_offers_every_file(default_app):
     names = " ".join(str(b.proto.label) for b in buttons)
     for kind in ("HTML", "GIF", "CSV", "JSON", "NPZ"):
         assert kind in names, names
+
+
+def test_curvature_panel_and_axes_on_the_contour():
+    at = run_app({"ls": "quadratic", "o": ["gd,lr=0.1", "momentum,lr=0.05"], "steps": "40"})
+    assert any(s.value == "Curvature and stability" for s in at.subheader)
+    contour = at.get("plotly_chart")[0].proto
+    spec = json.loads(contour.spec)
+    axes = [t for t in spec["data"] if t.get("legendgroup") == "curvature"]
+    assert len(axes) >= 2  # the steep and the flat axis of at least one run
+    for frame in spec["frames"]:  # the axes stay listed in every frame, like every trace
+        assert sorted(frame["traces"]) == list(range(len(spec["data"])))
+    at.toggle(key="show_curvature").set_value(False).run()
+    assert not any(s.value == "Curvature and stability" for s in at.subheader)
+    assert written_state(at).show_curvature is False

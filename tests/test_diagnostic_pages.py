@@ -121,7 +121,7 @@ def test_figures_are_valid_and_carry_their_clicks():
 
 
 def test_sweep_page_opens_on_the_explorers_scene():
-    at = run_page("pages/sweep.py", scene=SCENE)
+    at = run_page("views/sweep.py", scene=SCENE)
     assert not at.warning
     assert at.selectbox(key="sw_landscape").value == "quadratic"
     assert len(at.get("plotly_chart")) == 1
@@ -133,7 +133,7 @@ def test_sweep_page_opens_on_the_explorers_scene():
 
 
 def test_sweep_link_restores_and_the_url_keeps_it():
-    at = run_page("pages/sweep.py", SWEEP_LINK)
+    at = run_page("views/sweep.py", SWEEP_LINK)
     assert not at.warning
     assert at.slider(key="sw_count").value == 20
     assert at.number_input(key="sw_lr_high").value == 0.5
@@ -145,7 +145,7 @@ def test_sweep_link_restores_and_the_url_keeps_it():
 
 
 def test_sweep_malformed_link_warns_and_falls_back():
-    at = run_page("pages/sweep.py", {**SWEEP_LINK, "nlr": "many", "obj": "speed"})
+    at = run_page("views/sweep.py", {**SWEEP_LINK, "nlr": "many", "obj": "speed"})
     text = " ".join(w.value for w in at.warning)
     assert "nlr='many'" in text and "obj='speed'" in text
     assert at.slider(key="sw_count").value == SweepState.count
@@ -153,7 +153,7 @@ def test_sweep_malformed_link_warns_and_falls_back():
 
 
 def test_auto_tune_applies_to_the_explorer():
-    at = run_page("pages/sweep.py", SWEEP_LINK)
+    at = run_page("views/sweep.py", SWEEP_LINK)
     at.button(key="sw_tune").click().run()
     assert not at.exception
     assert any("not a verdict on the optimizer" in w.value for w in at.warning)
@@ -170,7 +170,7 @@ def test_auto_tune_applies_to_the_explorer():
 
 
 def test_basins_page_runs_and_restores_its_link():
-    at = run_page("pages/basins.py", BASIN_LINK)
+    at = run_page("views/basins.py", BASIN_LINK)
     assert not at.warning
     assert at.slider(key="bs_grid").value == 12
     assert len(at.get("plotly_chart")) == 1
@@ -180,15 +180,15 @@ def test_basins_page_runs_and_restores_its_link():
 
 
 def test_basins_page_opens_on_the_scene_and_warns_on_bad_links():
-    at = run_page("pages/basins.py", scene=BASIN_SCENE)
+    at = run_page("views/basins.py", scene=BASIN_SCENE)
     assert at.selectbox(key="bs_landscape").value == "himmelblau"
-    at = run_page("pages/basins.py", {**BASIN_LINK, "grid": "7"})
+    at = run_page("views/basins.py", {**BASIN_LINK, "grid": "7"})
     assert any("grid='7'" in w.value for w in at.warning)
     assert at.slider(key="bs_grid").value == BasinState.grid
 
 
 def test_basins_sends_a_start_to_the_explorer():
-    at = run_page("pages/basins.py", BASIN_LINK)
+    at = run_page("views/basins.py", BASIN_LINK)
     at.number_input(key="bs_x").set_value(1.5)
     at.number_input(key="bs_y").set_value(-2.0)
     at.get("form_submit_button")[0].click().run()

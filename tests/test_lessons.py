@@ -17,7 +17,7 @@ from app.network_state import NetworkState
 from app.state import AppState
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-LESSONS_PAGE = str(Path(__file__).resolve().parent.parent / "app" / "pages" / "lessons.py")
+LESSONS_PAGE = str(Path(__file__).resolve().parent.parent / "app" / "views" / "lessons.py")
 
 
 def run_view(state: AppState) -> optimizers.SimulationResult:
@@ -211,7 +211,7 @@ def test_each_lesson_reproduces_and_teaches_what_it_says(lesson):
 
 def test_the_lessons_page_lists_every_lesson_and_opens_one_in_the_explorer():
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/lessons.py")
+    at.switch_page("views/lessons.py")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     text = " ".join(m.value for m in at.markdown)
@@ -279,7 +279,7 @@ def network_runs():
     for lesson_id in ("overfitting", "weight-decay"):
         lesson = lessons.get(lesson_id)
         state, warnings = NetworkState.from_query(parse_qs(urlencode(lesson.query(), doseq=True)))
-        assert warnings == [] and state == lesson.state and lesson.page == "pages/network.py"
+        assert warnings == [] and state == lesson.state and lesson.page == "views/network.py"
         out[lesson_id] = train_view(state)
     return out
 

@@ -313,7 +313,7 @@ def open_network_page(query: dict[str, str | list[str]] | None = None) -> AppTes
     then the page is switched to with only this page's query."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    at.switch_page("pages/network.py")
+    at.switch_page("views/network.py")
     for key in list(at.query_params):
         del at.query_params[key]
     for key, value in (query or {}).items():

@@ -45,7 +45,7 @@ def open_search_page(
     at.run()
     if scene is not None or no_scene:
         at.session_state["scene"] = scene
-    at.switch_page("pages/search.py")
+    at.switch_page("views/search.py")
     for key in list(at.query_params):
         del at.query_params[key]
     for key, value in (query or {}).items():

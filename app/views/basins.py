@@ -18,7 +18,7 @@ from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_st
 from app.state import AppState
 
 UI_MAX_STEPS = 2000
-EXPLORER = "pages/explorer.py"
+EXPLORER = "views/explorer.py"
 
 
 def opening_state() -> tuple[BasinState, list[str]]:

@@ -304,7 +304,7 @@ def render() -> None:
                 )
                 target = state.explorer_state(best)
                 st.page_link(
-                    "pages/explorer.py",
+                    "views/explorer.py",
                     label="Apply best to the explorer",
                     icon=":material/open_in_new:",
                     query_params=target.to_query(),

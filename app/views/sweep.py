@@ -29,7 +29,7 @@ from app.state import AppState
 UI_MAX_STEPS = 2000
 HEAVY_BALL = ("momentum", "sgd")  # optimizers whose momentum is Polyak's heavy ball
 OBJECTIVE_NAMES = {"final_loss": "final loss after the run", "steps": "steps to converge"}
-EXPLORER = "pages/explorer.py"
+EXPLORER = "views/explorer.py"
 
 
 def opening_state() -> tuple[SweepState, list[str]]:

@@ -20,7 +20,7 @@ import numpy as np
 import streamlit as st
 
 import optimizers
-from app import compute, exports, figures, lessons, presenter
+from app import compute, curvature_panel, exports, figures, lessons, presenter
 from app.state import (
     CUSTOM,
     MAX_OPTIMIZERS,
@@ -81,6 +81,7 @@ def load_widgets(state: AppState) -> None:
     ss.k = min(state.shown_step(), ss.steps)
     ss.log_colour = state.log_colour
     ss.show_3d, ss.show_curves, ss.show_arrows = state.show_3d, state.show_curves, state.show_arrows
+    ss.show_curvature = state.show_curvature
     ss.lesson = state.lesson
     ss.presentation = {
         "hide": state.hide,
@@ -167,6 +168,7 @@ def current_state() -> AppState:
         show_3d=ss.show_3d,
         show_curves=ss.show_curves,
         show_arrows=ss.show_arrows,
+        show_curvature=ss.show_curvature,
         formula=formula,
         domain=domain,
         lesson=ss.get("lesson"),
@@ -472,6 +474,7 @@ def sidebar() -> None:
             st.toggle("3-D surface", key="show_3d", disabled=off)
             st.toggle("Loss and gradient-norm curves", key="show_curves", disabled=off)
             st.toggle("Arrows: gradient, velocity and step", key="show_arrows", disabled=off)
+            st.toggle("Curvature: Hessian axes and stability", key="show_curvature", disabled=off)
         st.caption(f"Engine device: **{compute.device_name()}** (torch)")
 
 
@@ -607,6 +610,12 @@ def render() -> None:
         ss.pop("written_query", None)
     for message in ss.pop("link_warnings", []):
         st.warning(f"Link: {message}")
+    pick = curvature_panel.take_pick()
+    if pick is not None and pick.index < len(ss.entry_ids):  # a click on the rate map
+        eid = ss.entry_ids[pick.index]
+        ss[wkey(eid, "lr")] = pick.lr
+        if pick.momentum is not None:
+            ss[wkey(eid, "momentum")] = pick.momentum
 
     sidebar()
     state = current_state()
@@ -645,6 +654,10 @@ def render() -> None:
     fig = contour = figures.contour_figure(
         surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
     )
+    if state.show_curvature:
+        fig = figures.with_static_traces(
+            fig, curvature_panel.curvature_traces(surface, runs, k, state)
+        )
     st.plotly_chart(
         presenter.restyle(fig, state.theme) if present else fig,
         key="contour",
@@ -685,6 +698,8 @@ def render() -> None:
                 )
             },
         )
+    if state.show_curvature and runs:
+        curvature_panel.curvature_panel(surface, runs, k, state)
 
     if visible("share"):
         with st.expander("Share this view"):

@@ -27,11 +27,11 @@ def lesson_card(lesson: lessons.Lesson) -> None:
         st.markdown(lesson.explanation)
         st.markdown(f"**What to notice:** {lesson.notice}")
         left, right = st.columns([1, 3], vertical_alignment="center")
-        where = "explorer" if lesson.page == "pages/explorer.py" else "network page"
+        where = "explorer" if lesson.page == "views/explorer.py" else "network page"
         if left.button(f"Open in the {where}", key=f"open_{lesson.id}", type="primary"):
             st.session_state.explorer_reload = True
             st.switch_page(lesson.page, query_params=lesson.query())
-        prefix = "" if lesson.page == "pages/explorer.py" else "network"
+        prefix = "" if lesson.page == "views/explorer.py" else "network"
         right.caption(f"Link: `{prefix}?{urlencode(lesson.query(), doseq=True)}`")
 
 
