@@ -45,7 +45,7 @@ MAP_KEY = "curvature_rate_map"  # the rate map chart's widget key
 TARGET_KEY = "curvature_target"  # which optimizer a click sets
 MOMENTUM_FAMILY = ("gd", "sgd", "momentum")  # heavy-ball family: the map is theirs
 HEAVY_BALL = ("sgd", "momentum")
-AXIS_FRACTION = 0.15  # eigen-axis segments span this fraction of the domain diagonal
+AXIS_FRACTION = 0.08  # eigen-axis segments span this fraction of the domain diagonal
 
 
 @dataclass(frozen=True)

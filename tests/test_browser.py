@@ -315,7 +315,7 @@ def test_default_scene_renders(default_page):
     page = default_page
     assert page.locator(".js-plotly-plot").count() == 3  # contour, 3-D surface, curves
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stDataFrame"]').is_visible()
+    assert page.locator('[data-testid="stDataFrame"]').first.is_visible()  # the status table
     assert contour(page).locator(".imagelayer image").count() == 1  # the surface
     assert page.page_errors == []
     state, warnings = query_state(page.url)
