@@ -166,6 +166,11 @@ class Optimizer:
         check: optional cross-parameter validation (e.g. Nesterov needs momentum > 0).
         fixed: values the update rule reads but this optimizer does not expose (gradient descent
             is SGD with momentum fixed at 0).
+        stationary: the new point depends on (params, loss, gradient, hyperparameters) only,
+            never on the state the rule carries (which it only reports). Then a step that leaves
+            every run of a batch exactly where it was repeats forever (without noise or a
+            schedule), and the runner reuses it instead of recomputing it: the same numbers,
+            without Newton's Hessian at every step after convergence.
     """
 
     name: str
@@ -181,6 +186,7 @@ class Optimizer:
     velocity_key: str | None = None
     second_moment_key: str | None = None
     check: CheckFn | None = None
+    stationary: bool = False
     fixed: tuple[tuple[str, float | bool], ...] = ()
 
     def all_hyperparams(self) -> tuple[HyperParam, ...]:

@@ -211,6 +211,10 @@ class _Group:
         self.scheduled = bool((self.lr_factors != 1).any())
         self.noisy = bool((self.hp["noise"] > 0).any())
         self.clipped = bool(((self.hp["clip_norm"] > 0) | (self.hp["clip_value"] > 0)).any())
+        # a stationary rule without noise or schedule, once every run stays put, stays put
+        self.may_fix = self.opt.stationary and not self.noisy and not self.scheduled
+        # set when it does: the evaluations each repeated step counts (as the real one did)
+        self.fixed_counts: dict[str, torch.Tensor] | None = None
 
 
 def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> list[_Group]:
@@ -395,13 +399,21 @@ def simulate(
             if g.scheduled:
                 factor = g.lr_factors[t].repeat_interleave(n)[:, None]
                 hp = g.hp.with_tensor("lr", g.hp["lr"] * factor)
-            gr = grad[sl]
-            if g.noisy:
-                gr = gr + hp["noise"] * noise[t].repeat(len(g.spec_index), 1)
-            if g.clipped:
-                gr = clip_gradient(gr, hp)
-            new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
-            new_parts.append(new)
+            if g.fixed_counts is not None:  # at a fixed point: this step repeats the last one
+                new_parts.append(params[sl])
+                for kind, n_evals in g.fixed_counts.items():
+                    oracle.counts[kind] += n_evals
+            else:
+                gr = grad[sl]
+                if g.noisy:
+                    gr = gr + hp["noise"] * noise[t].repeat(len(g.spec_index), 1)
+                if g.clipped:
+                    gr = clip_gradient(gr, hp)
+                before = {k: c.clone() for k, c in oracle.counts.items()} if g.may_fix else None
+                new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
+                new_parts.append(new)
+                if before is not None and torch.equal(new, params[sl]):
+                    g.fixed_counts = {k: c - before[k] for k, c in oracle.counts.items()}
             if full:  # references only: the rules build new state tensors every step
                 for kind, (key, _) in g.shows.items():
                     if key is not None:

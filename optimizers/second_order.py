@@ -148,6 +148,7 @@ register(
         reference="Nocedal & Wright 2006, 'Numerical Optimization', 2nd ed., section 3.4; saddle-free "
         "form: Dauphin et al. 2014, 'Identifying and attacking the saddle point problem', NeurIPS",
         needs=frozenset({"hessian", "function"}),
+        stationary=True,
     )
 )
 

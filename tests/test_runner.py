@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -409,3 +410,22 @@ def test_schedule_factors():
     )
     with pytest.raises(ValueError, match="gamma"):
         S("exponential", gamma=1.5)
+
+
+def test_a_fixed_point_is_reused_exactly(monkeypatch):
+    """Newton (a stationary rule) stops recomputing once every run in its batch stays put; the
+    result, state records and evaluation counts equal the step-by-step computation bitwise."""
+    land = landscapes.get("rosenbrock")
+    specs = [("newton", {"lr": lr}) for lr in (1.0, 0.5)] + [("adam", {"lr": 0.05})]
+    fast = optimizers.simulate(land, specs, [(-1.5, 2.0), (0.5, 0.5)], steps=120)
+    newton = optimizers.get("newton")
+    assert newton.stationary
+    monkeypatch.setitem(optimizers.base._REGISTRY, "newton", dataclasses.replace(newton, stationary=False))
+    slow = optimizers.simulate(land, specs, [(-1.5, 2.0), (0.5, 0.5)], steps=120)
+    # the shortcut was taken: the runs sat at the minimum long before the end
+    assert (np.diff(slow.positions[:2], axis=2)[:, :, -20:] == 0).all()
+    for name in ("positions", "losses", "grad_norms", "effective_lr", "updates"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+    for kind in ("function", "gradient", "hessian"):
+        np.testing.assert_array_equal(fast.evaluations[kind], slow.evaluations[kind])
+    assert list(fast.status.ravel()) == list(slow.status.ravel())
