@@ -420,7 +420,9 @@ def test_a_fixed_point_is_reused_exactly(monkeypatch):
     fast = optimizers.simulate(land, specs, [(-1.5, 2.0), (0.5, 0.5)], steps=120)
     newton = optimizers.get("newton")
     assert newton.stationary
-    monkeypatch.setitem(optimizers.base._REGISTRY, "newton", dataclasses.replace(newton, stationary=False))
+    monkeypatch.setitem(
+        optimizers.base._REGISTRY, "newton", dataclasses.replace(newton, stationary=False)
+    )
     slow = optimizers.simulate(land, specs, [(-1.5, 2.0), (0.5, 0.5)], steps=120)
     # the shortcut was taken: the runs sat at the minimum long before the end
     assert (np.diff(slow.positions[:2], axis=2)[:, :, -20:] == 0).all()
