@@ -16,7 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .state import AppState, OptimizerEntry, _num, _Reader
+from .query import QueryReader, number_text
+from .state import AppState, OptimizerEntry
 
 SWEEP_KEYS = ("lrlo", "lrhi", "nlr", "obj")
 BASIN_KEYS = ("grid",)
@@ -66,13 +67,13 @@ class SweepState:
         for key, attr in zip(SWEEP_KEYS, ("lr_low", "lr_high", "count", "objective"), strict=True):
             value = getattr(self, attr)
             if value != getattr(default, attr):
-                q[key] = _num(value) if isinstance(value, float) else str(value)
+                q[key] = number_text(value) if isinstance(value, float) else str(value)
         return q
 
     @classmethod
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[SweepState, list[str]]:
         scene, warn = AppState.from_query(query)
-        get = _Reader(query, warn)
+        get = QueryReader(query, warn)
         state = cls(scene=scene)
         updates = {}
         for key, attr, (low, high) in (
@@ -131,7 +132,7 @@ class BasinState:
     @classmethod
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[BasinState, list[str]]:
         scene, warn = AppState.from_query(query)
-        get = _Reader(query, warn)
+        get = QueryReader(query, warn)
         state = cls(scene=scene)
         raw = get.one("grid")
         if raw is not None:

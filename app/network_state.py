@@ -28,6 +28,8 @@ from typing import Any
 
 import optimizers
 
+from .query import QueryReader, number_text
+
 SCHEMA_VERSION = "1"
 DATASETS = ("moons", "spirals", "digits")
 MODELS = ("mlp", "cnn")
@@ -145,16 +147,16 @@ class NetworkState:
         if self.widths != default.widths:
             q["w"] = "-".join(str(w) for w in self.widths)
         if self.span is not None:
-            q["span"] = _num(self.span)
+            q["span"] = number_text(self.span)
         if self.optimizers != default.optimizers:
-            q["o"] = [f"{e.name},lr={_num(e.lr)}" for e in self.optimizers] or ["none"]
+            q["o"] = [f"{e.name},lr={number_text(e.lr)}" for e in self.optimizers] or ["none"]
         return q
 
     @classmethod
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[NetworkState, list[str]]:
         """Decode a query; returns the state and one warning per value that could not be used."""
         warn: list[str] = []
-        get = _Reader(query, warn)
+        get = QueryReader(query, warn)
         version = get.one("v")
         if version is not None and version != SCHEMA_VERSION:
             warn.append(
@@ -329,39 +331,11 @@ def _decode_entry(raw: str, warn: list[str]) -> NetOptimizer | None:
     return NetOptimizer(name, lr)
 
 
-class _Reader:
-    """Reads single or repeated values from a query mapping (Streamlit's or a plain dict)."""
-
-    def __init__(self, query: Mapping[str, str | Sequence[str]], warn: list[str]):
-        self.query, self.warn = query, warn
-
-    def all(self, key: str) -> list[str]:
-        getter = getattr(self.query, "get_all", None)
-        if getter is not None:
-            return [str(v) for v in getter(key)]
-        value = self.query.get(key)
-        if value is None:
-            return []
-        return [value] if isinstance(value, str) else [str(v) for v in value]
-
-    def one(self, key: str) -> str | None:
-        values = self.all(key)
-        if len(values) > 1:
-            self.warn.append(f"{key} is given {len(values)} times; using the first")
-        return values[0] if values else None
-
-
-def _num(x: float) -> str:
-    """Shortest text that reads back as the same float (repr), without a trailing '.0'."""
-    text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _encode(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
-        return _num(value)
+        return number_text(value)
     return str(value)
 
 

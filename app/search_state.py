@@ -24,13 +24,12 @@ from typing import Any
 
 import landscapes
 import optimizers
+from app.query import QueryReader, number_text
 from app.state import (
     AppState,
     OptimizerEntry,
     _decode_landscape_params,
     _decode_start,
-    _num,
-    _Reader,
 )
 from optimizers import tuning
 
@@ -145,18 +144,18 @@ class SearchState:
         """Query parameters for this state (defaults left out, except the landscape and optimizer)."""
         q = {"v": SCHEMA_VERSION, "ls": self.landscape, "opt": self.optimizer}
         if self.landscape_params:
-            q["lp"] = ",".join(f"{k}:{_num(v)}" for k, v in self.landscape_params)
+            q["lp"] = ",".join(f"{k}:{number_text(v)}" for k, v in self.landscape_params)
         if self.start is not None:
-            q["start"] = f"{_num(self.start[0])},{_num(self.start[1])}"
+            q["start"] = f"{number_text(self.start[0])},{number_text(self.start[1])}"
         d = SearchState()
         if self.steps != d.steps:
             q["steps"] = str(self.steps)
         if self.param is not None:
             q["hp"] = self.param
         if self.lr_range != d.lr_range:
-            q["lr"] = ",".join(_num(v) for v in self.lr_range)
+            q["lr"] = ",".join(number_text(v) for v in self.lr_range)
         if self.param_range is not None:
-            q["hpr"] = ",".join(_num(v) for v in self.param_range)
+            q["hpr"] = ",".join(number_text(v) for v in self.param_range)
         for key, attr in (("n", "budget"), ("seed", "seed"), ("batch", "batch")):
             if getattr(self, attr) != getattr(d, attr):
                 q[key] = str(getattr(self, attr))
@@ -171,7 +170,7 @@ class SearchState:
         """Decode a query over ``base`` (default: the defaults); returns the state and one
         warning per value that could not be used."""
         warn: list[str] = []
-        get = _Reader(query, warn)
+        get = QueryReader(query, warn)
         version = get.one("v")
         if version is not None and version != SCHEMA_VERSION:
             warn.append(f"link version v={version} is not known (this page reads v=1)")

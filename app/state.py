@@ -50,6 +50,8 @@ from landscapes.formula import (
 )
 from optimizers import Schedule
 
+from .query import QueryReader, flag_text, number_text
+
 SCHEMA_VERSION = "1"
 MAX_STEPS = 5000
 MAX_OPTIMIZERS = 8
@@ -190,7 +192,7 @@ class AppState:
         q: dict[str, str | list[str]] = {"v": SCHEMA_VERSION, "ls": self.landscape}
         params = _v1_params_to_write(self.landscape, self.landscape_params)
         if params:
-            q["lp"] = ",".join(f"{k}:{_num(v)}" for k, v in params)
+            q["lp"] = ",".join(f"{k}:{number_text(v)}" for k, v in params)
         if self.landscape == CUSTOM:
             q["fx"] = self.formula
             if self.domain != V1_STATE["domain"]:
@@ -198,14 +200,14 @@ class AppState:
         q["o"] = [_encode_entry(e) for e in self.optimizers]
         start = self.start if self.start is not None else _v1_start_to_write(self)
         if start is not None:
-            q["start"] = f"{_num(start[0])},{_num(start[1])}"
+            q["start"] = f"{number_text(start[0])},{number_text(start[1])}"
         default = _V1Defaults
         for key, attr in (("steps", "steps"), ("seed", "seed"), ("k", "step")):
             value = getattr(self, attr)
             if value != getattr(default, attr):
                 q[key] = str(value)
         if self.log_colour is not None:
-            q["log"] = _flag(self.log_colour)
+            q["log"] = flag_text(self.log_colour)
         for key, attr in (
             ("view3d", "show_3d"),
             ("curves", "show_curves"),
@@ -213,7 +215,7 @@ class AppState:
             ("curv", "show_curvature"),
         ):
             if getattr(self, attr) != getattr(default, attr):
-                q[key] = _flag(getattr(self, attr))
+                q[key] = flag_text(getattr(self, attr))
         if self.lesson is not None:
             q["lesson"] = self.lesson
         for key in ("hide", "lock"):
@@ -229,7 +231,7 @@ class AppState:
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[AppState, list[str]]:
         """Decode a query; returns the state and one warning per value that could not be used."""
         warn: list[str] = []
-        get = _Reader(query, warn)
+        get = QueryReader(query, warn)
         version = get.one("v")
         if version is not None and version != SCHEMA_VERSION:
             warn.append(
@@ -321,38 +323,6 @@ BENCHMARK_STATE = AppState(optimizers=BENCHMARK_OPTIMIZERS)
 # --- helpers -------------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Reads single or repeated values from a query mapping (Streamlit's or a plain dict)."""
-
-    def __init__(self, query: Mapping[str, str | Sequence[str]], warn: list[str]):
-        self.query, self.warn = query, warn
-
-    def all(self, key: str) -> list[str]:
-        getter = getattr(self.query, "get_all", None)
-        if getter is not None:
-            return [str(v) for v in getter(key)]
-        value = self.query.get(key)
-        if value is None:
-            return []
-        return [value] if isinstance(value, str) else [str(v) for v in value]
-
-    def one(self, key: str) -> str | None:
-        values = self.all(key)
-        if len(values) > 1:
-            self.warn.append(f"{key} is given {len(values)} times; using the first")
-        return values[0] if values else None
-
-
-def _num(x: float) -> str:
-    """Shortest text that reads back as the same float (repr), without a trailing '.0'."""
-    text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _flag(value: bool) -> str:
-    return "1" if value else "0"
-
-
 def _float(text: str) -> float | None:
     try:
         value = float(text)
@@ -376,14 +346,14 @@ def _encode_entry(entry: OptimizerEntry) -> str:
     current = dict(entry.hyperparams)
     for k, v in sorted(entry.values.items()):
         if (k in frozen and v != frozen[k]) or (k not in frozen and k in current):
-            parts.append(f"{k}={_flag(v) if isinstance(v, bool) else _num(v)}")
+            parts.append(f"{k}={flag_text(v) if isinstance(v, bool) else number_text(v)}")
     sched = entry.schedule
     if sched.kind != "constant":
         parts.append(f"schedule={sched.kind}")
         for name in SCHEDULE_FIELDS:
             value = getattr(sched, name)
             if value != V1_SCHEDULE_DEFAULTS.get(name, getattr(Schedule(kind=sched.kind), name)):
-                parts.append(f"{name}={_num(value)}")
+                parts.append(f"{name}={number_text(value)}")
     return ",".join(parts)
 
 
@@ -446,7 +416,7 @@ def _decode_schedule(name: str, raw: dict[str, str], warn: list[str]) -> Schedul
         return Schedule(kind=kind)
 
 
-def _decode_presentation(get: _Reader, warn: list[str]) -> dict[str, Any]:
+def _decode_presentation(get: QueryReader, warn: list[str]) -> dict[str, Any]:
     """The lesson, hidden and locked controls, presenter mode and theme of a link."""
     from .lessons import BY_ID  # lessons are built from AppState: imported when first needed
 
@@ -508,7 +478,7 @@ def _decode_custom(fx: str | None, dom: str | None, warn: list[str]) -> dict[str
 
 
 def _num_box(box: tuple[tuple[float, float], tuple[float, float]]) -> str:
-    return ",".join(_num(v) for pair in box for v in pair)
+    return ",".join(number_text(v) for pair in box for v in pair)
 
 
 def _decode_landscape_params(key: str, raw: str, warn: list[str]) -> tuple[tuple[str, float], ...]:

@@ -1,0 +1,44 @@
+"""Reading and writing URL query values, shared by every page's state.
+
+A link's values are text; these helpers read one or repeated values from Streamlit's
+``st.query_params`` or a plain dict, and write numbers and switches back as the shortest text
+that reads back the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class QueryReader:
+    """Reads single or repeated values from a query mapping (Streamlit's or a plain dict);
+    a key given several times where one value is expected adds a warning to ``warn``."""
+
+    def __init__(self, query: Mapping[str, str | Sequence[str]], warn: list[str]):
+        self.query, self.warn = query, warn
+
+    def all(self, key: str) -> list[str]:
+        getter = getattr(self.query, "get_all", None)
+        if getter is not None:
+            return [str(v) for v in getter(key)]
+        value = self.query.get(key)
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def one(self, key: str) -> str | None:
+        values = self.all(key)
+        if len(values) > 1:
+            self.warn.append(f"{key} is given {len(values)} times; using the first")
+        return values[0] if values else None
+
+
+def number_text(x: float) -> str:
+    """Shortest text that reads back as the same float (repr), without a trailing '.0'."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def flag_text(value: bool) -> str:
+    """A switch as "1" or "0"."""
+    return "1" if value else "0"
