@@ -31,7 +31,7 @@ import torch
 from landscapes.base import hessian
 
 from .base import get as get_optimizer
-from .runner import SpecLike, _as_pair, simulate
+from .runner import SpecLike, simulate, spec_parts
 
 DIVERGED = -1  # basin label: the run blew up
 NOT_CONVERGED = -2  # basin label: the run did not settle at a known minimum
@@ -105,7 +105,7 @@ def log_lrs(low: float, high: float, count: int) -> np.ndarray:
 def _with_lrs(specs: Sequence[SpecLike], lrs: np.ndarray) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for spec in specs:
-        name, hp, _ = _as_pair(spec)
+        name, hp, _ = spec_parts(spec)
         out.append((name, {**hp, "lr": np.asarray(lrs, dtype=np.float64)}))
     return out
 
@@ -217,10 +217,10 @@ def lr_sweep(
     best = _best(final_loss, steps_to, diverged, objective)
     titles = []
     for spec in specs:
-        name, _, label = _as_pair(spec)
+        name, _, label = spec_parts(spec)
         titles.append(label or get_optimizer(name).title)
     return SweepResult(
-        names=[_as_pair(s)[0] for s in specs],
+        names=[spec_parts(s)[0] for s in specs],
         labels=titles,
         lrs=lr_arr,
         final_loss=final_loss,

@@ -87,7 +87,8 @@ class SimulationResult:
 # --- spec expansion ---------------------------------------------------------------------------
 
 
-def _as_pair(spec: SpecLike) -> tuple[str, dict[str, Any], str]:
+def spec_parts(spec: SpecLike) -> tuple[str, dict[str, Any], str]:
+    """A spec's (name, hyperparameters, label); raises ValueError for what is not a spec."""
     if isinstance(spec, Spec):
         return spec.name, dict(spec.hyperparams), spec.label
     if isinstance(spec, str):
@@ -128,7 +129,7 @@ def expand_specs(specs: Sequence[SpecLike]) -> list[ResolvedSpec]:
     """Validate specs and expand sweeps: a 1-D array of K values gives K consecutive specs."""
     out: list[ResolvedSpec] = []
     for spec in specs:
-        name, hp, label = _as_pair(spec)
+        name, hp, label = spec_parts(spec)
         opt = base.get(name)
         schedule = as_schedule(hp.pop("schedule", None))
         k = _sweep_length(name, hp)
@@ -217,7 +218,10 @@ class _Group:
         self.fixed_counts: dict[str, torch.Tensor] | None = None
 
 
-def _groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> list[_Group]:
+def rule_groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> list[_Group]:
+    """The runs of ``specs`` (each repeated for ``n`` starts) grouped by update rule, with their
+    hyperparameters as tensors over the run axis: what the step loops of ``simulate`` and of
+    ``landscapes.network.train`` iterate over."""
     by_rule: dict[tuple, list[int]] = {}
     for i, s in enumerate(specs):
         opt = base.get(s.name)
@@ -341,7 +345,7 @@ def simulate(
     s_count, n = len(resolved), start_arr.shape[0]
     total = s_count * n
     fn = landscape.fn
-    groups = _groups(resolved, n, steps, dtype, dev)
+    groups = rule_groups(resolved, n, steps, dtype, dev)
     order = [i for g in groups for i in g.spec_index]  # spec index at each position of the run axis
 
     start_t = torch.as_tensor(start_arr, dtype=dtype, device=dev)

@@ -36,10 +36,10 @@ from optimizers.base import Spec
 from optimizers.runner import (
     ResolvedSpec,
     SpecLike,
-    _as_pair,
-    _groups,
     clip_gradient,
     expand_specs,
+    rule_groups,
+    spec_parts,
 )
 
 from .data import Dataset
@@ -132,7 +132,7 @@ class _Oracle:
 
 def _network_spec(spec: SpecLike) -> Spec:
     """The spec with the artificial gradient noise defaulting to 0 (see ``train``)."""
-    name, hp, label = _as_pair(spec)
+    name, hp, label = spec_parts(spec)
     hp.setdefault("noise", 0.0)
     return Spec(name, hp, label)
 
@@ -245,7 +245,7 @@ def train(
         return losses.detach(), g.detach()
 
     r = len(resolved)
-    groups = _groups(resolved, 1, steps, dtype, device)
+    groups = rule_groups(resolved, 1, steps, dtype, device)
     order = [i for g in groups for i in g.spec_index]
     params = theta0.to(dtype).repeat(r, 1)
     for g in groups:
