@@ -13,6 +13,12 @@ from optimizers import tuning
 from .search_state import SearchState
 
 RESOLUTION = 41  # dense-map samples per axis: 1681 runs in one batched call
+NETWORK_RESOLUTION = 15  # network problems: 225 trainings in one batched call
+
+
+def resolution_for(state: SearchState) -> int:
+    """The dense map's samples per axis: coarser for network problems (each is a training)."""
+    return NETWORK_RESOLUTION if state.kind == "network" else RESOLUTION
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -10,6 +10,11 @@ Query schema ``v=1`` (every field optional; a missing one takes its default)::
     n=50                   budget (trials per searcher)         seed=0
     s=grid,random,tpe,gp,cmaes,nsga2               the searchers, in panel order
     batch=1                trials per batch of TPE and GP after their start-up (1: sequential)
+    prob=surface           the problem kind: surface (an optimizer on a 2-D surface) or network
+                           (a small MLP; links without prob are surface problems)
+    data=moons  ns=300  noise=0.2  widths=16-16  nsteps=100  mb=0
+                           the network problem: data set, samples, noise, hidden widths, training
+                           steps, mini-batch size (0: full batch); read only with prob=network
 
 Decoding never raises: a value that does not parse or is out of range adds a warning naming it
 and falls back to its default; the rest of the link still applies.
@@ -24,6 +29,7 @@ from typing import Any
 
 import landscapes
 import optimizers
+from app import network_state as net
 from app.query import QueryReader, number_text
 from app.state import (
     AppState,
@@ -38,6 +44,8 @@ MAX_STEPS = 2000
 MAX_BUDGET = 100  # the GP sampler's cost per trial grows with the trials so far
 MAX_BATCH = 10
 DEFAULT_SEARCHERS = tuning.SEARCHERS
+PROBLEM_KINDS = ("surface", "network")
+NET_DATASETS = net.DATASETS
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,13 @@ class SearchState:
     seed: int = 0
     searchers: tuple[str, ...] = DEFAULT_SEARCHERS
     batch: int = 1
+    kind: str = "surface"
+    dataset: str = "moons"
+    samples: int = 300
+    noise: float = 0.2
+    widths: tuple[int, ...] = (16, 16)
+    net_steps: int = 100
+    minibatch: int = 0  # 0: full batch
 
     def __post_init__(self) -> None:
         # one spelling per view: the default second hyperparameter and its default range are None
@@ -75,7 +90,19 @@ class SearchState:
             object.__setattr__(self, "param_range", rng)
 
     # -- derived ------------------------------------------------------------------------------
-    def problem(self) -> tuning.Problem:
+    def problem(self) -> tuning.Problem | tuning.NetworkProblem:
+        if self.kind == "network":
+            return tuning.NetworkProblem(
+                self.dataset,
+                self.samples,
+                self.noise,
+                self.widths,
+                self.optimizer,
+                (),
+                self.net_steps,
+                self.minibatch or None,
+                self.seed,
+            )
         return tuning.Problem(
             self.landscape,
             self.landscape_params,
@@ -110,7 +137,26 @@ class SearchState:
 
     def check(self) -> None:
         """Raise ValueError if the problem or the space is not valid."""
+        if self.kind == "network":
+            self.problem()
         self.space().check(self.optimizer)
+
+    def network_state(self, best: Mapping[str, float]) -> net.NetworkState:
+        """The network page's view training this problem's network with the tuned optimizer at
+        the best learning rate (the network page keeps only a learning rate per optimizer: the
+        second hyperparameter stays at its default there). Raises ValueError if the network page
+        cannot express it (an optimizer or learning rate it does not accept)."""
+        return net.NetworkState(
+            dataset=self.dataset,
+            noise=self.noise,
+            samples=self.samples,
+            model="mlp",
+            widths=self.widths,
+            seed=self.seed,
+            optimizers=(net.NetOptimizer.make(self.optimizer, best["lr"]),),
+            steps=self.net_steps,
+            batch_size=self.minibatch,
+        )
 
     def explorer_state(self, best: Mapping[str, float]) -> AppState:
         """The explorer's scene running the tuned optimizer with ``best`` hyperparameters."""
@@ -161,6 +207,16 @@ class SearchState:
                 q[key] = str(getattr(self, attr))
         if self.searchers != d.searchers:
             q["s"] = ",".join(self.searchers)
+        if self.kind != d.kind:
+            q["prob"] = self.kind
+            q["data"] = self.dataset
+            for key, attr in (("ns", "samples"), ("nsteps", "net_steps"), ("mb", "minibatch")):
+                if getattr(self, attr) != getattr(d, attr):
+                    q[key] = str(getattr(self, attr))
+            if self.noise != d.noise:
+                q["noise"] = number_text(self.noise)
+            if self.widths != d.widths:
+                q["widths"] = "-".join(str(w) for w in self.widths)
         return q
 
     @classmethod
@@ -251,7 +307,21 @@ class SearchState:
             else:
                 warn.append("no known searcher in s; using all")
 
+        _decode_network(get, up, warn)
+
         result = replace(state, **up)
+        if result.kind == "network":
+            try:
+                result.problem()
+            except ValueError as exc:
+                if "optimizer" in up:
+                    warn.append(f"{exc}; using {cls().optimizer!r}")
+                    result = replace(
+                        result, optimizer=cls().optimizer, param=None, param_range=None
+                    )
+                else:  # a base state's optimizer the network cannot train
+                    warn.append(f"{exc}; using a surface problem")
+                    result = replace(result, kind="surface")
         # the ranges are checked together with the optimizer: a bad one falls back alone
         for attr, label in (("lr_range", "lr"), ("param_range", "hpr")):
             try:
@@ -266,6 +336,74 @@ class SearchState:
             warn.append(f"{exc}; using the optimizer's default search space")
             result = replace(result, param=None, lr_range=cls().lr_range, param_range=None)
         return result, warn
+
+
+def _decode_network(get: QueryReader, up: dict[str, Any], warn: list[str]) -> None:
+    """The problem kind and the network fields (read only with prob=network)."""
+    d = SearchState()
+    kind = get.one("prob")
+    if kind is not None:
+        if kind in PROBLEM_KINDS:
+            up["kind"] = kind
+        else:
+            warn.append(
+                f"problem kind prob={kind!r} is unknown (surface or network); using surface"
+            )
+    if up.get("kind") != "network":
+        return
+    data = get.one("data")
+    if data is not None:
+        if data in NET_DATASETS:
+            up["dataset"] = data
+        else:
+            warn.append(
+                f"data set {data!r} is unknown ({', '.join(NET_DATASETS)}); using {d.dataset!r}"
+            )
+    for qkey, attr, (low, high), what in (
+        ("ns", "samples", net.SAMPLES_RANGE, "samples ns"),
+        ("nsteps", "net_steps", net.STEPS_RANGE, "training steps nsteps"),
+        ("mb", "minibatch", net.BATCH_RANGE, "mini-batch size mb"),
+    ):
+        raw = get.one(qkey)
+        if raw is not None:
+            value = _int_in(raw, low, high)
+            if value is None:
+                warn.append(
+                    f"{what}={raw!r} must be an integer in [{low}, {high}]; "
+                    f"using {getattr(d, attr)}"
+                )
+            else:
+                up[attr] = value
+    raw = get.one("noise")
+    if raw is not None:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        low, high = net.NOISE_RANGE
+        if math.isfinite(value) and low <= value <= high:
+            up["noise"] = value
+        else:
+            warn.append(f"noise={raw!r} must be a number in [{low:g}, {high:g}]; using {d.noise:g}")
+    raw = get.one("widths")
+    if raw is not None:
+        widths = _widths(raw)
+        if widths is None:
+            low, high = net.WIDTH_RANGE
+            warn.append(
+                f"widths={raw!r} must be 1 to {net.MAX_LAYERS} integers in [{low}, {high}] "
+                f"joined by '-' (e.g. 16-16); using {'-'.join(map(str, d.widths))}"
+            )
+        else:
+            up["widths"] = widths
+
+
+def _widths(text: str) -> tuple[int, ...] | None:
+    parts = text.split("-")
+    if not 1 <= len(parts) <= net.MAX_LAYERS:
+        return None
+    out = tuple(_int_in(p, *net.WIDTH_RANGE) for p in parts)
+    return None if any(w is None for w in out) else out  # type: ignore[return-value]
 
 
 def default_range(optimizer: str, param: str) -> tuple[float, float]:

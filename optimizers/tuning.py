@@ -42,10 +42,16 @@ generation and its mutations, fresh uniform draws, would replay random search's 
 
 Reproducible: the same problem, space, budget, seed and batch give the same trials, whether a
 searcher runs alone (``run_search``) or with others (``run_searches``).
+
+A second problem kind, ``NetworkProblem``: the optimizer trains a small MLP classifier
+(``landscapes.network``) and the objective is log10 of the validation loss after N steps; a batch
+of trials is one batched ``landscapes.network.train`` call. It has the same interface
+(``optimizer``, ``fixed``, ``evaluate``, ``objective_text``) and goes wherever a ``Problem`` does.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -410,6 +416,193 @@ class Problem:
         return self.score(losses, diverged), losses, diverged
 
 
+# --- a small network as the problem ----------------------------------------------------------------
+
+NET_MAX_SAMPLES = 5000
+NET_MAX_LAYERS = 4
+NET_MAX_WIDTH = 256
+NET_MAX_STEPS = 2000
+
+
+@functools.lru_cache(maxsize=8)
+def _network_setup(
+    dataset: str, n_samples: int, noise: float, widths: tuple[int, ...], seed: int
+) -> tuple[Any, Any, float]:
+    """(data set, seeded model, initial validation loss) of a network problem, built once."""
+    from landscapes import network as nw
+
+    data = nw.load_dataset(dataset, n_samples=n_samples, noise=noise, seed=seed)
+    model = nw.build_model("mlp", data, widths=widths, seed=seed)
+    start = nw.train(model, _cross_entropy, data, [("sgd", {"lr": 0.0})], steps=0)
+    return data, model, float(start.val_loss[0, -1])
+
+
+def _cross_entropy(outputs, targets):
+    import torch.nn.functional as F
+
+    return F.cross_entropy(outputs, targets)
+
+
+@dataclass(frozen=True)
+class NetworkProblem:
+    """One optimizer training a small MLP classifier: a hyperparameter setting is judged on the
+    validation loss it reaches.
+
+    The objective of a setting is
+
+        J(lr, h) = log10(L_val(theta_N)),
+
+    the log of the validation cross-entropy after N = ``steps`` optimizer steps from ONE
+    initialization theta_0 (``build_model("mlp", ..., seed=seed)``), every run seeing the same
+    mini-batches (``batch_size`` None: full batch). A run that diverges (``train``'s flag: a
+    non-finite loss or parameters, or a loss above 1e6 x the initial one), or ends non-finite,
+    scores the penalty P = log10(L_val(theta_0)) + 1, "ten times worse than not training at all";
+    no score is worse than P. A batch of settings is ONE batched ``landscapes.network.train`` call
+    (the hyperparameters are swept as 1-D arrays). Same interface as ``Problem`` for the searchers.
+
+    Raises:
+        ValueError: unknown data set or optimizer, an optimizer with a dense Hessian (newton,
+            bfgs), n_samples outside [20, 5000], noise not in [0, 10], widths not 1 to 4
+            integers in [1, 256], steps outside [1, 2000], batch_size not None or >= 1.
+    """
+
+    dataset: str = "moons"
+    n_samples: int = 300
+    noise: float = 0.2
+    widths: tuple[int, ...] = (16, 16)
+    optimizer: str = "adam"
+    fixed: tuple[tuple[str, float | bool], ...] = ()
+    steps: int = 100
+    batch_size: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from landscapes.network import DATASETS
+        from landscapes.network.training import DENSE
+
+        fixed = self.fixed.items() if isinstance(self.fixed, Mapping) else self.fixed
+        object.__setattr__(self, "fixed", tuple(sorted(fixed)))
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown data set {self.dataset!r}; available: {', '.join(DATASETS)}")
+        opt = base.get(self.optimizer)  # ValueError for an unknown optimizer
+        if self.optimizer in DENSE or opt.needs:
+            raise ValueError(
+                f"optimizer {self.optimizer!r} needs Hessians or extra evaluations: not available "
+                "for networks; use a first-order method"
+            )
+        opt.resolve(dict(self.fixed))
+        _positive_int("n_samples", self.n_samples, 20, NET_MAX_SAMPLES)
+        if not isinstance(self.noise, (int, float)) or not (
+            math.isfinite(self.noise) and 0 <= self.noise <= 10
+        ):
+            raise ValueError(f"noise must be a number in [0, 10], got {self.noise!r}")
+        try:
+            widths = tuple(self.widths)
+        except TypeError:
+            raise ValueError(
+                f"widths must be a sequence of integers, got {self.widths!r}"
+            ) from None
+        if not 1 <= len(widths) <= NET_MAX_LAYERS:
+            raise ValueError(f"widths: 1 to {NET_MAX_LAYERS} hidden layers, got {widths!r}")
+        for w in widths:
+            _positive_int("a hidden width", w, 1, NET_MAX_WIDTH)
+        object.__setattr__(self, "widths", tuple(int(w) for w in widths))
+        object.__setattr__(self, "n_samples", int(self.n_samples))
+        object.__setattr__(self, "noise", float(self.noise))
+        _positive_int("steps", self.steps, 1, NET_MAX_STEPS)
+        if self.batch_size is not None:
+            _positive_int("batch_size", self.batch_size, 1, NET_MAX_SAMPLES)
+        _positive_int("seed", self.seed, 0, 2**31 - 1)
+
+    def setup(self) -> tuple[Any, Any, float]:
+        """(data set, model at theta_0, initial validation loss), cached per data/model."""
+        return _network_setup(self.dataset, self.n_samples, self.noise, self.widths, self.seed)
+
+    def start_loss(self) -> float:
+        """L_val(theta_0): the validation loss before training."""
+        return self.setup()[2]
+
+    def penalty(self) -> float:
+        """The score of a diverged run: log10 of the initial validation loss plus one decade."""
+        return math.log10(max(self.start_loss(), FLOOR)) + 1.0
+
+    def score(self, losses: np.ndarray, diverged: np.ndarray) -> np.ndarray:
+        """log10 of final validation losses (lower is better), diverged runs at the penalty."""
+        losses = np.asarray(losses, dtype=np.float64)
+        bad = np.asarray(diverged, dtype=bool) | ~np.isfinite(losses)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw = np.log10(np.maximum(losses, FLOOR))
+        penalty = self.penalty()
+        return np.where(bad, penalty, np.minimum(np.nan_to_num(raw, nan=penalty), penalty))
+
+    def describe(self) -> str:
+        """The network in words, e.g. "an MLP 2-16-16-2 on moons (300 samples, noise 0.2)"."""
+        data = self.setup()[0]
+        layers = "-".join(str(v) for v in (data.n_features, *self.widths, data.n_classes))
+        size = "1797 samples" if self.dataset == "digits" else f"{self.n_samples} samples"
+        noise = "" if self.dataset == "digits" else f", noise {self.noise:g}"
+        return f"an MLP {layers} on {self.dataset} ({size}{noise})"
+
+    def objective_text(self) -> str:
+        """The objective in words."""
+        opt = base.get(self.optimizer).title
+        batch = "full batch" if self.batch_size is None else f"mini-batches of {self.batch_size}"
+        return (
+            f"Lower is better: log10 of the validation cross-entropy after N = {self.steps} steps "
+            f"of {opt} ({batch}) training {self.describe()} from one fixed initialization "
+            f"(seed {self.seed}); every run sees the same mini-batches. Before training the "
+            f"validation loss is {self.start_loss():.4g} (score {self.penalty() - 1:.3g}). "
+            f"A run that diverges scores {self.penalty():.3g} (that plus one decade); "
+            "no score is worse."
+        )
+
+    def evaluate(
+        self, space: SearchSpace, lrs: np.ndarray, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scores, final validation losses and divergence flags of the settings (lrs[k],
+        values[k]), all in ONE batched ``train`` call (hyperparameters swept as 1-D arrays),
+        padded with sentinel runs to a multiple of ``PAD_RUNS`` as ``Problem.evaluate`` is, so a
+        setting's score does not depend on which settings share the call."""
+        from landscapes import network as nw
+
+        lrs = np.asarray(lrs, dtype=np.float64).ravel()
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if lrs.size == 0:
+            empty = np.zeros(0)
+            return empty, empty, np.zeros(0, dtype=bool)
+        n = lrs.size
+        pad = (-(n + 2)) % PAD_RUNS + 2
+        lo, hi = np.array(space.lr), np.array(space.param_range)
+        hp = {
+            **dict(self.fixed),
+            "lr": np.concatenate([lrs, np.resize(lo, pad)]),
+            space.param: np.concatenate([values, np.resize(hi, pad)]),
+        }
+        data, model, _ = self.setup()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = nw.train(
+                model,
+                _cross_entropy,
+                data,
+                [(self.optimizer, hp)],
+                steps=self.steps,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                record_every=self.steps,
+            )
+        losses = result.val_loss[:n, -1]
+        diverged = result.diverged[:n] | ~np.isfinite(losses)
+        return self.score(losses, diverged), losses, diverged
+
+
+def _positive_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
 # --- the dense objective ---------------------------------------------------------------------------
 
 
@@ -437,7 +630,9 @@ class DenseObjective:
         return float(self.lrs[i]), float(self.params[j]), float(self.values[j, i])
 
 
-def dense_objective(problem: Problem, space: SearchSpace, resolution: int = 41) -> DenseObjective:
+def dense_objective(
+    problem: Problem | NetworkProblem, space: SearchSpace, resolution: int = 41
+) -> DenseObjective:
     """The objective on a fine grid of the space (log-spaced lr), as ONE batched simulate call.
 
     Raises:
@@ -686,7 +881,7 @@ def _check_settings(searchers: Sequence[str], budget: int, seed: int, batch: int
 
 
 def run_searches(
-    problem: Problem,
+    problem: Problem | NetworkProblem,
     space: SearchSpace,
     searchers: Sequence[str] = SEARCHERS,
     budget: int = 50,
@@ -727,7 +922,7 @@ def run_searches(
 
 
 def run_search(
-    problem: Problem,
+    problem: Problem | NetworkProblem,
     space: SearchSpace,
     searcher: str,
     budget: int = 50,
@@ -743,6 +938,7 @@ __all__ = [
     "SEARCHERS",
     "SEARCHER_INFO",
     "DenseObjective",
+    "NetworkProblem",
     "Problem",
     "SearchResult",
     "SearchSpace",

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.network_state import NetworkState
 from app.search_state import SearchState
 from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
 from app.state import AppState, OptimizerEntry
@@ -175,6 +176,90 @@ def test_the_default_page_runs_every_searcher():
     assert any("no verdict on an optimizer" in m.value for m in at.markdown)
     table = at.dataframe[0].value
     assert list(table["Trials"]) == [49, 50, 50, 50, 50, 50]
+
+
+# a small network search: spirals, one hidden layer, 30 mini-batch steps, 8 trials of 2 searchers
+NET_SMALL = SearchState(
+    kind="network",
+    dataset="spirals",
+    samples=200,
+    noise=0.1,
+    widths=(8,),
+    net_steps=30,
+    minibatch=32,
+    optimizer="momentum",
+    budget=8,
+    seed=1,
+    searchers=("random", "cmaes"),
+)
+
+
+def test_a_network_link_runs_and_draws_the_maps():
+    at = open_search_page(NET_SMALL.to_query())
+    assert not at.warning, [w.value for w in at.warning]
+    assert not at.error, [e.value for e in at.error]
+    assert written(at) == NET_SMALL
+    assert at.radio(key="s_kind").value == "network"
+    assert at.selectbox(key="s_data").value == "spirals"
+    assert at.text_input(key="s_widths").value == "8"
+    assert len(at.get("plotly_chart")) == 2 + 2
+    results = tuning.run_searches(NET_SMALL.problem(), NET_SMALL.space(), NET_SMALL.searchers, 8, 1)
+    for key, r in results.items():
+        trace = trials_trace(figure(at, f"map_{key}"))
+        np.testing.assert_allclose(trace["x"], np.log10(r.params[:, 0]), atol=1e-5)
+        np.testing.assert_allclose(trace["y"], r.params[:, 1], atol=1e-5)
+    assert any("validation cross-entropy" in i.value for i in at.info)
+    assert any("coarser" in c.value for c in at.caption)
+    # links to the network page with the best learning rate (the only hyperparameter it keeps)
+    links = at.get("page_link")
+    assert len(links) == 2
+    for link, r in zip(links, results.values(), strict=True):
+        assert link.proto.page.endswith("network")
+        state, warnings = NetworkState.from_query(parse_qs(link.proto.query_string))
+        assert warnings == []
+        assert state.dataset == "spirals" and state.widths == (8,) and state.steps == 30
+        assert state.optimizers[0].name == "momentum"
+        assert state.optimizers[0].lr == pytest.approx(r.best_params["lr"])
+
+
+def test_a_malformed_network_link_warns_and_falls_back():
+    query = {
+        **NET_SMALL.to_query(),
+        "widths": "8-abc",
+        "ns": "7",
+        "data": "mnist",
+        "noise": "inf",
+        "mb": "-3",
+    }
+    at = open_search_page(query)
+    text = " ".join(w.value for w in at.warning)
+    for part in ("widths='8-abc'", "ns='7'", "'mnist'", "noise='inf'", "mb='-3'"):
+        assert part in text, (part, text)
+    state = written(at)
+    assert state.kind == "network" and state.net_steps == 30  # the rest of the link applies
+    assert state.widths == (16, 16) and state.samples == 300 and state.dataset == "moons"
+    assert state.noise == 0.2 and state.minibatch == 0
+    assert not at.error
+
+
+def test_switching_the_problem_kind_keeps_each_kinds_settings():
+    at = open_search_page(SMALL.to_query())
+    at.radio(key="s_kind").set_value("network").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.text_input(key="s_widths").set_value("8").run()
+    at.number_input(key="s_net_steps").set_value(20).run()
+    assert not at.exception and not at.error
+    state = written(at)
+    assert state.kind == "network" and state.widths == (8,) and state.net_steps == 20
+    at.radio(key="s_kind").set_value("surface").run()
+    assert not at.exception and not at.error
+    state = written(at)
+    assert state.kind == "surface" and state.landscape == "himmelblau"  # kept while hidden
+    assert state.start == (0.5, -0.5) and state.steps == 60
+    at.radio(key="s_kind").set_value("network").run()
+    assert written(at).widths == (8,) and at.text_input(key="s_widths").value == "8"
+    at.text_input(key="s_widths").set_value("8-abc").run()
+    assert any("hidden widths '8-abc'" in e.value for e in at.error)
 
 
 # --- in a browser -------------------------------------------------------------------------------

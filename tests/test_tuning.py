@@ -197,3 +197,93 @@ def test_unbounded_surface_uses_the_raw_loss():
     scores, losses, diverged = saddle.evaluate(SPACE, np.array([0.01]), np.array([0.9]))
     assert not diverged[0] and scores[0] == pytest.approx(losses[0])
     assert "no global minimum is known" in saddle.objective_text()
+
+
+# --- the network problem ---------------------------------------------------------------------------
+
+# a tiny network problem: moons, 120 samples, one hidden layer of 8, 20 full-batch steps of Adam
+NET = tuning.NetworkProblem("moons", 120, 0.2, (8,), "adam", (), 20, None, 0)
+NET_SPACE = tuning.SearchSpace((1e-3, 1.0), "beta1", (0.0, 0.99))
+
+
+def test_network_batch_equals_single_trials():
+    lrs = np.array([1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0])
+    betas = np.array([0.0, 0.5, 0.9, 0.95, 0.3, 0.8, 0.99])
+    scores, losses, diverged = NET.evaluate(NET_SPACE, lrs, betas)
+    assert scores.shape == losses.shape == diverged.shape == (7,)
+    for k in range(7):
+        s, loss, bad = NET.evaluate(NET_SPACE, lrs[k : k + 1], betas[k : k + 1])
+        assert s[0] == pytest.approx(scores[k], abs=1e-6)
+        assert loss[0] == pytest.approx(losses[k], rel=1e-6)
+        assert bad[0] == diverged[k]
+    # the objective is log10 of the validation loss; training improves on the start
+    ok = ~diverged
+    np.testing.assert_allclose(scores[ok], np.log10(losses[ok]))
+    assert scores.min() < math.log10(NET.start_loss())
+
+
+def test_network_start_loss_is_an_independent_forward_pass():
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+
+    data, model, start = NET.setup()
+    with torch.no_grad():  # a copy: the cached model stays as it is
+        reference = float(F.cross_entropy(copy.deepcopy(model).eval()(data.x_val), data.y_val))
+    assert start == pytest.approx(reference, rel=1e-5)
+
+
+def test_network_diverging_lr_scores_the_stated_penalty():
+    problem = tuning.NetworkProblem("moons", 120, 0.2, (8,), "sgd", (), 20, None, 0)
+    space = tuning.SearchSpace((1e-3, 1e4), "momentum", (0.0, 0.99))
+    scores, _, diverged = problem.evaluate(space, np.array([1e4, 0.05]), np.array([0.9, 0.0]))
+    penalty = math.log10(problem.start_loss()) + 1.0
+    assert problem.penalty() == pytest.approx(penalty)
+    assert diverged.tolist() == [True, False]
+    assert scores[0] == pytest.approx(penalty)
+    assert scores[1] < penalty
+    assert f"{penalty:.3g}" in problem.objective_text()
+
+
+@pytest.mark.parametrize("searcher", ["random", "tpe", "cmaes", "nsga2"])
+def test_network_searchers_are_reproducible(searcher):
+    a = tuning.run_search(NET, NET_SPACE, searcher, budget=8, seed=2)
+    b = tuning.run_search(NET, NET_SPACE, searcher, budget=8, seed=2)
+    assert a.values.size == 8
+    np.testing.assert_array_equal(a.params, b.params)
+    np.testing.assert_array_equal(a.values, b.values)
+    # the trials' scores are those of the problem, evaluated again
+    scores, _, _ = NET.evaluate(NET_SPACE, a.params[:, 0], a.params[:, 1])
+    np.testing.assert_allclose(a.values, scores, atol=1e-6)
+
+
+def test_network_dense_map_is_one_coarse_batch():
+    dense = tuning.dense_objective(NET, NET_SPACE, resolution=5)
+    assert dense.values.shape == (5, 5)
+    lr, beta, value = dense.best
+    single, _, _ = NET.evaluate(NET_SPACE, np.array([lr]), np.array([beta]))
+    assert single[0] == pytest.approx(value, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dataset": "mnist"}, "unknown data set"),
+        ({"n_samples": 5}, "n_samples"),
+        ({"n_samples": 10**6}, "n_samples"),
+        ({"noise": float("nan")}, "noise"),
+        ({"noise": -1.0}, "noise"),
+        ({"widths": ()}, "hidden layers"),
+        ({"widths": (8, 0)}, "hidden width"),
+        ({"widths": (1000,)}, "hidden width"),
+        ({"steps": 0}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"optimizer": "newton"}, "not available for networks"),
+        ({"optimizer": "nope"}, "nope"),
+    ],
+)
+def test_bad_network_settings_raise_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tuning.NetworkProblem(**kwargs)

@@ -18,9 +18,17 @@ import streamlit as st
 
 import landscapes
 import optimizers
+from app import network_state as net
 from app import search_compute as compute
 from app import search_figures as figures
-from app.search_state import MAX_BATCH, MAX_BUDGET, MAX_STEPS, SearchState, default_range
+from app.search_state import (
+    MAX_BATCH,
+    MAX_BUDGET,
+    MAX_STEPS,
+    NET_DATASETS,
+    SearchState,
+    default_range,
+)
 from app.state import AppState
 from optimizers import tuning
 
@@ -36,6 +44,49 @@ VERDICT = (
     "network's loss surface has millions of dimensions, noise, and a validation set that the "
     "training loss does not see. What carries over is how the searchers behave: which ones "
     "learn from their trials, which spread out, which get stuck."
+)
+
+
+NETWORK_VERDICT = (
+    "**A search on one small network is no verdict on an optimizer either.** The best setting "
+    "found here is best for this data set, this initialization, these mini-batches and this "
+    "number of steps; a longer training, another seed or a wider network moves the good region. "
+    "What carries over is how the searchers behave."
+)
+
+
+def network_link(state: SearchState, best: dict[str, float], param: str) -> None:
+    """A link to the network page training this network with the best learning rate, or why
+    there is none."""
+    try:
+        target = state.network_state(best)
+    except ValueError as exc:
+        st.caption(f"No link to the network page: {exc}.")
+        return
+    st.page_link(
+        "views/network.py",
+        label="Train it on the network page",
+        icon=":material/open_in_new:",
+        query_params=target.to_query(),
+    )
+    st.caption(
+        f"The network page keeps one learning rate per optimizer: it trains with lr = "
+        f"{best['lr']:.3g}, but {param} stays at its default there."
+    )
+
+
+WIDGET_KEYS = (
+    "s_landscape",
+    "s_lp",
+    "s_start_x",
+    "s_start_y",
+    "s_steps",
+    "s_data",
+    "s_samples",
+    "s_noise",
+    "s_widths",
+    "s_net_steps",
+    "s_minibatch",
 )
 
 
@@ -90,6 +141,13 @@ def load_widgets(state: SearchState) -> None:
     ss.s_seed = state.seed
     ss.s_searchers = list(state.searchers)
     ss.s_batch = state.batch
+    ss.s_kind = state.kind
+    ss.s_data = state.dataset
+    ss.s_samples = state.samples
+    ss.s_noise = float(state.noise)
+    ss.s_widths = "-".join(str(w) for w in state.widths)
+    ss.s_net_steps = state.net_steps
+    ss.s_minibatch = state.minibatch
 
 
 def on_landscape_change() -> None:
@@ -112,8 +170,24 @@ def on_param_change() -> None:
     ss.s_p_low, ss.s_p_high = float(low), float(high)
 
 
+def parse_widths(text: str) -> tuple[int, ...]:
+    """Hidden widths typed as "16-16" (or "16, 16"); ValueError with a clear message if bad."""
+    parts = [p for p in str(text).replace(",", "-").replace(" ", "-").split("-") if p]
+    low, high = net.WIDTH_RANGE
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        widths = ()
+    if not 1 <= len(widths) <= net.MAX_LAYERS or not all(low <= w <= high for w in widths):
+        raise ValueError(
+            f"hidden widths {text!r} must be 1 to {net.MAX_LAYERS} integers in [{low}, {high}] "
+            "joined by '-', e.g. 16-16"
+        )
+    return widths
+
+
 def widget_state() -> SearchState:
-    """The state the widgets describe (not yet checked)."""
+    """The state the widgets describe (not yet checked); ValueError for unreadable widths."""
     ss = st.session_state
     land = landscapes.get(ss.s_landscape, **dict(ss.s_lp))
     start = (float(ss.s_start_x), float(ss.s_start_y))
@@ -131,6 +205,13 @@ def widget_state() -> SearchState:
         seed=int(ss.s_seed),
         searchers=tuple(ss.s_searchers),
         batch=int(ss.s_batch),
+        kind=ss.s_kind,
+        dataset=ss.s_data,
+        samples=int(ss.s_samples),
+        noise=float(ss.s_noise),
+        widths=parse_widths(ss.s_widths) if ss.s_kind == "network" else SearchState().widths,
+        net_steps=int(ss.s_net_steps),
+        minibatch=int(ss.s_minibatch),
     )
 
 
@@ -147,33 +228,88 @@ def sidebar() -> None:
     ss = st.session_state
     with st.sidebar:
         st.subheader("Problem")
-        keys = landscapes.available()
-        st.selectbox(
-            "Surface",
-            keys,
-            key="s_landscape",
-            format_func=lambda k: landscapes.get(k).name,
-            on_change=on_landscape_change,
+        st.radio(
+            "Problem",
+            ["surface", "network"],
+            key="s_kind",
+            format_func=lambda k: {"surface": "2-D surface", "network": "Small network"}[k],
+            horizontal=True,
+            label_visibility="collapsed",
         )
-        land = landscapes.get(ss.s_landscape, **dict(ss.s_lp))
-        if ss.s_lp:
-            st.caption("Surface parameters: " + ", ".join(f"{k} = {v:g}" for k, v in ss.s_lp))
+        network = ss.s_kind == "network"
+        if network:
+            names = net.first_order()
+            if ss.s_optimizer not in names:
+                ss.s_optimizer = "adam"
+                on_optimizer_change()
+        else:
+            names = optimizers.available()
+            keys = landscapes.available()
+            st.selectbox(
+                "Surface",
+                keys,
+                key="s_landscape",
+                format_func=lambda k: landscapes.get(k).name,
+                on_change=on_landscape_change,
+            )
+            land = landscapes.get(ss.s_landscape, **dict(ss.s_lp))
+            if ss.s_lp:
+                st.caption("Surface parameters: " + ", ".join(f"{k} = {v:g}" for k, v in ss.s_lp))
         st.selectbox(
             "Optimizer to tune",
-            optimizers.available(),
+            names,
             key="s_optimizer",
             format_func=lambda n: optimizers.get(n).title,
             on_change=on_optimizer_change,
         )
-        (x0, x1), (y0, y1) = land.domain
-        c1, c2 = st.columns(2)
-        c1.number_input(
-            "Start x", min_value=float(x0), max_value=float(x1), key="s_start_x", format="%.4g"
-        )
-        c2.number_input(
-            "Start y", min_value=float(y0), max_value=float(y1), key="s_start_y", format="%.4g"
-        )
-        st.number_input("Steps per run", min_value=1, max_value=MAX_STEPS, step=50, key="s_steps")
+        if network:
+            st.selectbox("Data set", list(NET_DATASETS), key="s_data")
+            c1, c2 = st.columns(2)
+            c1.number_input(
+                "Samples",
+                min_value=net.SAMPLES_RANGE[0],
+                max_value=net.SAMPLES_RANGE[1],
+                step=50,
+                key="s_samples",
+                disabled=ss.s_data == "digits",
+            )
+            c2.number_input(
+                "Noise",
+                min_value=net.NOISE_RANGE[0],
+                max_value=net.NOISE_RANGE[1],
+                step=0.05,
+                key="s_noise",
+                disabled=ss.s_data == "digits",
+            )
+            st.text_input("Hidden widths", key="s_widths", help="e.g. 16-16: two hidden layers")
+            c1, c2 = st.columns(2)
+            c1.number_input(
+                "Training steps",
+                min_value=net.STEPS_RANGE[0],
+                max_value=net.STEPS_RANGE[1],
+                step=50,
+                key="s_net_steps",
+            )
+            c2.number_input(
+                "Batch size",
+                min_value=net.BATCH_RANGE[0],
+                max_value=net.BATCH_RANGE[1],
+                step=16,
+                key="s_minibatch",
+                help="0: the full training set every step",
+            )
+        else:
+            (x0, x1), (y0, y1) = land.domain
+            c1, c2 = st.columns(2)
+            c1.number_input(
+                "Start x", min_value=float(x0), max_value=float(x1), key="s_start_x", format="%.4g"
+            )
+            c2.number_input(
+                "Start y", min_value=float(y0), max_value=float(y1), key="s_start_y", format="%.4g"
+            )
+            st.number_input(
+                "Steps per run", min_value=1, max_value=MAX_STEPS, step=50, key="s_steps"
+            )
 
         st.subheader("Search space")
         options = log_options(1e-6, 10.0, (ss.s_lr_low, ss.s_lr_high))
@@ -249,18 +385,23 @@ def render() -> None:
         load_widgets(state)
         ss.s_link_warnings = warnings
         ss.pop("s_written_query", None)
+    # keep the hidden problem kind's widgets: Streamlit drops the state of widgets not drawn
+    for key in WIDGET_KEYS:
+        if key in ss:
+            ss[key] = ss[key]
 
     st.title("Hyperparameter search")
     st.caption(
         "Grid, random, Bayesian (TPE, Gaussian process) and evolutionary (CMA-ES, NSGA-II) "
-        "searchers from Optuna tune one optimizer on one surface, with the same budget and seed."
+        "searchers from Optuna tune one optimizer on one surface or one small network, with the "
+        "same budget and seed."
     )
     for message in ss.pop("s_link_warnings", []):
         st.warning(f"Link: {message}")
 
     sidebar()
-    state = widget_state()
     try:
+        state = widget_state()
         state.check()
     except ValueError as exc:
         st.error(f"These settings cannot be searched: {exc}")
@@ -273,16 +414,26 @@ def render() -> None:
     space = state.space()
 
     st.info(engine_call("state the objective", compute.objective_text, state))
+    network = state.kind == "network"
     n = len(state.searchers)
-    with st.spinner(f"Running {n} searchers × {state.budget} trials × {state.steps} steps…"):
-        dense = engine_call("compute the dense map", compute.dense, state.map_key())
+    steps = state.net_steps if network else state.steps
+    res = compute.resolution_for(state)
+    with st.spinner(f"Running {n} searchers × {state.budget} trials × {steps} steps…"):
+        dense = engine_call("compute the dense map", compute.dense, state.map_key(), res)
         results = engine_call("run the searches", compute.searches, state)
     ordered = [results[s] for s in state.searchers]
 
     st.subheader("Every trial on the map")
+    coarse = (
+        f" The map is coarser than for surfaces ({res} × {res}, not {compute.RESOLUTION} × "
+        f"{compute.RESOLUTION}): each point is a whole training run; all {res * res} are one "
+        "batched training."
+        if network
+        else ""
+    )
     st.caption(
-        "Underneath: the score of every setting on a 41 × 41 grid (lighter is better), computed in "
-        "one batched run. Dots: the trials, numbered in the order the searcher asked for them "
+        f"Underneath: the score of every setting on a {res} × {res} grid (lighter is better), "
+        f"computed in one batched run.{coarse} Dots: the trials, numbered in the order the searcher asked for them "
         "(× a diverged run); dotted ring chain: each new best so far; star: the best trial. "
         "With one seed, random search, TPE and the GP sampler share their first 10 (random) "
         "trials: watch where the model-based ones part from random search."
@@ -302,13 +453,16 @@ def render() -> None:
                     f"Best: lr = {best['lr']:.3g}, {r.names[1]} = {best[r.names[1]]:.3g}. "
                     f"{r.batching}"
                 )
-                target = state.explorer_state(best)
-                st.page_link(
-                    "views/explorer.py",
-                    label="Apply best to the explorer",
-                    icon=":material/open_in_new:",
-                    query_params=target.to_query(),
-                )
+                if network:
+                    network_link(state, best, r.names[1])
+                else:
+                    target = state.explorer_state(best)
+                    st.page_link(
+                        "views/explorer.py",
+                        label="Apply best to the explorer",
+                        icon=":material/open_in_new:",
+                        query_params=target.to_query(),
+                    )
 
     st.subheader("Best so far")
     st.plotly_chart(
@@ -340,7 +494,7 @@ def render() -> None:
             st.write(info.description)
             st.caption(f"Batching here: {tuning.batching_text(key, state.batch)}")
             st.caption(f"Reference: {info.reference}")
-    st.markdown(VERDICT)
+    st.markdown(NETWORK_VERDICT if network else VERDICT)
 
     with st.expander("Share this search"):
         st.caption("Opening this link reruns the same search: same trials, same maps.")
