@@ -33,8 +33,9 @@ SPECS = [
 
 
 def torch_optim(name: str, hp: dict, x: torch.Tensor) -> torch.optim.Optimizer:
+    """The torch.optim optimizer that reproduces the engine's ``name`` (gd is SGD, momentum 0)."""
     lr = hp["lr"]
-    if name in ("sgd", "momentum", "nesterov"):
+    if name in ("gd", "sgd", "momentum", "nesterov"):
         return torch.optim.SGD(
             [x], lr=lr, momentum=hp.get("momentum", 0.0), nesterov=name == "nesterov"
         )

@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import torch
+from basins import loop_run  # bench/basins.py: one torch.optim run, the loop reference
 
 import landscapes
 import optimizers
@@ -34,29 +35,6 @@ SPECS = [
     ("adam", {"lr": 0.05}),
     ("adagrad", {"lr": 0.5}),
 ]
-
-
-def torch_optim(name: str, hp: dict, x: torch.Tensor) -> torch.optim.Optimizer:
-    lr = hp["lr"]
-    if name in ("gd", "momentum", "nesterov"):
-        return torch.optim.SGD(
-            [x], lr=lr, momentum=hp.get("momentum", 0.0), nesterov=name == "nesterov"
-        )
-    return {
-        "rmsprop": torch.optim.RMSprop,
-        "adam": torch.optim.Adam,
-        "adagrad": torch.optim.Adagrad,
-    }[name]([x], lr=lr)
-
-
-def loop_run(fn, name: str, hp: dict, start, steps: int) -> np.ndarray:
-    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    opt = torch_optim(name, hp, x)
-    for _ in range(steps):
-        opt.zero_grad()
-        fn(x).backward()
-        opt.step()
-    return x.detach().numpy()
 
 
 def best_of(repeat: int, fn) -> tuple[float, list[float], object]:
