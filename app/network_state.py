@@ -28,9 +28,8 @@ from typing import Any
 
 import optimizers
 
-from .query import QueryReader, number_text
+from .query import SCHEMA_VERSION, QueryReader, number_text
 
-SCHEMA_VERSION = "1"
 DATASETS = ("moons", "spirals", "digits")
 MODELS = ("mlp", "cnn")
 PLANES = ("pca", "random", "hessian")
@@ -157,11 +156,7 @@ class NetworkState:
         """Decode a query; returns the state and one warning per value that could not be used."""
         warn: list[str] = []
         get = QueryReader(query, warn)
-        version = get.one("v")
-        if version is not None and version != SCHEMA_VERSION:
-            warn.append(
-                f"link version v={version} is not known (this page reads v=1); reading it as v=1"
-            )
+        get.check_version()
         default = cls()
         updates: dict[str, Any] = {}
         for key, attr in _SCALARS:

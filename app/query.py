@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+SCHEMA_VERSION = "1"  # the version every page's links are written in (``v=1``)
+
 
 class QueryReader:
     """Reads single or repeated values from a query mapping (Streamlit's or a plain dict);
@@ -25,6 +27,16 @@ class QueryReader:
         if value is None:
             return []
         return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def check_version(self) -> None:
+        """Warn when the link names a schema version other than ``SCHEMA_VERSION`` (it is then
+        read as that version)."""
+        version = self.one("v")
+        if version is not None and version != SCHEMA_VERSION:
+            self.warn.append(
+                f"link version v={version} is not known (this app reads v={SCHEMA_VERSION}); "
+                f"reading it as v={SCHEMA_VERSION}"
+            )
 
     def one(self, key: str) -> str | None:
         values = self.all(key)

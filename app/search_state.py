@@ -30,7 +30,7 @@ from typing import Any
 import landscapes
 import optimizers
 from app import network_state as net
-from app.query import QueryReader, number_text
+from app.query import SCHEMA_VERSION, QueryReader, number_text
 from app.state import (
     AppState,
     OptimizerEntry,
@@ -39,7 +39,6 @@ from app.state import (
 )
 from optimizers import tuning
 
-SCHEMA_VERSION = "1"
 MAX_STEPS = 2000
 MAX_BUDGET = 100  # the GP sampler's cost per trial grows with the trials so far
 MAX_BATCH = 10
@@ -227,9 +226,7 @@ class SearchState:
         warning per value that could not be used."""
         warn: list[str] = []
         get = QueryReader(query, warn)
-        version = get.one("v")
-        if version is not None and version != SCHEMA_VERSION:
-            warn.append(f"link version v={version} is not known (this page reads v=1)")
+        get.check_version()
         state = base or cls()
         up: dict[str, Any] = {}
 

@@ -50,9 +50,8 @@ from landscapes.formula import (
 )
 from optimizers import Schedule
 
-from .query import QueryReader, flag_text, number_text
+from .query import SCHEMA_VERSION, QueryReader, flag_text, number_text
 
-SCHEMA_VERSION = "1"
 MAX_STEPS = 5000
 MAX_OPTIMIZERS = 8
 SCHEDULE_FIELDS = tuple(f.name for f in fields(Schedule) if f.name != "kind")
@@ -232,11 +231,7 @@ class AppState:
         """Decode a query; returns the state and one warning per value that could not be used."""
         warn: list[str] = []
         get = QueryReader(query, warn)
-        version = get.one("v")
-        if version is not None and version != SCHEMA_VERSION:
-            warn.append(
-                f"link version v={version} is not known (this app reads v=1); reading it as v=1"
-            )
+        get.check_version()
         state = v1_base()
         updates: dict[str, Any] = {}
 

@@ -203,3 +203,14 @@ def test_custom_and_presenter_fields_round_trip(seed):
         )
     decoded, warnings = AppState.from_query(state.to_query())
     assert warnings == [] and decoded == state
+
+
+@pytest.mark.parametrize("decode", ["explorer", "network", "search"])
+def test_an_unknown_link_version_warns_and_reads_the_rest(decode):
+    from app.network_state import NetworkState
+    from app.search_state import SearchState
+
+    cls = {"explorer": AppState, "network": NetworkState, "search": SearchState}[decode]
+    state, warnings = cls.from_query({"v": "7"})
+    assert warnings == ["link version v=7 is not known (this app reads v=1); reading it as v=1"]
+    assert state == cls.from_query({"v": "1"})[0]
