@@ -983,19 +983,9 @@ def _contour_base(
     # still reports its (x, y)); everywhere else the grid answers.
     below.append(_click_grid(surface, plot_w, plot_h))
     below += _points_traces(surface.points)
-    image = {
-        "source": _surface_image(surface, log_colour, plot_w * 2, plot_h * 2),
-        "xref": "x",
-        "yref": "y",
-        "x": float(surface.xs[0]),
-        "y": float(surface.ys[-1]),
-        "sizex": float(surface.xs[-1] - surface.xs[0]),
-        "sizey": float(surface.ys[-1] - surface.ys[0]),
-        "xanchor": "left",
-        "yanchor": "top",
-        "sizing": "stretch",
-        "layer": "below",
-    }
+    image = grid_image(
+        surface.xs, surface.ys, _surface_image(surface, log_colour, plot_w * 2, plot_h * 2)
+    )
     axis = {
         "constrain": "domain",
         "showgrid": False,
@@ -1232,6 +1222,24 @@ def _contour(
         layout["sliders"] = [_slider(steps, step, plot_h)]
         figure["frames"] = frames
     return figure
+
+
+def grid_image(xs: np.ndarray, ys: np.ndarray, source: str) -> dict[str, Any]:
+    """A layout image (a PNG data URL, first row at the top) stretched over the grid's extent,
+    below the traces: a surface that stays visible while Plotly animates the traces."""
+    return {
+        "source": source,
+        "xref": "x",
+        "yref": "y",
+        "x": float(xs[0]),
+        "y": float(ys[-1]),
+        "sizex": float(xs[-1] - xs[0]),
+        "sizey": float(ys[-1] - ys[0]),
+        "xanchor": "left",
+        "yanchor": "top",
+        "sizing": "stretch",
+        "layer": "below",
+    }
 
 
 def with_static_traces(fig: RawFigure, traces: Sequence[dict[str, Any]]) -> RawFigure:

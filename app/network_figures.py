@@ -28,6 +28,7 @@ from .figures import (
     _player_buttons,
     colour,
     frame_steps,
+    grid_image,
     surface_png,
     symbol,
 )
@@ -294,21 +295,11 @@ def plane_figure(
             "traceorder": "normal",
         },
         images=[
-            {
-                "source": surface_png(
-                    plane.xs, plane.ys, plane.z, levels, plot_size * 2, plot_size * 2
-                ),
-                "xref": "x",
-                "yref": "y",
-                "x": float(plane.xs[0]),
-                "y": float(plane.ys[-1]),
-                "sizex": float(plane.xs[-1] - plane.xs[0]),
-                "sizey": float(plane.ys[-1] - plane.ys[0]),
-                "xanchor": "left",
-                "yanchor": "top",
-                "sizing": "stretch",
-                "layer": "below",
-            }
+            grid_image(
+                plane.xs,
+                plane.ys,
+                surface_png(plane.xs, plane.ys, plane.z, levels, plot_size * 2, plot_size * 2),
+            )
         ],
     )
     axis = {
