@@ -18,6 +18,7 @@ import torch
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 SurfaceFn = Callable[[torch.Tensor], torch.Tensor]
+ValueGradFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,9 @@ class Landscape:
         log_scale: whether a log colour scale shows the surface better (steep walls, flat floor).
         all_minima_known: True when ``minima`` lists every local minimum in the domain, so a run
             stopped elsewhere cannot be in an unlisted minimum.
+        gradient: the value and gradient in closed form (see :func:`closed_form`), or None for
+            autograd. The runner evaluates it at every step: for a batch of 2-D points it is
+            several times faster than a backward pass. Tests check it against autograd.
     """
 
     key: str
@@ -124,6 +128,7 @@ class Landscape:
     references: tuple[str, ...] = field(default=(), compare=False)
     log_scale: bool = field(default=False, compare=False)
     all_minima_known: bool = field(default=False, compare=False)
+    gradient: ValueGradFn | None = field(default=None, compare=False, repr=False)
 
     # -- evaluation -------------------------------------------------------------------------
     def __call__(self, points: torch.Tensor | np.ndarray | tuple | list) -> torch.Tensor:
@@ -135,7 +140,11 @@ class Landscape:
         return self.fn(points)
 
     def value_and_grad(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Values ``(...)`` and gradients ``(..., 2)`` at ``points``, detached."""
+        """Values ``(...)`` and gradients ``(..., 2)`` at ``points``, detached (closed form when
+        the landscape has one, else autograd)."""
+        if self.gradient is not None:
+            with torch.no_grad():
+                return self.gradient(points)
         return value_and_grad(self.fn, points)
 
     def hessian(self, points: torch.Tensor) -> torch.Tensor:
@@ -182,6 +191,18 @@ def value_and_grad(fn: SurfaceFn, points: torch.Tensor) -> tuple[torch.Tensor, t
         y = fn(x)
         (g,) = torch.autograd.grad(y.sum(), x)
     return y.detach(), g
+
+
+def closed_form(
+    fxy: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+) -> ValueGradFn:
+    """A value-and-gradient function on points ``(..., 2)`` from ``(x, y) -> (f, df/dx, df/dy)``."""
+
+    def value_and_gradient(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f, gx, gy = fxy(points[..., 0], points[..., 1])
+        return f, torch.stack((gx, gy), dim=-1)
+
+    return value_and_gradient
 
 
 def hessian(fn: SurfaceFn, points: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .base import Bounds, Landscape, Minimum, Parameter, Saddle
+from .base import Bounds, Landscape, Minimum, Parameter, Saddle, ValueGradFn, closed_form
 from .registry import register
 
 PI = math.pi
@@ -103,6 +103,7 @@ def _classic(
     saddles: tuple[Saddle, ...] = (),
     log_scale: bool = False,
     all_minima_known: bool = False,
+    gradient: ValueGradFn | None = None,
 ) -> Landscape:
     """Assemble a classic landscape (the registry adds its parameter specs and values)."""
     return Landscape(
@@ -119,6 +120,7 @@ def _classic(
         references=references,
         log_scale=log_scale,
         all_minima_known=all_minima_known,
+        gradient=gradient,
     )
 
 
@@ -140,6 +142,11 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
         x, y = _xy(p)
         return (a - x) ** 2 + b * (y - x**2) ** 2
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        u, r = a - x, y - x * x
+        # the products grouped as autograd groups them: the same bits, step for step
+        return u * u + b * (r * r), -2 * u - 4 * (b * r) * x, 2 * (b * r)
+
     return _classic(
         "rosenbrock",
         "Rosenbrock",
@@ -157,6 +164,7 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
         ),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -167,6 +175,9 @@ def sphere() -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         x, y = _xy(p)
         return x**2 + y**2
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return x * x + y * y, 2 * x, 2 * y
 
     return _classic(
         "sphere",
@@ -184,6 +195,7 @@ def sphere() -> Landscape:
             JAMIL_YANG,
         ),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -198,6 +210,10 @@ def booth() -> Landscape:
         x, y = _xy(p)
         return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        u, v = x + 2 * y - 7, 2 * x + y - 5
+        return u * u + v * v, 2 * u + 4 * v, 4 * u + 2 * v
+
     return _classic(
         "booth",
         "Booth",
@@ -210,6 +226,7 @@ def booth() -> Landscape:
         "the narrow direction.",
         references=(JAMIL_YANG, SFU),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -224,6 +241,9 @@ def matyas() -> Landscape:
         x, y = _xy(p)
         return 0.26 * (x**2 + y**2) - 0.48 * x * y
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return 0.26 * (x * x + y * y) - 0.48 * x * y, 0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x
+
     return _classic(
         "matyas",
         "Matyas",
@@ -236,6 +256,7 @@ def matyas() -> Landscape:
         "valley floor is slow.",
         references=(JAMIL_YANG, SFU),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -250,6 +271,15 @@ def beale() -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         x, y = _xy(p)
         return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        y2 = y * y
+        y3 = y2 * y
+        u1, u2, u3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y3
+        f = u1 * u1 + u2 * u2 + u3 * u3
+        gx = 2 * (u1 * (y - 1) + u2 * (y2 - 1) + u3 * (y3 - 1))
+        gy = 2 * x * (u1 + 2 * y * u2 + 3 * y2 * u3)
+        return f, gx, gy
 
     return _classic(
         "beale",
@@ -273,6 +303,7 @@ def beale() -> Landscape:
         ),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -322,6 +353,10 @@ def himmelblau() -> Landscape:
         x, y = _xy(p)
         return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        u, v = x * x + y - 11, x + y * y - 7
+        return u * u + v * v, 4 * x * u + 2 * v, 2 * u + 4 * y * v
+
     return _classic(
         "himmelblau",
         "Himmelblau",
@@ -350,6 +385,7 @@ def himmelblau() -> Landscape:
         ),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -364,6 +400,11 @@ def three_hump_camel() -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         x, y = _xy(p)
         return 2 * x**2 - 1.05 * x**4 + x**6 / 6 + x * y + y**2
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x2 = x * x
+        f = x2 * (2 - 1.05 * x2 + x2 * x2 / 6) + x * y + y * y
+        return f, x * (4 - 4.2 * x2 + x2 * x2) + y, x + 2 * y
 
     return _classic(
         "three_hump_camel",
@@ -382,6 +423,7 @@ def three_hump_camel() -> Landscape:
         references=(JAMIL_YANG, SFU),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -397,6 +439,11 @@ def six_hump_camel() -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         x, y = _xy(p)
         return (4 - 2.1 * x**2 + x**4 / 3) * x**2 + x * y + (-4 + 4 * y**2) * y**2
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x2, y2 = x * x, y * y
+        f = (4 - 2.1 * x2 + x2 * x2 / 3) * x2 + x * y + (-4 + 4 * y2) * y2
+        return f, x * (8 - 8.4 * x2 + 2 * x2 * x2) + y, x + y * (16 * y2 - 8)
 
     return _classic(
         "six_hump_camel",
@@ -423,6 +470,7 @@ def six_hump_camel() -> Landscape:
         "start decides the outcome.",
         references=(DIXON_SZEGO, MOLGA, SFU),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 

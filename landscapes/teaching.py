@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .base import Landscape, Minimum, Parameter, Saddle, SurfaceFn
+from .base import Landscape, Minimum, Parameter, Saddle, SurfaceFn, closed_form
 from .registry import register
 
 GOODFELLOW = (
@@ -84,6 +84,9 @@ def saddle() -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         return p[..., 0] ** 2 - p[..., 1] ** 2
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return x * x - y * y, 2 * x, -2 * y
+
     return _landscape(
         "saddle",
         "Saddle point",
@@ -97,6 +100,7 @@ def saddle() -> Landscape:
         "then slides off along y.",
         references=(GOODFELLOW, DAUPHIN),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -112,6 +116,10 @@ def saddle_bounded() -> Landscape:
         y = p[..., 1]
         return p[..., 0] ** 2 - y**2 + 0.25 * y**4
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        y2 = y * y
+        return x * x - y2 + 0.25 * (y2 * y2), 2 * x, y * (y2 - 2)
+
     r2 = math.sqrt(2.0)
     return _landscape(
         "saddle_bounded",
@@ -125,6 +133,7 @@ def saddle_bounded() -> Landscape:
         notice="The run stalls at the saddle for many steps before it picks one of the two minima.",
         references=(GOODFELLOW, DAUPHIN),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -142,6 +151,9 @@ def monkey_saddle() -> Landscape:
         x, y = p[..., 0], p[..., 1]
         return x**3 - 3.0 * x * y**2
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return x * x * x - 3.0 * x * (y * y), 3.0 * (x * x - y * y), -6.0 * x * y
+
     return _landscape(
         "monkey_saddle",
         "Monkey saddle",
@@ -155,6 +167,7 @@ def monkey_saddle() -> Landscape:
         "than at an ordinary saddle before it leaves down one of three valleys.",
         references=(ANANDKUMAR, GOODFELLOW),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -209,6 +222,10 @@ def quadratic(*, kappa: float, angle: float, lambda_max: float) -> Landscape:
         x, y = p[..., 0], p[..., 1]
         return 0.5 * (a11 * x**2 + 2.0 * a12 * x * y + a22 * y**2)
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        gx, gy = a11 * x + a12 * y, a12 * x + a22 * y
+        return 0.5 * (x * gx + y * gy), gx, gy
+
     start = 0.5 * v[:, 1] + 1.8 * v[:, 0]
     return _landscape(
         "quadratic",
@@ -224,6 +241,7 @@ def quadratic(*, kappa: float, angle: float, lambda_max: float) -> Landscape:
         references=(GOODFELLOW, NOCEDAL, GOH),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -250,6 +268,10 @@ def ravine(*, steepness: float) -> Landscape:
         x, y = p[..., 0], p[..., 1]
         return 0.5 * s * (y - b * torch.sin(x)) ** 2 + 0.5 * e * x**2
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r = y - b * torch.sin(x)
+        return 0.5 * s * (r * r) + 0.5 * e * (x * x), e * x - (s * b) * r * torch.cos(x), s * r
+
     return _landscape(
         "ravine",
         "Curved ravine",
@@ -263,6 +285,7 @@ def ravine(*, steepness: float) -> Landscape:
         references=(GOODFELLOW, GOH),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -285,6 +308,10 @@ def plateau(*, width: float) -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         return 1.0 - torch.exp(-c * (p[..., 0] ** 2 + p[..., 1] ** 2))
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        well = torch.exp(-c * (x * x + y * y))
+        return 1.0 - well, (2 * c) * x * well, (2 * c) * y * well
+
     return _landscape(
         "plateau",
         "Plateau",
@@ -297,6 +324,7 @@ def plateau(*, width: float) -> Landscape:
         "while Adam's normalised steps cross it.",
         references=(GOODFELLOW, DAUPHIN, KINGMA),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -373,6 +401,14 @@ def trap() -> Landscape:
             out = out - depth * torch.exp(-((x - mx) ** 2 + (y - my) ** 2) / (2.0 * width**2))
         return out
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        f, gx, gy = TRAP_BOWL * (x * x + y * y), (2 * TRAP_BOWL) * x, (2 * TRAP_BOWL) * y
+        for mx, my, depth, width in TRAP_WELLS:
+            dx, dy = x - mx, y - my
+            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * width**2))
+            f, gx, gy = f - well, gx + well * dx / width**2, gy + well * dy / width**2
+        return f, gx, gy
+
     return _landscape(
         "trap",
         "Local-minimum trap",
@@ -390,6 +426,7 @@ def trap() -> Landscape:
         "Adam step carries the run over the pass into the deep one.",
         references=(GOODFELLOW,),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )
 
 
@@ -411,6 +448,10 @@ def bumpy_bowl(*, amplitude: float) -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         x, y = p[..., 0], p[..., 1]
         return 0.5 * (x**2 + y**2) + a * (2.0 - torch.cos(w * x) - torch.cos(w * y))
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        f = 0.5 * (x * x + y * y) + a * (2.0 - torch.cos(w * x) - torch.cos(w * y))
+        return f, x + (a * w) * torch.sin(w * x), y + (a * w) * torch.sin(w * y)
 
     def dh(t: float) -> float:
         return t + a * w * math.sin(w * t)
@@ -439,4 +480,5 @@ def bumpy_bowl(*, amplitude: float) -> Landscape:
         "small bumps down to the centre.",
         references=(GOODFELLOW, 'Rastrigin (1974), "Systems of extremal control", Nauka'),
         all_minima_known=True,
+        gradient=closed_form(grad),
     )

@@ -50,7 +50,7 @@ def _decoupled(default: bool) -> HyperParam:
 
 def _moments_init(params: torch.Tensor, hp: HParams) -> State:
     z = torch.zeros_like(params)
-    return {"step": step_counter(params), "exp_avg": z, "exp_avg_sq": z, "max_exp_avg_sq": z}
+    return {"step": step_counter(params, hp), "exp_avg": z, "exp_avg_sq": z, "max_exp_avg_sq": z}
 
 
 def _weight_decay(params, grad, hp) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,6 +132,7 @@ register(
         title="Adam",
         init=_moments_init,
         update=_adam_update,
+        elementwise=True,
         hyperparams=_adam_params(1e-3, 0.0, False),
         description="Momentum on the gradient, divided per axis by the RMS of recent gradients.",
         maths=_ADAM_MATHS,
@@ -148,6 +149,7 @@ register(
         title="AdamW",
         init=_moments_init,
         update=_adam_update,
+        elementwise=True,
         hyperparams=_adam_params(1e-3, 1e-2, True),
         description="Adam with decoupled weight decay: the weights shrink by lr * wd every step.",
         maths=r"\theta \leftarrow \theta (1 - \eta\lambda),\ \text{then Adam's step}",
@@ -162,7 +164,7 @@ register(
 
 
 def _nadam_init(params: torch.Tensor, hp: HParams) -> State:
-    return {**_moments_init(params, hp), "mu_product": torch.ones_like(step_counter(params))}
+    return {**_moments_init(params, hp), "mu_product": torch.ones_like(step_counter(params, hp))}
 
 
 def _nadam_update(params, loss, grad, state, hp, oracle):
@@ -194,6 +196,7 @@ register(
         title="NAdam",
         init=_nadam_init,
         update=_nadam_update,
+        elementwise=True,
         hyperparams=(
             lr_param(2e-3),
             *_betas_eps(),
@@ -251,6 +254,7 @@ register(
         title="RAdam",
         init=_moments_init,
         update=_radam_update,
+        elementwise=True,
         hyperparams=(lr_param(1e-3), *_betas_eps(), weight_decay_param(), _decoupled(False)),
         description="Adam whose adaptive step is switched on only once the variance of v is tractable "
         "(momentum SGD for the first steps).",
@@ -269,7 +273,7 @@ register(
 
 def _adamax_init(params: torch.Tensor, hp: HParams) -> State:
     z = torch.zeros_like(params)
-    return {"step": step_counter(params), "exp_avg": z, "exp_inf": z}
+    return {"step": step_counter(params, hp), "exp_avg": z, "exp_inf": z}
 
 
 def _adamax_update(params, loss, grad, state, hp, oracle):
@@ -293,6 +297,7 @@ register(
         title="Adamax",
         init=_adamax_init,
         update=_adamax_update,
+        elementwise=True,
         hyperparams=(lr_param(2e-3), *_betas_eps(), weight_decay_param()),
         description="Adam with the infinity norm: divide by a decaying maximum of |g| instead of an RMS.",
         maths=r"u_t = \max(\beta_2 u_{t-1}, |g_t| + \epsilon),\ "

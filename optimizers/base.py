@@ -171,6 +171,10 @@ class Optimizer:
             every run of a batch exactly where it was repeats forever (without noise or a
             schedule), and the runner reuses it instead of recomputing it: the same numbers,
             without Newton's Hessian at every step after convergence.
+        elementwise: every hyperparameter acts coordinate by coordinate, so the rule is the same
+            with ``(R, D)`` hyperparameter tensors as with ``(R, 1)``. The 2-D runner hands it
+            ``(R, 2)`` tensors: torch multiplies equal shapes several times faster than it
+            broadcasts ``(R, 1)`` over a last axis of 2.
     """
 
     name: str
@@ -187,6 +191,7 @@ class Optimizer:
     second_moment_key: str | None = None
     check: CheckFn | None = None
     stationary: bool = False
+    elementwise: bool = False
     fixed: tuple[tuple[str, float | bool], ...] = ()
 
     def all_hyperparams(self) -> tuple[HyperParam, ...]:

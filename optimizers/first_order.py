@@ -39,15 +39,16 @@ def next_step(state: State) -> torch.Tensor:
     return state["step"] + 1
 
 
-def step_counter(params: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(params.shape[0], 1, dtype=params.dtype, device=params.device)
+def step_counter(params: torch.Tensor, hp: HParams) -> torch.Tensor:
+    """Zero update counts, one per run, as wide as the hyperparameters ((R, 1) or (R, D))."""
+    return torch.zeros(params.shape[0], hp["lr"].shape[-1], dtype=params.dtype, device=params.device)
 
 
 # --- SGD family ------------------------------------------------------------------------------
 
 
 def _sgd_init(params: torch.Tensor, hp: HParams) -> State:
-    return {"step": step_counter(params), "momentum_buffer": torch.zeros_like(params)}
+    return {"step": step_counter(params, hp), "momentum_buffer": torch.zeros_like(params)}
 
 
 def _sgd_update(
@@ -120,6 +121,7 @@ register(
         title="Gradient descent",
         init=_sgd_init,
         update=_sgd_update,
+        elementwise=True,
         hyperparams=(lr_param(1e-3), weight_decay_param()),
         description="Plain gradient descent: step against the gradient, nothing else.",
         maths=r"\theta_t = \theta_{t-1} - \eta \nabla f(\theta_{t-1})",
@@ -134,6 +136,7 @@ register(
         title="SGD",
         init=_sgd_init,
         update=_sgd_update,
+        elementwise=True,
         hyperparams=(
             *_sgd_params(1e-3, 0.0, False),
             HyperParam(
@@ -158,6 +161,7 @@ register(
         title="Momentum",
         init=_sgd_init,
         update=_sgd_update,
+        elementwise=True,
         hyperparams=_sgd_params(1e-3, 0.9, False),
         description="Heavy ball: a velocity that accumulates gradients, damping zig-zags in ravines.",
         maths=_SGD_MATHS,
@@ -173,6 +177,7 @@ register(
         title="Nesterov",
         init=_sgd_init,
         update=_sgd_update,
+        elementwise=True,
         hyperparams=_sgd_params(1e-3, 0.9, True),
         description="Nesterov momentum: the gradient correction looks ahead along the velocity.",
         maths=_SGD_MATHS,
@@ -189,7 +194,7 @@ register(
 
 def _adagrad_init(params: torch.Tensor, hp: HParams) -> State:
     return {
-        "step": step_counter(params),
+        "step": step_counter(params, hp),
         "sum": torch.zeros_like(params) + hp["initial_accumulator_value"],
     }
 
@@ -210,6 +215,7 @@ register(
         title="Adagrad",
         init=_adagrad_init,
         update=_adagrad_update,
+        elementwise=True,
         hyperparams=(
             lr_param(1e-2),
             HyperParam(
@@ -241,7 +247,7 @@ register(
 
 def _rmsprop_init(params: torch.Tensor, hp: HParams) -> State:
     z = torch.zeros_like(params)
-    return {"step": step_counter(params), "square_avg": z, "grad_avg": z, "momentum_buffer": z}
+    return {"step": step_counter(params, hp), "square_avg": z, "grad_avg": z, "momentum_buffer": z}
 
 
 def _rmsprop_update(params, loss, grad, state, hp, oracle):
@@ -281,6 +287,7 @@ register(
         title="RMSprop",
         init=_rmsprop_init,
         update=_rmsprop_update,
+        elementwise=True,
         hyperparams=(
             lr_param(1e-2),
             HyperParam(
@@ -329,7 +336,7 @@ register(
 
 def _adadelta_init(params: torch.Tensor, hp: HParams) -> State:
     z = torch.zeros_like(params)
-    return {"step": step_counter(params), "square_avg": z, "acc_delta": z}
+    return {"step": step_counter(params, hp), "square_avg": z, "acc_delta": z}
 
 
 def _adadelta_update(params, loss, grad, state, hp, oracle):
@@ -355,6 +362,7 @@ register(
         title="Adadelta",
         init=_adadelta_init,
         update=_adadelta_update,
+        elementwise=True,
         hyperparams=(
             lr_param(1.0),
             HyperParam(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -155,14 +156,20 @@ def expand_specs(specs: Sequence[SpecLike]) -> list[ResolvedSpec]:
 class _Oracle:
     """Function, gradient and Hessian evaluations for a slice of the runs, with per-run tallies."""
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], counts: dict[str, torch.Tensor]):
+    def __init__(
+        self,
+        fn: Callable[[torch.Tensor], torch.Tensor],
+        grad_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+        counts: dict[str, torch.Tensor],
+    ):
         self.fn = fn
+        self.grad_fn = grad_fn
         self.counts = counts
 
     def value_and_grad(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.count("function", 1)
         self.count("gradient", 1)
-        return value_and_grad(self.fn, params)
+        return self.grad_fn(params)
 
     def value(self, params: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -174,6 +181,13 @@ class _Oracle:
 
     def count(self, kind: str, n: torch.Tensor | float) -> None:
         self.counts[kind] += n
+
+
+def gradient_oracle(landscape: Any) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """``points -> (values, gradients)`` for a landscape: its closed form if it declares one
+    (``Landscape.gradient``), else autograd on ``landscape.fn``."""
+    own = getattr(landscape, "gradient", None)
+    return own if own is not None else partial(value_and_grad, landscape.fn)
 
 
 # --- the runner ------------------------------------------------------------------------------
@@ -218,10 +232,13 @@ class _Group:
         self.fixed_counts: dict[str, torch.Tensor] | None = None
 
 
-def rule_groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) -> list[_Group]:
+def rule_groups(
+    specs: list[ResolvedSpec], n: int, steps: int, dtype, device, width: int = 1
+) -> list[_Group]:
     """The runs of ``specs`` (each repeated for ``n`` starts) grouped by update rule, with their
-    hyperparameters as tensors over the run axis: what the step loops of ``simulate`` and of
-    ``landscapes.network.train`` iterate over."""
+    hyperparameters as ``(R, 1)`` tensors over the run axis: what the step loops of ``simulate``
+    and of ``landscapes.network.train`` iterate over. For ``elementwise`` rules the tensors are
+    ``(R, width)`` instead (``simulate`` passes the problem's dimension)."""
     by_rule: dict[tuple, list[int]] = {}
     for i, s in enumerate(specs):
         opt = base.get(s.name)
@@ -239,6 +256,8 @@ def rule_groups(specs: list[ResolvedSpec], n: int, steps: int, dtype, device) ->
             ]
             if all(v == vals[0] for v in vals):
                 uniform[key] = vals[0]
+        if opt.elementwise and width > 1:
+            tensors = {k: t.expand(-1, width).contiguous() for k, t in tensors.items()}
         hp = base.HParams(tensors, uniform)
         factors = np.stack(
             [specs[i].schedule.factors(float(specs[i].hyperparams["lr"]), steps) for i in idx],
@@ -345,13 +364,14 @@ def simulate(
     s_count, n = len(resolved), start_arr.shape[0]
     total = s_count * n
     fn = landscape.fn
-    groups = rule_groups(resolved, n, steps, dtype, dev)
+    grad_fn = gradient_oracle(landscape)
+    groups = rule_groups(resolved, n, steps, dtype, dev, width=start_arr.shape[1])
     order = [i for g in groups for i in g.spec_index]  # spec index at each position of the run axis
 
     start_t = torch.as_tensor(start_arr, dtype=dtype, device=dev)
     params = start_t.repeat(s_count, 1)
     counts = {k: torch.zeros(total, dtype=dtype, device=dev) for k in KINDS}
-    oracles = [_Oracle(fn, {k: c[g.lo : g.hi] for k, c in counts.items()}) for g in groups]
+    oracles = [_Oracle(fn, grad_fn, {k: c[g.lo : g.hi] for k, c in counts.items()}) for g in groups]
     for g in groups:
         g.state = g.opt.init(params[g.lo : g.hi], g.hp)
 
@@ -361,7 +381,7 @@ def simulate(
         noise = torch.randn((steps, n, 2), generator=gen, dtype=dtype).to(dev)
 
     (x0, x1), (y0, y1) = landscape.domain
-    centre = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2], dtype=dtype, device=dev)
+    centre = ((x0 + x1) / 2, (y0 + y1) / 2)
     radius = escape * float(np.hypot(x1 - x0, y1 - y0))
     diverged_at = torch.full((total,), -1, dtype=torch.long, device=dev)
     track_settle = settle is not None and record == "final"
@@ -371,8 +391,8 @@ def simulate(
     def escaped(x: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
         """Diverged: loss not finite or farther than the escape radius (NaN positions included,
         as NaN compares false)."""
-        inside = _square_norm(x - centre) <= radius**2
-        return ~(inside & torch.isfinite(loss))
+        dx, dy = x[..., 0] - centre[0], x[..., 1] - centre[1]
+        return ~((dx * dx + dy * dy <= radius**2) & torch.isfinite(loss))
 
     full, keep_path = record == "full", record in ("full", "path")
     tail_len = max(1, min(window, steps)) + 1
@@ -386,7 +406,7 @@ def simulate(
     def observe(t: int, x: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor) -> None:
         if not keep_path:
             bad = escaped(x, loss)
-            diverged_at.copy_(torch.where((diverged_at < 0) & bad, t, diverged_at))
+            diverged_at.masked_fill_(bad & (diverged_at < 0), t)
             if t < first_kept:
                 return
         pos_hist.append(x)
@@ -394,7 +414,7 @@ def simulate(
         grad_hist.append(grad)
 
     for t in range(steps):
-        loss, grad = value_and_grad(fn, params)
+        loss, grad = grad_fn(params)
         observe(t, params, loss, grad)
         new_parts = []
         for g, oracle in zip(groups, oracles, strict=True):
@@ -428,7 +448,7 @@ def simulate(
             last_moved.masked_fill_(moved, t + 1)
         params = new_params
 
-    loss, grad = value_and_grad(fn, params)
+    loss, grad = grad_fn(params)
     observe(steps, params, loss, grad)
     for k in ("function", "gradient"):  # one of each per step (the final point is not counted)
         counts[k] += steps

@@ -86,7 +86,7 @@ def backtracking(
 
 
 def _newton_init(params: torch.Tensor, hp: HParams) -> State:
-    return {"step": step_counter(params)}
+    return {"step": step_counter(params, hp)}
 
 
 def _newton_update(params, loss, grad, state, hp, oracle):
@@ -159,7 +159,7 @@ def _bfgs_init(params: torch.Tensor, hp: HParams) -> State:
     r, d = params.shape
     eye = torch.eye(d, dtype=params.dtype, device=params.device).expand(r, d, d).clone()
     z = torch.zeros_like(params)
-    return {"step": step_counter(params), "inv_hessian": eye, "prev_grad": z, "prev_step": z}
+    return {"step": step_counter(params, hp), "inv_hessian": eye, "prev_grad": z, "prev_step": z}
 
 
 def _first_step_length(grad: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
@@ -227,7 +227,7 @@ def _lbfgs_init(params: torch.Tensor, hp: HParams) -> State:
     m = int(hp["history_size"].max())
     zeros = params.new_zeros
     return {
-        "step": step_counter(params),  # torch's n_iter
+        "step": step_counter(params, hp),  # torch's n_iter
         "dirs": zeros(r, m, d),
         "stps": zeros(r, m, d),
         "ro": zeros(r, m),

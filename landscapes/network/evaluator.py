@@ -16,7 +16,11 @@ Modes (``batch_norm``):
 from __future__ import annotations
 
 import copy
+import itertools
+import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
@@ -84,6 +88,7 @@ class NetworkEvaluator:
         self.plain_cross_entropy = is_plain_cross_entropy(loss_fn)
         self.plan = plan_for(self.module)
         self._widest_cache: dict[tuple[int, ...], int] = {}
+        self._lock = threading.Lock()
 
     # -- single point and batched forward -----------------------------------------------------
     def forward_one(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -257,8 +262,10 @@ class NetworkEvaluator:
         bases: dict[int, torch.Tensor | None] = {}  # first-layer outputs per data batch
 
         def run(lo: int, hi: int, s: int, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-            if s not in bases:
-                bases[s] = self.plane_base(basis, xb)
+            if s not in bases:  # the first chunk of each batch; the others wait for it
+                with self._lock:
+                    if s not in bases:
+                        bases[s] = self.plane_base(basis, xb)
             return self.plane_batch_values(basis, coords[lo:hi], xb, yb, metric, bases[s])
 
         return self._chunked(
@@ -277,18 +284,75 @@ class NetworkEvaluator:
         if bs < 1:
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
         chunk = int(chunk or self.chunk_points(min(bs, n), x))
+        batches = [(s, x[s : s + bs], y[s : s + bs]) for s in range(0, n, bs)]
+
+        def one(lo: int) -> torch.Tensor:
+            hi = min(m, lo + chunk)
+            total = 0.0
+            for s, xb, yb in batches:
+                total = total + run(lo, hi, s, xb, yb) * (yb.shape[0] / n)
+            return total
+
+        starts = list(range(0, m, chunk))
+        workers = 1 if differentiable else cpu_workers(x.device, len(starts))
         out = []
         grad_ctx = torch.enable_grad() if differentiable else torch.no_grad()
         with grad_ctx:
-            for lo in range(0, m, chunk):
-                hi = min(m, lo + chunk)
-                total = 0.0
-                for s in range(0, n, bs):
-                    xb, yb = x[s : s + bs], y[s : s + bs]
-                    total = total + run(lo, hi, s, xb, yb) * (yb.shape[0] / n)
-                out.append(total)
+            for values in map_chunks(one, starts, workers):
+                out.append(values)
                 if progress is not None:
-                    progress(hi / m)
+                    progress(min(m, starts[len(out) - 1] + chunk) / m)
         if not out:
             return x.new_zeros(0)
         return torch.cat(out)
+
+
+def cpu_workers(device: torch.device, n_chunks: int) -> int:
+    """Threads to spread chunks over: torch's intra-op thread count on the CPU, else 1."""
+    if device.type != "cpu" or n_chunks < 2:
+        return 1
+    return max(1, min(torch.get_num_threads(), n_chunks))
+
+
+def map_chunks(fn: Callable[[int], torch.Tensor], starts: list[int], workers: int):
+    """``fn(start)`` for every chunk, yielded in order, on ``workers`` threads.
+
+    Why threads over chunks rather than torch's intra-op threads: a chunk is a few dozen
+    medium-sized kernels (about a megabyte each), and every one of them is an OpenMP
+    fork/join. With two threads the joins cost more than they save (the combining product,
+    the reductions over the class axis and the elementwise passes are memory-bound and do
+    not speed up), and when another process holds a core every join waits for a thread the
+    OS has descheduled: a run slows down tens of times. Here each worker runs whole chunks
+    with one intra-op thread, so the workers never wait for each other and a busy core only
+    slows its own worker (the chunks are handed out dynamically). Each worker sets its own
+    thread's count (OpenMP and MKL settings are per thread); torch's global default, which
+    ``set_num_threads`` also writes, is put back afterwards.
+    """
+    if workers <= 1:
+        for s in starts:
+            yield fn(s)
+        return
+    saved = torch.get_num_threads()
+
+    def task(s: int) -> torch.Tensor:
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
+        with torch.no_grad():
+            return fn(s)
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    pending: deque = deque()
+    try:
+        todo = iter(starts)
+        for s in itertools.islice(todo, 2 * workers):
+            pending.append(pool.submit(task, s))
+        while pending:
+            done = pending.popleft().result()
+            for s in itertools.islice(todo, 1):
+                pending.append(pool.submit(task, s))
+            yield done
+    finally:
+        # a caller that stops early (an exception from ``progress``) gets control back after
+        # the chunks in flight, not after the whole grid
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(saved)
