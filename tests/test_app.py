@@ -252,3 +252,38 @@ def test_curvature_panel_and_axes_on_the_contour():
     at.toggle(key="show_curvature").set_value(False).run()
     assert not any(s.value == "Curvature and stability" for s in at.subheader)
     assert written_state(at).show_curvature is False
+
+
+def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkeypatch):
+    """The batch that computes a scene carries every slider value of the elementwise rules and
+    the neighbours of Newton's; a move among them runs nothing, a move past them runs one."""
+    import numpy as np
+
+    import optimizers
+    from app import compute
+    from app.state import OptimizerEntry
+    from app.views.explorer import likely_entries, log_options
+
+    adam, newton = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("newton", lr=0.5)
+    scene = ("rosenbrock", (), (-1.5, 2.0), 137, 0)
+    likely = likely_entries((adam, newton))
+    assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, 0.1)) - 1
+    assert len([e for e in likely if e.name == "newton"]) == 4
+    key, params, start, steps, seed = scene
+    compute.runs(key, params, (adam, newton), start, steps, seed, likely=likely)
+
+    calls = []
+    real = optimizers.simulate
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optimizers, "simulate", counting)
+    far = OptimizerEntry.make("adam", lr=1e-4)
+    (got,) = compute.runs(key, params, (far,), start, steps, seed)
+    assert calls == []
+    alone = real(landscapes.get(key), [far.spec()], [start], steps=steps, seed=seed)
+    np.testing.assert_allclose(got.positions, alone.positions[0, 0], rtol=0, atol=1e-12)
+    compute.runs(key, params, (OptimizerEntry.make("newton", lr=0.05),), start, steps, seed)
+    assert calls == [1]

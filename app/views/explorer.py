@@ -257,18 +257,23 @@ def log_options(low: float, high: float, value: float) -> list[float]:
 
 
 def likely_entries(entries: tuple[OptimizerEntry, ...]) -> list[OptimizerEntry]:
-    """Each entry with its learning rate moved up to ``LIKELY_NEIGHBOURS`` positions along its
-    slider: what a student dragging the slider asks for next (see ``compute.runs``)."""
+    """What a student moving a learning-rate slider asks for next (see ``compute.runs``): every
+    value on the slider for the cheap, elementwise rules (gradient descent to Adam: 50 runs cost
+    about what one does, as rows of the same tensors), ``LIKELY_NEIGHBOURS`` positions each side
+    for the rest (Newton's runs each need a Hessian per step)."""
     out = []
     for entry in entries:
-        h = next((h for h in optimizers.get(entry.name).all_hyperparams() if h.name == "lr"), None)
+        opt = optimizers.get(entry.name)
+        h = next((h for h in opt.all_hyperparams() if h.name == "lr"), None)
         lr = entry.values.get("lr")
         if h is None or not h.log or not lr or lr <= 0:
             continue
         lo, hi = h.ui or (h.low, h.high)
         options = log_options(min(lo, lr), max(hi, lr), lr)
-        i = options.index(lr)
-        for value in options[max(0, i - LIKELY_NEIGHBOURS) : i + LIKELY_NEIGHBOURS + 1]:
+        if not opt.elementwise:
+            i = options.index(lr)
+            options = options[max(0, i - LIKELY_NEIGHBOURS) : i + LIKELY_NEIGHBOURS + 1]
+        for value in options:
             if value != lr:
                 with contextlib.suppress(ValueError):  # a neighbour outside the allowed range
                     hp = {**dict(entry.hyperparams), "lr": value}
