@@ -19,6 +19,7 @@ import torch
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 SurfaceFn = Callable[[torch.Tensor], torch.Tensor]
 ValueGradFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+Number = torch.Tensor | float
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ class Landscape:
         gradient: the value and gradient in closed form (see :func:`closed_form`), or None for
             autograd. The runner evaluates it at every step: for a batch of 2-D points it is
             several times faster than a backward pass. Tests check it against autograd.
+        second_derivatives: the Hessian in closed form (see :func:`closed_form_hessian`), or
+            None for autograd's double backward (what Newton's method pays for at every step).
     """
 
     key: str
@@ -129,6 +132,7 @@ class Landscape:
     log_scale: bool = field(default=False, compare=False)
     all_minima_known: bool = field(default=False, compare=False)
     gradient: ValueGradFn | None = field(default=None, compare=False, repr=False)
+    second_derivatives: SurfaceFn | None = field(default=None, compare=False, repr=False)
 
     # -- evaluation -------------------------------------------------------------------------
     def __call__(self, points: torch.Tensor | np.ndarray | tuple | list) -> torch.Tensor:
@@ -149,6 +153,9 @@ class Landscape:
 
     def hessian(self, points: torch.Tensor) -> torch.Tensor:
         """Hessians ``(..., 2, 2)`` at ``points`` (row j is the derivative of the gradient by x_j)."""
+        if self.second_derivatives is not None:
+            with torch.no_grad():
+                return self.second_derivatives(points)
         return hessian(self.fn, points)
 
     def grid(
@@ -203,6 +210,23 @@ def closed_form(
         return f, torch.stack((gx, gy), dim=-1)
 
     return value_and_gradient
+
+
+def closed_form_hessian(
+    hxy: Callable[[torch.Tensor, torch.Tensor], tuple[Number, Number, Number]],
+) -> SurfaceFn:
+    """A Hessian function on points ``(..., 2)`` -> ``(..., 2, 2)`` from
+    ``(x, y) -> (f_xx, f_xy, f_yy)`` (constants may be plain numbers)."""
+
+    def second_derivatives(points: torch.Tensor) -> torch.Tensor:
+        x = points[..., 0]
+        hxx, hxy_, hyy = (
+            v if isinstance(v, torch.Tensor) else torch.full_like(x, v)
+            for v in hxy(x, points[..., 1])
+        )
+        return torch.stack((torch.stack((hxx, hxy_), -1), torch.stack((hxy_, hyy), -1)), -2)
+
+    return second_derivatives
 
 
 def hessian(fn: SurfaceFn, points: torch.Tensor) -> torch.Tensor:

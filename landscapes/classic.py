@@ -31,7 +31,17 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .base import Bounds, Landscape, Minimum, Parameter, Saddle, ValueGradFn, closed_form
+from .base import (
+    Bounds,
+    Landscape,
+    Minimum,
+    Parameter,
+    Saddle,
+    SurfaceFn,
+    ValueGradFn,
+    closed_form,
+    closed_form_hessian,
+)
 from .registry import register
 
 PI = math.pi
@@ -104,6 +114,7 @@ def _classic(
     log_scale: bool = False,
     all_minima_known: bool = False,
     gradient: ValueGradFn | None = None,
+    second_derivatives: SurfaceFn | None = None,
 ) -> Landscape:
     """Assemble a classic landscape (the registry adds its parameter specs and values)."""
     return Landscape(
@@ -121,6 +132,7 @@ def _classic(
         log_scale=log_scale,
         all_minima_known=all_minima_known,
         gradient=gradient,
+        second_derivatives=second_derivatives,
     )
 
 
@@ -147,6 +159,9 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
         # the products grouped as autograd groups them: the same bits, step for step
         return u * u + b * (r * r), -2 * u - 4 * (b * r) * x, 2 * (b * r)
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 2 - 4 * b * y + 12 * b * x * x, -4 * b * x, 2 * b
+
     return _classic(
         "rosenbrock",
         "Rosenbrock",
@@ -165,6 +180,7 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
         log_scale=True,
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -178,6 +194,9 @@ def sphere() -> Landscape:
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return x * x + y * y, 2 * x, 2 * y
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 2.0, 0.0, 2.0
 
     return _classic(
         "sphere",
@@ -196,6 +215,7 @@ def sphere() -> Landscape:
         ),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -214,6 +234,9 @@ def booth() -> Landscape:
         u, v = x + 2 * y - 7, 2 * x + y - 5
         return u * u + v * v, 2 * u + 4 * v, 4 * u + 2 * v
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 10.0, 8.0, 10.0
+
     return _classic(
         "booth",
         "Booth",
@@ -227,6 +250,7 @@ def booth() -> Landscape:
         references=(JAMIL_YANG, SFU),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -244,6 +268,9 @@ def matyas() -> Landscape:
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return 0.26 * (x * x + y * y) - 0.48 * x * y, 0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 0.52, -0.48, 0.52
+
     return _classic(
         "matyas",
         "Matyas",
@@ -257,6 +284,7 @@ def matyas() -> Landscape:
         references=(JAMIL_YANG, SFU),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -281,6 +309,17 @@ def beale() -> Landscape:
         gy = 2 * x * (u1 + 2 * y * u2 + 3 * y2 * u3)
         return f, gx, gy
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        y2 = y * y
+        y3 = y2 * y
+        u1, u2, u3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y3
+        d1, d2, d3 = y - 1, y2 - 1, y3 - 1  # derivatives of u1, u2, u3 by x
+        e1, e2, e3 = x, 2 * x * y, 3 * x * y2  # ... and by y
+        hxx = 2 * (d1 * d1 + d2 * d2 + d3 * d3)
+        hxy = 2 * (d1 * e1 + u1 + d2 * e2 + 2 * y * u2 + d3 * e3 + 3 * y2 * u3)
+        hyy = 2 * (e1 * e1 + e2 * e2 + e3 * e3 + 2 * x * u2 + 6 * x * y * u3)
+        return hxx, hxy, hyy
+
     return _classic(
         "beale",
         "Beale",
@@ -304,6 +343,7 @@ def beale() -> Landscape:
         log_scale=True,
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -357,6 +397,13 @@ def himmelblau() -> Landscape:
         u, v = x * x + y - 11, x + y * y - 7
         return u * u + v * v, 4 * x * u + 2 * v, 2 * u + 4 * y * v
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return (
+            4 * (x * x + y - 11) + 8 * x * x + 2,
+            4 * (x + y),
+            4 * (x + y * y - 7) + 8 * y * y + 2,
+        )
+
     return _classic(
         "himmelblau",
         "Himmelblau",
@@ -386,6 +433,7 @@ def himmelblau() -> Landscape:
         log_scale=True,
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -406,6 +454,10 @@ def three_hump_camel() -> Landscape:
         f = x2 * (2 - 1.05 * x2 + x2 * x2 / 6) + x * y + y * y
         return f, x * (4 - 4.2 * x2 + x2 * x2) + y, x + 2 * y
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        x2 = x * x
+        return 4 - 12.6 * x2 + 5 * x2 * x2, 1.0, 2.0
+
     return _classic(
         "three_hump_camel",
         "Three-hump camel",
@@ -424,6 +476,7 @@ def three_hump_camel() -> Landscape:
         log_scale=True,
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -444,6 +497,10 @@ def six_hump_camel() -> Landscape:
         x2, y2 = x * x, y * y
         f = (4 - 2.1 * x2 + x2 * x2 / 3) * x2 + x * y + (-4 + 4 * y2) * y2
         return f, x * (8 - 8.4 * x2 + 2 * x2 * x2) + y, x + y * (16 * y2 - 8)
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        x2 = x * x
+        return 8 - 25.2 * x2 + 10 * x2 * x2, 1.0, 48 * y * y - 8
 
     return _classic(
         "six_hump_camel",
@@ -471,6 +528,7 @@ def six_hump_camel() -> Landscape:
         references=(DIXON_SZEGO, MOLGA, SFU),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .base import Landscape, Minimum, Parameter, Saddle, SurfaceFn, closed_form
+from .base import Landscape, Minimum, Parameter, Saddle, SurfaceFn, closed_form, closed_form_hessian
 from .registry import register
 
 GOODFELLOW = (
@@ -87,6 +87,9 @@ def saddle() -> Landscape:
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return x * x - y * y, 2 * x, -2 * y
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 2.0, 0.0, -2.0
+
     return _landscape(
         "saddle",
         "Saddle point",
@@ -101,6 +104,7 @@ def saddle() -> Landscape:
         references=(GOODFELLOW, DAUPHIN),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -121,6 +125,10 @@ def saddle_bounded() -> Landscape:
         return x * x - y2 + 0.25 * (y2 * y2), 2 * x, y * (y2 - 2)
 
     r2 = math.sqrt(2.0)
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 2.0, 0.0, 3 * y * y - 2
+
     return _landscape(
         "saddle_bounded",
         "Saddle between two minima",
@@ -134,6 +142,7 @@ def saddle_bounded() -> Landscape:
         references=(GOODFELLOW, DAUPHIN),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -154,6 +163,9 @@ def monkey_saddle() -> Landscape:
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return x * x * x - 3.0 * x * (y * y), 3.0 * (x * x - y * y), -6.0 * x * y
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 6 * x, -6 * y, -6 * x
+
     return _landscape(
         "monkey_saddle",
         "Monkey saddle",
@@ -168,6 +180,7 @@ def monkey_saddle() -> Landscape:
         references=(ANANDKUMAR, GOODFELLOW),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -227,6 +240,10 @@ def quadratic(*, kappa: float, angle: float, lambda_max: float) -> Landscape:
         return 0.5 * (x * gx + y * gy), gx, gy
 
     start = 0.5 * v[:, 1] + 1.8 * v[:, 0]
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return a11, a12, a22
+
     return _landscape(
         "quadratic",
         "Ill-conditioned quadratic",
@@ -242,6 +259,7 @@ def quadratic(*, kappa: float, angle: float, lambda_max: float) -> Landscape:
         log_scale=True,
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -272,6 +290,11 @@ def ravine(*, steepness: float) -> Landscape:
         r = y - b * torch.sin(x)
         return 0.5 * s * (r * r) + 0.5 * e * (x * x), e * x - (s * b) * r * torch.cos(x), s * r
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        sin, cos = torch.sin(x), torch.cos(x)
+        r = y - b * sin
+        return e + s * b * (b * cos * cos + r * sin), -s * b * cos, s
+
     return _landscape(
         "ravine",
         "Curved ravine",
@@ -286,6 +309,7 @@ def ravine(*, steepness: float) -> Landscape:
         log_scale=True,
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -312,6 +336,10 @@ def plateau(*, width: float) -> Landscape:
         well = torch.exp(-c * (x * x + y * y))
         return 1.0 - well, (2 * c) * x * well, (2 * c) * y * well
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        well = (2 * c) * torch.exp(-c * (x * x + y * y))
+        return well * (1 - 2 * c * x * x), -2 * c * x * y * well, well * (1 - 2 * c * y * y)
+
     return _landscape(
         "plateau",
         "Plateau",
@@ -325,6 +353,7 @@ def plateau(*, width: float) -> Landscape:
         references=(GOODFELLOW, DAUPHIN, KINGMA),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -409,6 +438,17 @@ def trap() -> Landscape:
             f, gx, gy = f - well, gx + well * dx / width**2, gy + well * dy / width**2
         return f, gx, gy
 
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        hxx = hyy = 2 * TRAP_BOWL
+        hxy = 0.0
+        for mx, my, depth, width in TRAP_WELLS:
+            dx, dy, w2 = x - mx, y - my, width**2
+            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * w2)) / w2
+            hxx = hxx + well * (1 - dx * dx / w2)
+            hxy = hxy - well * dx * dy / w2
+            hyy = hyy + well * (1 - dy * dy / w2)
+        return hxx, hxy, hyy
+
     return _landscape(
         "trap",
         "Local-minimum trap",
@@ -427,6 +467,7 @@ def trap() -> Landscape:
         references=(GOODFELLOW,),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -468,6 +509,10 @@ def bumpy_bowl(*, amplitude: float) -> Landscape:
         ),
         key=lambda m: (m.value, m.x, m.y),
     )
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 1 + a * w * w * torch.cos(w * x), 0.0, 1 + a * w * w * torch.cos(w * y)
+
     return _landscape(
         "bumpy_bowl",
         "Bumpy bowl",
@@ -481,4 +526,5 @@ def bumpy_bowl(*, amplitude: float) -> Landscape:
         references=(GOODFELLOW, 'Rastrigin (1974), "Systems of extremal control", Nauka'),
         all_minima_known=True,
         gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )

@@ -161,9 +161,8 @@ def diagnose(
         amplitude = 0.5 * (along.max(-1) - along.min(-1))
         amplitude[~np.isfinite(amplitude)] = np.inf  # a run that blew up swings without bound
         h = np.nan_to_num(final_hessians)
-        axis_curvature = (
-            cos * (h[..., 0, 0] * cos + h[..., 0, 1] * sin)
-            + sin * (h[..., 1, 0] * cos + h[..., 1, 1] * sin)
+        axis_curvature = cos * (h[..., 0, 0] * cos + h[..., 0, 1] * sin) + sin * (
+            h[..., 1, 0] * cos + h[..., 1, 1] * sin
         )
         still = (path_len <= stol * diag) & (w >= 1)
 

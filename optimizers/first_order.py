@@ -41,7 +41,9 @@ def next_step(state: State) -> torch.Tensor:
 
 def step_counter(params: torch.Tensor, hp: HParams) -> torch.Tensor:
     """Zero update counts, one per run, as wide as the hyperparameters ((R, 1) or (R, D))."""
-    return torch.zeros(params.shape[0], hp["lr"].shape[-1], dtype=params.dtype, device=params.device)
+    return torch.zeros(
+        params.shape[0], hp["lr"].shape[-1], dtype=params.dtype, device=params.device
+    )
 
 
 # --- SGD family ------------------------------------------------------------------------------

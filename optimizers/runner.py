@@ -160,10 +160,12 @@ class _Oracle:
         self,
         fn: Callable[[torch.Tensor], torch.Tensor],
         grad_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+        hessian_fn: Callable[[torch.Tensor], torch.Tensor],
         counts: dict[str, torch.Tensor],
     ):
         self.fn = fn
         self.grad_fn = grad_fn
+        self.hessian_fn = hessian_fn
         self.counts = counts
 
     def value_and_grad(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,17 +179,19 @@ class _Oracle:
 
     def hessian(self, params: torch.Tensor) -> torch.Tensor:
         self.count("hessian", 1)
-        return hessian(self.fn, params)
+        return self.hessian_fn(params)
 
     def count(self, kind: str, n: torch.Tensor | float) -> None:
         self.counts[kind] += n
 
 
-def gradient_oracle(landscape: Any) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """``points -> (values, gradients)`` for a landscape: its closed form if it declares one
-    (``Landscape.gradient``), else autograd on ``landscape.fn``."""
-    own = getattr(landscape, "gradient", None)
-    return own if own is not None else partial(value_and_grad, landscape.fn)
+def derivatives(landscape: Any) -> tuple[Callable, Callable]:
+    """``points -> (values, gradients)`` and ``points -> Hessians`` for a landscape: its closed
+    forms where it declares them (``Landscape.gradient``, ``Landscape.second_derivatives``),
+    else autograd on ``landscape.fn``."""
+    grad_fn = getattr(landscape, "gradient", None) or partial(value_and_grad, landscape.fn)
+    hessian_fn = getattr(landscape, "second_derivatives", None) or partial(hessian, landscape.fn)
+    return grad_fn, hessian_fn
 
 
 # --- the runner ------------------------------------------------------------------------------
@@ -364,14 +368,17 @@ def simulate(
     s_count, n = len(resolved), start_arr.shape[0]
     total = s_count * n
     fn = landscape.fn
-    grad_fn = gradient_oracle(landscape)
+    grad_fn, hessian_fn = derivatives(landscape)
     groups = rule_groups(resolved, n, steps, dtype, dev, width=start_arr.shape[1])
     order = [i for g in groups for i in g.spec_index]  # spec index at each position of the run axis
 
     start_t = torch.as_tensor(start_arr, dtype=dtype, device=dev)
     params = start_t.repeat(s_count, 1)
     counts = {k: torch.zeros(total, dtype=dtype, device=dev) for k in KINDS}
-    oracles = [_Oracle(fn, grad_fn, {k: c[g.lo : g.hi] for k, c in counts.items()}) for g in groups]
+    oracles = [
+        _Oracle(fn, grad_fn, hessian_fn, {k: c[g.lo : g.hi] for k, c in counts.items()})
+        for g in groups
+    ]
     for g in groups:
         g.state = g.opt.init(params[g.lo : g.hi], g.hp)
 
@@ -472,7 +479,7 @@ def simulate(
     tail_pos = per_run(pos_t[:, -tail_len:])
     tail_loss = per_run(loss_t[:, -tail_len:])
     tail_gnorm = per_run(gnorm_t[:, -tail_len:])
-    final_h = per_run(hessian(fn, torch.nan_to_num(params, nan=0.0, posinf=0.0, neginf=0.0)))
+    final_h = per_run(hessian_fn(torch.nan_to_num(params, nan=0.0, posinf=0.0, neginf=0.0)))
     diagnosis = diagnose(
         landscape, tail_pos, tail_loss, tail_gnorm, per_run(diverged_at), final_h, steps
     )

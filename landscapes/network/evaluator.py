@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
 
-from .batched import plan_for
+from .batched import Workspace, plan_for
 from .params import ParamSpec, param_spec
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -52,6 +53,27 @@ def is_plain_cross_entropy(loss_fn: LossFn) -> bool:
         and loss_fn.label_smoothing == 0.0
         and loss_fn.ignore_index < 0
     )
+
+
+def cross_entropy_classes_first(
+    logits: torch.Tensor, y: torch.Tensor, inplace: bool = False
+) -> torch.Tensor:
+    """Mean cross-entropy of (M, C, N) logits against (N,) class indices -> (M,).
+
+    mean_n [log sum_c exp(o_cn - m_n) + m_n - o_{y_n n}] with m_n the largest logit (as
+    ``torch.logsumexp``; an infinite maximum shifts by 0). Shifted logits below log of the
+    smallest normal number are raised to it before ``exp``: their exponentials would be
+    subnormal, which the CPU computes about ten times slower, and they cannot change a sum
+    that holds exp(0) = 1 (they are below its rounding unit by ~30 orders of magnitude).
+    ``inplace`` overwrites ``logits`` (one allocation and one pass less).
+    """
+    m = logits.amax(1, keepdim=True)
+    m = torch.where(m.isinf(), torch.zeros_like(m), m)
+    picked = logits.gather(1, y.expand(logits.shape[0], 1, -1))
+    z = logits.sub_(m) if inplace else logits - m
+    z.clamp_min_(math.log(torch.finfo(z.dtype).tiny)).exp_()
+    lse = z.sum(1).log_()
+    return lse.add_(m[:, 0]).sub_(picked[:, 0]).mean(-1)
 
 
 def has_batch_norm(model: nn.Module) -> bool:
@@ -89,6 +111,7 @@ class NetworkEvaluator:
         self.plan = plan_for(self.module)
         self._widest_cache: dict[tuple[int, ...], int] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()  # per-thread Workspace
 
     # -- single point and batched forward -----------------------------------------------------
     def forward_one(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -109,18 +132,19 @@ class NetworkEvaluator:
             and ((metric != "loss" and metric != "both") or self.plain_cross_entropy)
         )
 
-    def _reduce_classes_first(self, out: torch.Tensor, y: torch.Tensor, metric: str):
-        """(M, C, N) logits -> (M,) cross-entropy and/or accuracy."""
+    def _reduce_classes_first(
+        self, out: torch.Tensor, y: torch.Tensor, metric: str, inplace: bool = False
+    ) -> torch.Tensor:
+        """(M, C, N) logits -> (M,) cross-entropy and/or accuracy (``inplace``: ``out`` is a
+        temporary of ours and may be overwritten)."""
         if metric == "both":
-            return torch.stack(
-                [self._reduce_classes_first(out, y, m) for m in ("loss", "accuracy")], -1
-            )
+            acc = self._reduce_classes_first(out, y, "accuracy")
+            return torch.stack([self._reduce_classes_first(out, y, "loss", inplace), acc], -1)
         if metric == "accuracy":
             return (out.argmax(1) == y).to(out.dtype).mean(-1)
         if not bool((y >= 0).all()):
             return self._reduce(out.transpose(1, 2), y, metric)
-        picked = out.gather(1, y.expand(out.shape[0], 1, -1))[:, 0]
-        return (torch.logsumexp(out, 1) - picked).mean(-1)
+        return cross_entropy_classes_first(out, y, inplace)
 
     def _reduce(self, out: torch.Tensor, y: torch.Tensor, metric: str) -> torch.Tensor:
         """(M, N, C) outputs -> (M,) loss or accuracy."""
@@ -135,6 +159,15 @@ class NetworkEvaluator:
             return (torch.logsumexp(out, -1) - picked).mean(-1)
         return vmap(self.loss_fn, in_dims=(0, None))(out, y)
 
+    def workspace(self) -> Workspace | None:
+        """This thread's reusable kernel buffers (None while autograd records)."""
+        if torch.is_grad_enabled():
+            return None
+        ws = getattr(self._local, "workspace", None)
+        if ws is None:
+            ws = self._local.workspace = Workspace()
+        return ws
+
     def batch_values(
         self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, metric: str = "loss"
     ) -> torch.Tensor:
@@ -142,12 +175,18 @@ class NetworkEvaluator:
         if self.plan is not None:
             params = self.spec.unflatten(flat)
             fast = self._fast_layout(metric)
+            ws = self.workspace()
             out = self.plan.forward(
-                params, x, self.buffers, batch_stats=self.batch_stats, classes_first=fast
+                params,
+                x,
+                self.buffers,
+                batch_stats=self.batch_stats,
+                classes_first=fast,
+                workspace=ws,
             )
-            return (
-                self._reduce_classes_first(out, y, metric) if fast else self._reduce(out, y, metric)
-            )
+            if fast:
+                return self._reduce_classes_first(out, y, metric, inplace=ws is not None)
+            return self._reduce(out, y, metric)
         return vmap(self.value_one, in_dims=(0, None, None, None))(flat, x, y, metric)
 
     def plane_base(self, basis: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
@@ -155,6 +194,25 @@ class NetworkEvaluator:
         if self.plan is None or not self.plan.plane_ok:
             return None
         return self.plan.first_layer(self.spec.unflatten(basis), x)
+
+    def plane_tail(self, basis: torch.Tensor) -> tuple[torch.Tensor, list[str]] | None:
+        """The basis restricted to the parameters after the first parametrised layer:
+        ``(3, P_tail)`` and their names (None without the plane trick or with no such
+        parameters): the only parameters the points' forward passes still need."""
+        if self.plan is None or not self.plan.plane_ok:
+            return None
+        first = self.plan.first
+        assert first is not None
+        own = {
+            op.prefix + n
+            for op in self.plan.ops[first + 1 :]
+            for n, _ in op.module.named_parameters(recurse=False)
+        }
+        names = [n for n in self.spec.names if n in own]
+        if not names:
+            return None
+        parts = self.spec.unflatten(basis)
+        return torch.cat([parts[n].reshape(3, -1) for n in names], 1), names
 
     def plane_batch_values(
         self,
@@ -164,25 +222,48 @@ class NetworkEvaluator:
         y: torch.Tensor,
         metric: str = "loss",
         base: torch.Tensor | None = None,
+        tail: tuple[torch.Tensor, list[str]] | None = None,
     ) -> torch.Tensor:
         """Values at ``basis[0] + coords[:, 0] basis[1] + coords[:, 1] basis[2]`` (M points).
 
         With a sequential plan, the first parametrised layer is evaluated only at the three
         basis vectors (its output is linear in its own parameters); otherwise the points are
-        formed and evaluated as usual.
+        formed and evaluated as usual. ``base`` and ``tail``: ``plane_base`` and
+        ``plane_tail`` when already computed.
         """
-        flat = basis[0] + coords[:, :1] * basis[1] + coords[:, 1:] * basis[2]
         if self.plan is None or not self.plan.plane_ok:
+            flat = basis[0] + coords[:, :1] * basis[1] + coords[:, 1:] * basis[2]
             return self.batch_values(flat, x, y, metric)
         plan = self.plan
         first = plan.first
         assert first is not None
         if base is None:
             base = self.plane_base(basis, x)
-        # h_m = base_0 + a_m base_1 + b_m base_2 for all m: one (M, 3) x (3, N * width) product
+        if tail is None:
+            tail = self.plane_tail(basis)
+        m = coords.shape[0]
+        # weights (1, a_m, b_m): every per-point quantity below is weights @ (3, ...) basis
         weights = torch.cat([torch.ones_like(coords[:, :1]), coords], dim=1)
-        h = (weights @ base.reshape(3, -1)).reshape(coords.shape[0], *base.shape[1:])
-        params = self.spec.unflatten(flat)
+        if tail is None:
+            params = self.spec.unflatten(weights @ basis)
+        else:
+            vals = weights @ tail[0]
+            params = {}
+            lo = 0
+            for name in tail[1]:
+                shape = self.spec.shapes[self.spec.names.index(name)]
+                size = math.prod(shape)
+                params[name] = vals[:, lo : lo + size].reshape(m, *shape)
+                lo += size
+        # h_m = base_0 + a_m base_1 + b_m base_2 for all m: one (M, 3) x (3, N * width) product
+        ws = self.workspace()
+        flat_base = base.reshape(3, -1)
+        if ws is None:
+            h = weights @ flat_base
+        else:
+            buf = ws.get("plane", (m, flat_base.shape[1]), base.dtype, base.device)
+            h = torch.mm(weights, flat_base, out=buf)
+        h = h.reshape(m, *base.shape[1:])
         fast = self._fast_layout(metric)
         out = plan.forward(
             params,
@@ -192,8 +273,11 @@ class NetworkEvaluator:
             start=first + 1,
             h=h,
             classes_first=fast,
+            workspace=ws,
         )
-        return self._reduce_classes_first(out, y, metric) if fast else self._reduce(out, y, metric)
+        if fast:
+            return self._reduce_classes_first(out, y, metric, inplace=ws is not None)
+        return self._reduce(out, y, metric)
 
     def chunk_points(self, n_samples: int, x: torch.Tensor) -> int:
         """Grid points per chunk so that the widest activation of a chunk stays within the
@@ -260,13 +344,14 @@ class NetworkEvaluator:
         """``(M,)`` values at ``basis[0] + a basis[1] + b basis[2]`` for ``coords`` (M, 2)."""
 
         bases: dict[int, torch.Tensor | None] = {}  # first-layer outputs per data batch
+        tail = self.plane_tail(basis)
 
         def run(lo: int, hi: int, s: int, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
             if s not in bases:  # the first chunk of each batch; the others wait for it
                 with self._lock:
                     if s not in bases:
                         bases[s] = self.plane_base(basis, xb)
-            return self.plane_batch_values(basis, coords[lo:hi], xb, yb, metric, bases[s])
+            return self.plane_batch_values(basis, coords[lo:hi], xb, yb, metric, bases[s], tail)
 
         return self._chunked(
             run, coords.shape[0], x, y, metric, batch_size, chunk, progress, differentiable
