@@ -107,7 +107,7 @@ def frames_of(fig: go.Figure) -> list[go.Frame]:
 
 def test_frames_are_few_and_carry_only_the_moving_traces(contour, contour_go, runs) -> None:
     frames = frames_of(contour)
-    assert 2 <= len(frames) <= 120
+    assert 2 <= len(frames) <= figures.MAX_FRAMES
     steps = [int(f.name) for f in frames]
     assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == STEPS
     moving = set(frames[0].traces)

@@ -603,6 +603,17 @@ def opening_state() -> tuple[AppState, list[str]]:
     return st.session_state.get("scene", AppState()), []
 
 
+def plotly_chart(fig: dict, key: str, state: AppState) -> None:
+    """One of the smaller charts (3-D view, curves), restyled in presenter mode."""
+    present = state.present
+    st.plotly_chart(
+        presenter.restyle(fig, state.theme) if present else fig,
+        key=key,
+        config=CHART_CONFIG,
+        theme=None if present else "streamlit",
+    )
+
+
 def render() -> None:
     started = time.perf_counter()
     ss = st.session_state
@@ -677,17 +688,15 @@ def render() -> None:
         for name, on in (("surface3d", state.show_3d), ("curves", state.show_curves and bool(runs)))
         if on
     ]
+    # the 3-D view is filled in last: drawing it in software WebGL takes the browser a second or
+    # more, and the charts sent before it are drawn first
+    slot3d = None
     for column, name in zip(st.columns(len(shown)) if shown else [], shown, strict=True):
         with column:
             if name == "surface3d":
-                fig = figures.surface3d_figure(surface, runs, k, log_colour=log_colour)
+                slot3d = st.empty()
             else:
-                fig = figures.curves_figure(runs, k)
-            if present:
-                fig = presenter.restyle(fig, state.theme)
-            st.plotly_chart(
-                fig, key=name, config=CHART_CONFIG, theme=None if present else "streamlit"
-            )
+                plotly_chart(figures.curves_figure(runs, k), name, state)
     if runs:
         st.dataframe(
             figures.status_rows(runs, k, surface.points),
@@ -724,6 +733,11 @@ def render() -> None:
         f"{state.steps} steps from ({start[0]:.4g}, {start[1]:.4g}), seed {state.seed}. "
         f"Surface: ${surface.formula}$"
     )
+    if slot3d is not None:
+        with slot3d:
+            plotly_chart(
+                figures.surface3d_figure(surface, runs, k, log_colour=log_colour), "surface3d", state
+            )
     elapsed = (time.perf_counter() - started) * 1000
     st.caption(
         f"Page computed in {elapsed:.0f} ms on {compute.device_name()}.", help=SERVER_TIME_HELP
