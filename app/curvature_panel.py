@@ -2,9 +2,10 @@
 
 At step ``k`` of each run: the Hessian's eigenvalues and eigenvectors (a table, and trace dicts
 drawing the axes on the contour), the local condition number, and the critical step
-(2 + 2 beta) / lambda_max (beta = 0 but for heavy-ball momentum) against the run's current
-effective step. On a quadratic surface, a learning-rate x momentum map of heavy-ball momentum's
-convergence rate with each optimizer's setting marked; a click on the map picks a setting.
+(2 + 2 beta) / lambda_max (beta = 0 but for SGD's momentum; over 1 + 2 beta for Nesterov's)
+against the run's current effective step. On a quadratic surface, a learning-rate x momentum map
+of the convergence rate of heavy-ball momentum, or Nesterov's when the optimizer a click sets is
+a Nesterov run, with the settings of that family marked; a click on the map picks a setting.
 
 Wiring in ``app/views/explorer.py`` (three calls):
 
@@ -43,8 +44,8 @@ from .state import AppState
 PICK_KEY = "curvature_pick"  # session key of a click on the rate map, until take_pick reads it
 MAP_KEY = "curvature_rate_map"  # the rate map chart's widget key
 TARGET_KEY = "curvature_target"  # which optimizer a click sets
-MOMENTUM_FAMILY = ("gd", "sgd", "momentum")  # heavy-ball family: the map is theirs
-HEAVY_BALL = ("sgd", "momentum")
+MOMENTUM_FAMILY = ("gd", "sgd", "momentum", "nesterov")  # SGD's rule: the rate maps are theirs
+HEAVY_BALL = ("sgd", "momentum", "nesterov")
 AXIS_FRACTION = 0.08  # eigen-axis segments span this fraction of the domain diagonal
 
 
@@ -76,14 +77,16 @@ def _curvature(surface: Surface, runs: Sequence[Run], k: int, state: AppState):
 
 
 def _beta(state: AppState, i: int) -> float:
-    """The heavy-ball momentum of optimizer i (0 where its momentum is not Polyak's)."""
+    """The momentum of optimizer i when it runs SGD's rule (heavy-ball or Nesterov), else 0."""
     if i >= len(state.optimizers):
         return 0.0
     e = state.optimizers[i]
-    values = e.values
-    if e.name in HEAVY_BALL and not values.get("nesterov"):
-        return float(values.get("momentum", 0.0))
-    return 0.0
+    return float(e.values.get("momentum", 0.0)) if e.name in HEAVY_BALL else 0.0
+
+
+def _nesterov(state: AppState, i: int) -> bool:
+    """Whether optimizer i runs Nesterov momentum."""
+    return i < len(state.optimizers) and bool(state.optimizers[i].values.get("nesterov"))
 
 
 def _current_step(run: Run, k: int) -> float:
@@ -137,7 +140,8 @@ def curvature_panel(
         st.info("Every run has left the surface: no curvature to show.")
         return None
     betas = [_beta(state, i) for i in range(len(runs))]
-    crit = critical_step(curv.eigenvalues[:, -1], np.array(betas))
+    nesterov = [_nesterov(state, i) for i in range(len(runs))]
+    crit = critical_step(curv.eigenvalues[:, -1], np.array(betas), np.array(nesterov))
     steps = [_current_step(r, k) for r in runs]
     rows = diagnostic_figures.curvature_rows([r.label for r in runs], pts, curv, steps, crit)
     st.dataframe(
@@ -164,33 +168,41 @@ def curvature_panel(
     if theory is None:
         return None
     lo, hi = theory.gd_critical_lr / 100.0, theory.gd_critical_lr * 2.5
-    rate_map = diagnostic_compute.rate_map(state.landscape, state.engine_params(), lo, hi)
     targets = [
         (i, e.name)
         for i, e in enumerate(state.optimizers[: len(runs)])
         if e.name in MOMENTUM_FAMILY
     ]
+    if targets:
+        labels = {t: runs[t[0]].label for t in targets}
+        target = st.selectbox(
+            "A click on the map sets", targets, key=TARGET_KEY, format_func=labels.get
+        )
+    else:
+        target = None
+    # the map of the optimizer a click sets: Nesterov's when it is a Nesterov run
+    on_nesterov = target is not None and _nesterov(state, target[0])
+    rate_map = diagnostic_compute.rate_map(
+        state.landscape, state.engine_params(), lo, hi, nesterov=on_nesterov
+    )
     current = [
         (runs[i].label, float(runs[i].lr), _beta(state, i))
         for i, _ in targets
-        if np.isfinite(runs[i].lr)
+        if np.isfinite(runs[i].lr) and _nesterov(state, i) == on_nesterov
     ]
+    family = "Nesterov" if on_nesterov else "Heavy-ball"
+    best = (
+        "its best setting is marked on the map"
+        if on_nesterov
+        else f"best: lr {theory.momentum_optimal_lr:.3g}, β {theory.momentum_optimal_beta:.3f} "
+        f"(rate {theory.momentum_optimal_rate:.3f})"
+    )
     st.markdown(
-        f"**Heavy-ball momentum on this quadratic** (λ = {theory.lambda_min:.3g}, "
-        f"{theory.lambda_max:.3g}): convergence rate per step over learning rate and momentum β. "
-        f"Best: lr {theory.momentum_optimal_lr:.3g}, β {theory.momentum_optimal_beta:.3f} "
-        f"(rate {theory.momentum_optimal_rate:.3f}, against {theory.gd_optimal_rate:.3f} for "
-        "gradient descent at its best step)."
+        f"**{family} momentum on this quadratic** (λ = {theory.lambda_min:.3g}, "
+        f"{theory.lambda_max:.3g}): convergence rate per step over learning rate and momentum β; "
+        f"{best}, against {theory.gd_optimal_rate:.3f} for gradient descent at its best step."
     )
     fig = diagnostic_figures.rate_map_figure(rate_map, current=current, theory=theory)
-    if targets:
-        labels = {t: runs[t[0]].label for t in targets}
-        st.selectbox(
-            "A click on the map sets",
-            targets,
-            key=TARGET_KEY,
-            format_func=labels.get,
-        )
     st.plotly_chart(
         fig,
         key=MAP_KEY,
@@ -198,10 +210,11 @@ def curvature_panel(
         selection_mode="points",
         config={"displaylogo": False},
     )
+    bound = "(2+2β)/((1+2β)λ_max)" if on_nesterov else "(2+2β)/λ_max"
     st.caption(
         "Colour: the factor by which the error shrinks per step (smaller is faster); grey: "
         "diverges; inside the dotted white line the iterate oscillates (complex or negative "
-        "eigenvalues of the iteration matrix); red: lr = (2+2β)/λ_max. Nesterov momentum is not drawn: its "
-        "bound differs."
+        f"eigenvalues of the iteration matrix); red: lr = {bound}. Pick a Nesterov run above to "
+        "see Nesterov's map, a heavy-ball one for heavy-ball's."
     )
     return st.session_state.get(PICK_KEY)

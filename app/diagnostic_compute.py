@@ -102,12 +102,22 @@ def quadratic_theory(key: str, params: Params) -> analysis.QuadraticTheory | Non
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def rate_map(
-    key: str, params: Params, lr_low: float, lr_high: float, n_lr: int = 121, n_beta: int = 100
+    key: str,
+    params: Params,
+    lr_low: float,
+    lr_high: float,
+    n_lr: int = 121,
+    n_beta: int = 100,
+    nesterov: bool = False,
 ) -> analysis.RateMap | None:
-    """Heavy-ball convergence-rate map (beta in [0, 0.99]) of a quadratic surface, else None."""
+    """Heavy-ball (or Nesterov) convergence-rate map (beta in [0, 0.99]) of a quadratic surface,
+    else None."""
     eig = analysis.quadratic_eigenvalues(_land(key, params))
     if eig is None:
         return None
     return analysis.momentum_rate_map(
-        eig, analysis.log_lrs(lr_low, lr_high, n_lr), np.linspace(0.0, 0.99, n_beta)
+        eig,
+        analysis.log_lrs(lr_low, lr_high, n_lr),
+        np.linspace(0.0, 0.99, n_beta),
+        nesterov=nesterov,
     )

@@ -517,11 +517,12 @@ def rate_map_figure(
     current: Sequence[tuple[str, float, float]] = (),
     theory: QuadraticTheory | None = None,
 ) -> go.Figure:
-    """Heavy-ball convergence rate over learning rate (log x) and momentum beta (y): colour is the
-    rate (the error shrinks by it per step; darker is faster), diverging settings in dark grey,
-    the oscillating region outlined; the stability bound lr = (2+2 beta)/lambda_max and the
-    optimum (if ``theory``), and each ``current`` (name, lr, beta) as a marker. An invisible grid
-    carries ``customdata`` = [lr, beta]: a click picks that setting."""
+    """Heavy-ball (or Nesterov, ``rate_map.nesterov``) convergence rate over learning rate (log x)
+    and momentum beta (y): colour is the rate (the error shrinks by it per step; darker is
+    faster), diverging settings in dark grey, the oscillating region outlined; the stability bound
+    (2+2 beta)/lambda_max (over 1+2 beta for Nesterov) and the optimum (if ``theory``; for
+    Nesterov the best setting on the grid), and each ``current`` (name, lr, beta) as a marker. An
+    invisible grid carries ``customdata`` = [lr, beta]: a click picks that setting."""
     lrs, betas, rate = rate_map.lrs, rate_map.betas, rate_map.rate
     names = np.array(["converges", "oscillates", "diverges"], dtype=object)
     fig = go.Figure()
@@ -563,7 +564,8 @@ def rate_map_figure(
         )
     )
     if theory is not None:
-        bound = theory.momentum_critical_lr(betas)
+        nesterov = rate_map.nesterov
+        bound = theory.momentum_critical_lr(betas, nesterov=nesterov)
         keep = (bound >= lrs[0]) & (bound <= lrs[-1])
         fig.add_trace(
             go.Scatter(
@@ -571,18 +573,28 @@ def rate_map_figure(
                 y=betas[keep],
                 mode="lines",
                 line={"color": "red", "width": 2},
-                name="lr = (2+2β)/λ_max",
+                name="lr = (2+2β)/((1+2β)λ_max)" if nesterov else "lr = (2+2β)/λ_max",
                 hoverinfo="skip",
             )
         )
+        if nesterov:  # no closed form drawn: the best setting on this grid
+            b, j = np.unravel_index(np.argmin(rate), rate.shape)
+            best = (float(lrs[j]), float(betas[b]), float(rate[b, j]), "best on this grid")
+        else:
+            best = (
+                theory.momentum_optimal_lr,
+                theory.momentum_optimal_beta,
+                theory.momentum_optimal_rate,
+                "optimum",
+            )
         fig.add_trace(
             go.Scatter(
-                x=[theory.momentum_optimal_lr],
-                y=[theory.momentum_optimal_beta],
+                x=[best[0]],
+                y=[best[1]],
                 mode="markers",
                 marker={"symbol": "diamond", "size": 12, "color": "white", "line": {"width": 2}},
-                name=f"optimum (rate {theory.momentum_optimal_rate:.3f})",
-                hovertemplate="optimal lr %{x:.3g}, β %{y:.3f}<extra></extra>",
+                name=f"{best[3]} (rate {best[2]:.3f})",
+                hovertemplate=f"{best[3]}: lr %{{x:.3g}}, β %{{y:.3f}}<extra></extra>",
             )
         )
     sx = max(1, -(-lrs.size // CLICK_POINTS))

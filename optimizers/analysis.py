@@ -423,9 +423,15 @@ class QuadraticTheory:
     momentum_optimal_beta: float  # ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2
     momentum_optimal_rate: float  # sqrt(beta*)
 
-    def momentum_critical_lr(self, beta: float | np.ndarray) -> float | np.ndarray:
-        """(2 + 2 beta) / lambda_max: heavy-ball momentum diverges above (0 <= beta < 1)."""
-        return (2.0 + 2.0 * np.asarray(beta)) / self.lambda_max
+    def momentum_critical_lr(
+        self, beta: float | np.ndarray, nesterov: bool = False
+    ) -> float | np.ndarray:
+        """Largest stable learning rate with momentum beta (0 <= beta < 1): (2 + 2 beta) /
+        lambda_max for heavy-ball momentum, (2 + 2 beta) / ((1 + 2 beta) lambda_max) for
+        Nesterov's (from the Jury conditions on z^2 - (1+b)(1-a) z + b(1-a), a = lr lambda)."""
+        beta = np.asarray(beta)
+        bound = (2.0 + 2.0 * beta) / self.lambda_max
+        return bound / (1.0 + 2.0 * beta) if nesterov else bound
 
 
 def quadratic_theory(eigenvalues: Sequence[float] | np.ndarray) -> QuadraticTheory:
@@ -452,7 +458,7 @@ def quadratic_theory(eigenvalues: Sequence[float] | np.ndarray) -> QuadraticTheo
 
 @dataclass
 class RateMap:
-    """Heavy-ball convergence rate on a grid; arrays [beta, lr] (B x L).
+    """Heavy-ball (or Nesterov) convergence rate on a grid; arrays [beta, lr] (B x L).
 
     ``rate`` is the spectral radius max_i rho(M_i) (< 1 converges, the error shrinks by it per
     step); ``regime`` is CONVERGES, OSCILLATES (the slowest mode's eigenvalues are complex or
@@ -463,39 +469,59 @@ class RateMap:
     betas: np.ndarray
     rate: np.ndarray
     regime: np.ndarray
+    nesterov: bool = False  # the map of Nesterov momentum instead of heavy-ball
+
+
+def _radius(t: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral radius of a 2x2 iteration with characteristic z^2 - t z + d = 0, and whether its
+    dominant eigenvalue is complex or negative (the iterate oscillates)."""
+    disc = t * t - 4.0 * d
+    root = np.sqrt(np.abs(disc))
+    rho = np.where(disc < 0, np.sqrt(np.abs(d)), (np.abs(t) + root) / 2.0)
+    return rho, (disc < 0) | (t < 0)
 
 
 def heavy_ball_radius(
     lr: np.ndarray, beta: np.ndarray, lam: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Spectral radius of M = [[1 + beta - lr lam, -beta], [1, 0]] and whether its dominant
-    eigenvalue is complex or negative (oscillating), in closed form from z^2 - t z + beta = 0."""
-    t = 1.0 + beta - lr * lam
-    disc = t * t - 4.0 * beta
-    root = np.sqrt(np.abs(disc))
-    rho = np.where(disc < 0, np.sqrt(np.abs(beta)), (np.abs(t) + root) / 2.0)
-    return rho, (disc < 0) | (t < 0)
+    """Spectral radius of M = [[1 + beta - lr lam, -beta], [1, 0]] (heavy-ball momentum along an
+    eigenvector of curvature lam, Polyak 1964) and whether it oscillates: z^2 - t z + beta = 0."""
+    return _radius(1.0 + beta - lr * lam, beta)
+
+
+def nesterov_radius(lr: np.ndarray, beta: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """The same for Nesterov momentum as torch.optim.SGD runs it (b <- beta b + g,
+    x <- x - lr (g + beta b)): M = [[1 - a (1 + beta), -lr beta^2], [lam, beta]], a = lr lam,
+    whose characteristic is z^2 - (1 + beta)(1 - a) z + beta (1 - a) = 0 (Sutskever et al. 2013)."""
+    a = lr * lam
+    return _radius((1.0 + beta) * (1.0 - a), beta * (1.0 - a))
 
 
 def momentum_rate_map(
     eigenvalues: Sequence[float] | np.ndarray,
     lrs: Sequence[float] | np.ndarray,
     betas: Sequence[float] | np.ndarray,
+    *,
+    nesterov: bool = False,
 ) -> RateMap:
-    """Convergence rate of heavy-ball momentum on a quadratic for every (beta, lr) pair."""
+    """Convergence rate of heavy-ball (or Nesterov) momentum on a quadratic for every
+    (beta, lr) pair: the largest spectral radius over the eigenvalues."""
     lam = np.asarray(eigenvalues, dtype=np.float64).ravel()
     lr = np.asarray(lrs, dtype=np.float64).ravel()
     beta = np.asarray(betas, dtype=np.float64).ravel()
     bb, ll = np.meshgrid(beta, lr, indexing="ij")
     rate = np.zeros(bb.shape)
     osc = np.zeros(bb.shape, dtype=bool)
+    radius = nesterov_radius if nesterov else heavy_ball_radius
     for value in lam:
-        rho, o = heavy_ball_radius(ll, bb, float(value))
+        rho, o = radius(ll, bb, float(value))
         take = rho >= rate
         osc = np.where(take, o, osc)
         rate = np.where(take, rho, rate)
     regime = np.where(rate >= 1.0, DIVERGES, np.where(osc, OSCILLATES, CONVERGES))
-    return RateMap(lrs=lr, betas=beta, rate=rate, regime=regime.astype(np.int8))
+    return RateMap(
+        lrs=lr, betas=beta, rate=rate, regime=regime.astype(np.int8), nesterov=nesterov
+    )
 
 
 # --- local curvature --------------------------------------------------------------------------
@@ -551,10 +577,16 @@ def quadratic_eigenvalues(landscape: Any, rtol: float = 1e-9) -> np.ndarray | No
     return c.eigenvalues[0]
 
 
-def critical_step(lambda_max: np.ndarray | float, beta: np.ndarray | float = 0.0) -> np.ndarray:
+def critical_step(
+    lambda_max: np.ndarray | float,
+    beta: np.ndarray | float = 0.0,
+    nesterov: np.ndarray | bool = False,
+) -> np.ndarray:
     """The largest stable step along curvature ``lambda_max``: (2 + 2 beta) / lambda_max for
-    heavy-ball momentum beta (2 / lambda_max for plain gradient descent); inf where
-    lambda_max <= 0 (no curvature to overshoot)."""
+    heavy-ball momentum beta (2 / lambda_max for plain gradient descent), divided by 1 + 2 beta
+    where ``nesterov``; inf where lambda_max <= 0 (no curvature to overshoot)."""
     lam = np.asarray(lambda_max, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
+    factor = np.where(nesterov, 1.0 / (1.0 + 2.0 * beta), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(lam > 0, (2.0 + 2.0 * np.asarray(beta)) / lam, np.inf)
+        return np.where(lam > 0, (2.0 + 2.0 * beta) * factor / lam, np.inf)

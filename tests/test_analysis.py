@@ -72,6 +72,36 @@ def test_momentum_bound(quad, theory, beta):
     assert sweep.diverged[0, 1]
 
 
+@pytest.mark.parametrize("beta", [0.3, 0.9])
+def test_nesterov_bound(quad, theory, beta):
+    """The engine's Nesterov momentum (torch.optim.SGD's form) against its stability bound
+    (2 + 2 beta) / ((1 + 2 beta) lambda_max), below heavy-ball's (2 + 2 beta) / lambda_max."""
+    c = float(theory.momentum_critical_lr(beta, nesterov=True))
+    assert c < float(theory.momentum_critical_lr(beta))
+    spec = ("nesterov", {"momentum": beta})
+    sweep = analysis.lr_sweep(quad, [spec], None, [0.97 * c, 1.03 * c], 3000)
+    assert not sweep.diverged[0, 0] and sweep.final_loss[0, 0] < 1e-6
+    assert sweep.diverged[0, 1]
+
+
+def test_nesterov_rate_map_equals_the_iteration_and_the_engine(quad, theory):
+    lam = np.array([LMAX / KAPPA, LMAX])
+    lrs, betas = np.geomspace(1e-3, 0.3, 19), np.linspace(0, 0.99, 13)
+    rm = analysis.momentum_rate_map(lam, lrs, betas, nesterov=True)
+    assert rm.nesterov and rm.rate.shape == (13, 19)
+    for b, beta in enumerate(betas):
+        for j, lr in enumerate(lrs):
+            mats = [np.array([[1 - lr * v * (1 + beta), -lr * beta**2], [v, beta]]) for v in lam]
+            r = max(np.abs(np.linalg.eigvals(m)).max() for m in mats)
+            assert rm.rate[b, j] == pytest.approx(r, rel=1e-9, abs=1e-12)
+    # a run's error shrinks by the map's rate per step (measured over steps 200 to 400)
+    lr, beta = 0.05, 0.6
+    rate = analysis.momentum_rate_map(lam, [lr], [beta], nesterov=True).rate[0, 0]
+    run = optimizers.simulate(quad, [("nesterov", {"lr": lr, "momentum": beta})], steps=400)
+    err = np.linalg.norm(run.positions[0, 0], axis=-1)
+    assert (err[400] / err[200]) ** (1 / 200) == pytest.approx(rate, rel=2e-3)
+
+
 def test_threshold_on_a_fine_grid_brackets_theory(quad, theory):
     lrs = np.geomspace(0.05, 1.0, 151)  # 2 % apart
     sweep = analysis.lr_sweep(quad, ["gd", ("momentum", {"momentum": 0.8})], None, lrs, 2000)

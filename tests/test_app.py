@@ -254,6 +254,23 @@ def test_curvature_panel_and_axes_on_the_contour():
     assert written_state(at).show_curvature is False
 
 
+def test_the_rate_map_follows_the_family_of_the_optimizer_a_click_sets():
+    at = run_app(
+        {"ls": "quadratic", "o": ["momentum,lr=0.05", "nesterov,lr=0.05"], "steps": "40"}
+    )
+
+    def red_line() -> str:
+        spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+        return next(t["name"] for t in spec["data"] if t.get("name", "").startswith("lr = "))
+
+    assert red_line() == "lr = (2+2β)/λ_max"
+    target = next(s for s in at.selectbox if s.label == "A click on the map sets")
+    target.set_value((1, "nesterov")).run()
+    assert not at.exception
+    assert red_line() == "lr = (2+2β)/((1+2β)λ_max)"
+    assert any("Nesterov momentum on this quadratic" in m.value for m in at.markdown)
+
+
 def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkeypatch):
     """The batch that computes a scene carries every slider value of the elementwise rules and
     the neighbours of Newton's; a move among them runs nothing, a move past them runs one."""
