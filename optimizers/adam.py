@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import HParams, HyperParam, Optimizer, State, as_bool, register, switch
+from .base import HParams, HyperParam, Optimizer, State, as_bool, divide, register, switch
 from .first_order import coupled_weight_decay, lr_param, next_step, step_counter, weight_decay_param
 
 
@@ -65,8 +65,9 @@ def _weight_decay(params, grad, hp) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _moments(state: State, grad: torch.Tensor, hp: HParams) -> tuple[torch.Tensor, torch.Tensor]:
-    exp_avg = torch.lerp(state["exp_avg"], grad, 1 - hp["beta1"])
-    exp_avg_sq = state["exp_avg_sq"] * hp["beta2"] + (1 - hp["beta2"]) * grad * grad
+    beta1, beta2 = hp.value("beta1"), hp.value("beta2")
+    exp_avg = torch.lerp(state["exp_avg"], grad, 1 - beta1)
+    exp_avg_sq = state["exp_avg_sq"] * beta2 + (1 - beta2) * grad * grad
     return exp_avg, exp_avg_sq
 
 
@@ -78,9 +79,9 @@ def _adam_update(params, loss, grad, state, hp, oracle):
     params, g = _weight_decay(params, grad, hp)
     exp_avg, exp_avg_sq = _moments(state, g, hp)
     one = torch.ones_like(step)
-    bc1 = switch(hp, "bias_correction", lambda: 1 - hp["beta1"] ** step, lambda: one)
-    bc2 = switch(hp, "bias_correction", lambda: 1 - hp["beta2"] ** step, lambda: one)
-    step_size = hp["lr"] / bc1
+    bc1 = switch(hp, "bias_correction", lambda: 1 - hp.value("beta1") ** step, lambda: one)
+    bc2 = switch(hp, "bias_correction", lambda: 1 - hp.value("beta2") ** step, lambda: one)
+    step_size = divide(hp.value("lr"), bc1)
     max_sq = switch(
         hp,
         "amsgrad",
@@ -88,7 +89,7 @@ def _adam_update(params, loss, grad, state, hp, oracle):
         lambda: state["max_exp_avg_sq"],
     )
     second = switch(hp, "amsgrad", lambda: max_sq, lambda: exp_avg_sq)
-    denom = second.sqrt() / bc2.sqrt() + hp["eps"]
+    denom = second.sqrt() / bc2.sqrt() + hp.value("eps")
     new_params = params + (-step_size) * exp_avg / denom
     return new_params, {
         "step": step,
@@ -169,14 +170,14 @@ def _nadam_init(params: torch.Tensor, hp: HParams) -> State:
 
 def _nadam_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
-    lr, beta1, decay = hp["lr"], hp["beta1"], hp["momentum_decay"]
-    bc2 = 1 - hp["beta2"] ** step
+    lr, beta1, decay = hp.value("lr"), hp.value("beta1"), hp.value("momentum_decay")
+    bc2 = 1 - hp.value("beta2") ** step
     params, g = _weight_decay(params, grad, hp)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))
     mu_product = state["mu_product"] * mu
     exp_avg, exp_avg_sq = _moments(state, g, hp)
-    denom = (exp_avg_sq / bc2).sqrt() + hp["eps"]
+    denom = (exp_avg_sq / bc2).sqrt() + hp.value("eps")
     mu_product_next = mu_product * mu_next
     new_params = params + (-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
     new_params = new_params + ((-lr * mu_next) / (1.0 - mu_product_next)) * exp_avg / denom
@@ -225,20 +226,20 @@ register(
 
 def _radam_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
-    lr, beta2 = hp["lr"], hp["beta2"]
+    lr, beta2 = hp.value("lr"), hp.value("beta2")
     params, g = _weight_decay(params, grad, hp)
     exp_avg, exp_avg_sq = _moments(state, g, hp)
-    bc1 = 1 - hp["beta1"] ** step
+    bc1 = 1 - hp.value("beta1") ** step
     bc2 = 1 - beta2**step
     corrected_avg = exp_avg / bc1
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * step * (beta2**step) / bc2
     rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)).sqrt()
-    adaptive = bc2.sqrt() / (exp_avg_sq.sqrt() + hp["eps"])
+    adaptive = bc2.sqrt() / (exp_avg_sq.sqrt() + hp.value("eps"))
     rectified = rho_t > 5.0
     update = torch.where(rectified, corrected_avg * lr * adaptive * rect, corrected_avg * lr)
     new_params = params + (-1.0) * update
-    effective = torch.where(rectified, lr * adaptive * rect, lr.expand_as(adaptive)) / bc1
+    effective = torch.where(rectified, lr * adaptive * rect, hp["lr"].expand_as(adaptive)) / bc1
     return new_params, {
         "step": step,
         "exp_avg": exp_avg,
@@ -279,9 +280,10 @@ def _adamax_init(params: torch.Tensor, hp: HParams) -> State:
 def _adamax_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     g = coupled_weight_decay(grad, params, hp)
-    exp_avg = torch.lerp(state["exp_avg"], g, 1 - hp["beta1"])
-    exp_inf = torch.maximum(state["exp_inf"] * hp["beta2"], g.abs() + hp["eps"])
-    clr = hp["lr"] / (1 - hp["beta1"] ** step)
+    beta1 = hp.value("beta1")
+    exp_avg = torch.lerp(state["exp_avg"], g, 1 - beta1)
+    exp_inf = torch.maximum(state["exp_inf"] * hp.value("beta2"), g.abs() + hp.value("eps"))
+    clr = divide(hp.value("lr"), 1 - beta1**step)
     new_params = params + (-clr) * exp_avg / exp_inf
     return new_params, {
         "step": step,

@@ -523,9 +523,7 @@ def momentum_rate_map(
         osc = np.where(take, o, osc)
         rate = np.where(take, rho, rate)
     regime = np.where(rate >= 1.0, DIVERGES, np.where(osc, OSCILLATES, CONVERGES))
-    return RateMap(
-        lrs=lr, betas=beta, rate=rate, regime=regime.astype(np.int8), nesterov=nesterov
-    )
+    return RateMap(lrs=lr, betas=beta, rate=rate, regime=regime.astype(np.int8), nesterov=nesterov)
 
 
 # --- local curvature --------------------------------------------------------------------------

@@ -9,7 +9,9 @@ An optimizer is a pair of pure functions written once for a *batch* of independe
 hyperparameter name to an ``(R, 1)`` tensor (floats, or bools for switches) that broadcasts over D,
 so runs with different learning rates, betas or switches share one computation. ``loss`` ``(R,)``
 is the value at ``params``. ``state`` is a dict of tensors with the leading run axis;
-``state["step"]`` counts updates (t = 1 on the first). Every rule also writes
+``state["step"]`` counts updates (t = 1 on the first): a ``(1, 1)`` tensor, as every run of a
+batch takes its t-th step together (L-BFGS, which skips finished runs, makes it ``(R, 1)``).
+Hyperparameters every run shares are read as Python numbers (``HParams.value``). Every rule also writes
 ``state["effective_lr"]`` ``(R, D)``: the per-axis multiplier its step applied to its direction
 (the learning rate itself for plain gradient descent), for display.
 Second-order methods ask the ``oracle`` (supplied by the runner) for Hessians and extra function
@@ -47,6 +49,23 @@ class HParams(dict[str, torch.Tensor]):
     def all_equal(self, name: str, value: Any) -> bool:
         """True when every run has ``name == value``."""
         return name in self.uniform and self.uniform[name] == value
+
+    def value(self, name: str) -> float | torch.Tensor:
+        """``name`` as a Python number when every run shares it, else its per-run tensor. A
+        number is a scalar operand: no tensor to read per element, and what depends on it
+        alone (Adam's bias corrections) is computed once instead of once per run, as
+        torch.optim computes it, in Python floats."""
+        if name in self.uniform and not isinstance(self.uniform[name], bool):
+            return float(self.uniform[name])
+        return self[name]
+
+
+def divide(numerator: float | torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+    """``numerator / denominator``, correctly rounded also when the numerator is a Python number
+    (Python's ``number / tensor`` multiplies by the tensor's reciprocal: another rounding)."""
+    if not isinstance(numerator, torch.Tensor):
+        numerator = torch.tensor(numerator, dtype=denominator.dtype, device=denominator.device)
+    return torch.div(numerator, denominator)
 
 
 def switch(

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .base import HParams, HyperParam, Optimizer, Oracle, State, register, switch
+from .base import HParams, HyperParam, Optimizer, Oracle, State, divide, register, switch
 
 INF = math.inf
 
@@ -40,10 +40,8 @@ def next_step(state: State) -> torch.Tensor:
 
 
 def step_counter(params: torch.Tensor, hp: HParams) -> torch.Tensor:
-    """Zero update counts, one per run, as wide as the hyperparameters ((R, 1) or (R, D))."""
-    return torch.zeros(
-        params.shape[0], hp["lr"].shape[-1], dtype=params.dtype, device=params.device
-    )
+    """The update count shared by the batch, 0: a (1, 1) tensor (see ``optimizers.base``)."""
+    return torch.zeros(1, 1, dtype=params.dtype, device=params.device)
 
 
 # --- SGD family ------------------------------------------------------------------------------
@@ -62,15 +60,12 @@ def _sgd_update(
     oracle: Oracle,
 ) -> tuple[torch.Tensor, State]:
     step = next_step(state)
-    lr, momentum, dampening = hp["lr"], hp["momentum"], hp["dampening"]
+    lr, momentum, dampening = hp.value("lr"), hp.value("momentum"), hp.value("dampening")
     g = coupled_weight_decay(grad, params, hp)
     buf = state["momentum_buffer"]
+    effective_lr = hp["lr"].expand_as(g)
     if hp.all_equal("momentum", 0.0):  # plain gradient descent in every run
-        return params - lr * g, {
-            "step": step,
-            "momentum_buffer": buf,
-            "effective_lr": lr.expand_as(g),
-        }
+        return params - lr * g, {"step": step, "momentum_buffer": buf, "effective_lr": effective_lr}
     # torch starts the buffer at the first gradient (not at (1 - dampening) g)
     buf = torch.where(step == 1, g, buf * momentum + (1 - dampening) * g)
     direction = switch(hp, "nesterov", lambda: g + momentum * buf, lambda: buf)
@@ -79,7 +74,7 @@ def _sgd_update(
         direction = torch.where(has_momentum, direction, g)
         buf = torch.where(has_momentum, buf, torch.zeros_like(buf))
     new_params = params - lr * direction
-    return new_params, {"step": step, "momentum_buffer": buf, "effective_lr": lr.expand_as(g)}
+    return new_params, {"step": step, "momentum_buffer": buf, "effective_lr": effective_lr}
 
 
 def _check_nesterov(hp: dict) -> None:
@@ -204,9 +199,9 @@ def _adagrad_init(params: torch.Tensor, hp: HParams) -> State:
 def _adagrad_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     g = coupled_weight_decay(grad, params, hp)
-    clr = hp["lr"] / (1 + (step - 1) * hp["lr_decay"])
+    clr = divide(hp.value("lr"), 1 + (step - 1) * hp.value("lr_decay"))
     acc = state["sum"] + g * g
-    std = acc.sqrt() + hp["eps"]
+    std = acc.sqrt() + hp.value("eps")
     new_params = params + (-clr) * g / std
     return new_params, {"step": step, "sum": acc, "effective_lr": clr / std}
 
@@ -254,7 +249,7 @@ def _rmsprop_init(params: torch.Tensor, hp: HParams) -> State:
 
 def _rmsprop_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
-    lr, alpha, momentum = hp["lr"], hp["alpha"], hp["momentum"]
+    lr, alpha, momentum = hp.value("lr"), hp.value("alpha"), hp.value("momentum")
     g = coupled_weight_decay(grad, params, hp)
     square_avg = state["square_avg"] * alpha + (1 - alpha) * g * g
     grad_avg = switch(
@@ -266,10 +261,13 @@ def _rmsprop_update(params, loss, grad, state, hp, oracle):
     variance = switch(
         hp, "centered", lambda: square_avg + (-1 * grad_avg) * grad_avg, lambda: square_avg
     )
-    avg = variance.sqrt() + hp["eps"]
+    avg = variance.sqrt() + hp.value("eps")
     buf = state["momentum_buffer"]
     if hp.all_equal("momentum", 0.0):
         new_params = params + (-lr) * g / avg
+    elif "momentum" in hp.uniform:  # the same momentum (> 0) in every run
+        buf = buf * momentum + g / avg
+        new_params = params + (-lr) * buf
     else:
         has_momentum = momentum > 0
         buf = torch.where(has_momentum, buf * momentum + g / avg, buf)
@@ -279,7 +277,7 @@ def _rmsprop_update(params, loss, grad, state, hp, oracle):
         "square_avg": square_avg,
         "grad_avg": grad_avg,
         "momentum_buffer": buf,
-        "effective_lr": lr / avg,
+        "effective_lr": divide(lr, avg),
     }
 
 
@@ -343,18 +341,18 @@ def _adadelta_init(params: torch.Tensor, hp: HParams) -> State:
 
 def _adadelta_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
-    rho, eps = hp["rho"], hp["eps"]
+    rho, eps, lr = hp.value("rho"), hp.value("eps"), hp.value("lr")
     g = coupled_weight_decay(grad, params, hp)
     square_avg = state["square_avg"] * rho + (1 - rho) * g * g
     ratio = (state["acc_delta"] + eps).sqrt() / (square_avg + eps).sqrt()
     delta = ratio * g
     acc_delta = state["acc_delta"] * rho + (1 - rho) * delta * delta
-    new_params = params + (-hp["lr"]) * delta
+    new_params = params + (-lr) * delta
     return new_params, {
         "step": step,
         "square_avg": square_avg,
         "acc_delta": acc_delta,
-        "effective_lr": hp["lr"] * ratio,
+        "effective_lr": lr * ratio,
     }
 
 

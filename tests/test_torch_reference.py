@@ -346,8 +346,9 @@ def test_uniform_batches_take_the_same_path_as_mixed_ones():
     mixed = optimizers.simulate(land, specs, starts=starts, steps=100)
     for i, spec in enumerate(specs):
         alone = optimizers.simulate(land, [spec], starts=starts, steps=100)
-        # to the last bit but for torch's vectorised pow (bias corrections), which may round
-        # an element differently depending on its place in the batch
+        # to the last bit but for torch's vectorised pow: with betas that differ between runs
+        # the bias corrections are per-run tensors, and pow may round an element differently
+        # depending on its place in the batch (shared betas are Python numbers: exact)
         np.testing.assert_allclose(
             alone.positions[0], mixed.positions[i], rtol=0, atol=1e-13, err_msg=str(spec)
         )
