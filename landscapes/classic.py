@@ -157,10 +157,10 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         u, r = a - x, y - x * x
         # the products grouped as autograd groups them: the same bits, step for step
-        return u * u + b * (r * r), -2 * u - 4 * (b * r) * x, 2 * (b * r)
+        return u * u + b * (r * r), -2.0 * u - 4.0 * (b * r) * x, 2.0 * (b * r)
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
-        return 2 - 4 * b * y + 12 * b * x * x, -4 * b * x, 2 * b
+        return 2.0 - 4.0 * b * y + 12.0 * b * x * x, -4.0 * b * x, 2.0 * b
 
     return _classic(
         "rosenbrock",
@@ -193,7 +193,7 @@ def sphere() -> Landscape:
         return x**2 + y**2
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return x * x + y * y, 2 * x, 2 * y
+        return x * x + y * y, 2.0 * x, 2.0 * y
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
         return 2.0, 0.0, 2.0
@@ -231,8 +231,8 @@ def booth() -> Landscape:
         return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        u, v = x + 2 * y - 7, 2 * x + y - 5
-        return u * u + v * v, 2 * u + 4 * v, 4 * u + 2 * v
+        u, v = x + 2.0 * y - 7.0, 2.0 * x + y - 5.0
+        return u * u + v * v, 2.0 * u + 4.0 * v, 4.0 * u + 2.0 * v
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
         return 10.0, 8.0, 10.0
@@ -305,19 +305,19 @@ def beale() -> Landscape:
         y3 = y2 * y
         u1, u2, u3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y3
         f = u1 * u1 + u2 * u2 + u3 * u3
-        gx = 2 * (u1 * (y - 1) + u2 * (y2 - 1) + u3 * (y3 - 1))
-        gy = 2 * x * (u1 + 2 * y * u2 + 3 * y2 * u3)
+        gx = 2.0 * (u1 * (y - 1.0) + u2 * (y2 - 1.0) + u3 * (y3 - 1.0))
+        gy = 2.0 * x * (u1 + 2.0 * y * u2 + 3.0 * y2 * u3)
         return f, gx, gy
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
         y2 = y * y
         y3 = y2 * y
         u1, u2, u3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y3
-        d1, d2, d3 = y - 1, y2 - 1, y3 - 1  # derivatives of u1, u2, u3 by x
-        e1, e2, e3 = x, 2 * x * y, 3 * x * y2  # ... and by y
-        hxx = 2 * (d1 * d1 + d2 * d2 + d3 * d3)
-        hxy = 2 * (d1 * e1 + u1 + d2 * e2 + 2 * y * u2 + d3 * e3 + 3 * y2 * u3)
-        hyy = 2 * (e1 * e1 + e2 * e2 + e3 * e3 + 2 * x * u2 + 6 * x * y * u3)
+        d1, d2, d3 = y - 1.0, y2 - 1.0, y3 - 1.0  # derivatives of u1, u2, u3 by x
+        e1, e2, e3 = x, 2.0 * x * y, 3.0 * x * y2  # ... and by y
+        hxx = 2.0 * (d1 * d1 + d2 * d2 + d3 * d3)
+        hxy = 2.0 * (d1 * e1 + u1 + d2 * e2 + 2.0 * y * u2 + d3 * e3 + 3.0 * y2 * u3)
+        hyy = 2.0 * (e1 * e1 + e2 * e2 + e3 * e3 + 2.0 * x * u2 + 6.0 * x * y * u3)
         return hxx, hxy, hyy
 
     return _classic(
@@ -394,14 +394,14 @@ def himmelblau() -> Landscape:
         return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        u, v = x * x + y - 11, x + y * y - 7
-        return u * u + v * v, 4 * x * u + 2 * v, 2 * u + 4 * y * v
+        u, v = x * x + y - 11.0, x + y * y - 7.0
+        return u * u + v * v, 4.0 * x * u + 2.0 * v, 2.0 * u + 4.0 * y * v
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
         return (
-            4 * (x * x + y - 11) + 8 * x * x + 2,
-            4 * (x + y),
-            4 * (x + y * y - 7) + 8 * y * y + 2,
+            4.0 * (x * x + y - 11.0) + 8.0 * x * x + 2.0,
+            4.0 * (x + y),
+            4.0 * (x + y * y - 7.0) + 8.0 * y * y + 2.0,
         )
 
     return _classic(
@@ -451,12 +451,12 @@ def three_hump_camel() -> Landscape:
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x2 = x * x
-        f = x2 * (2 - 1.05 * x2 + x2 * x2 / 6) + x * y + y * y
-        return f, x * (4 - 4.2 * x2 + x2 * x2) + y, x + 2 * y
+        f = x2 * (2.0 - 1.05 * x2 + x2 * x2 / 6.0) + x * y + y * y
+        return f, x * (4.0 - 4.2 * x2 + x2 * x2) + y, x + 2.0 * y
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
         x2 = x * x
-        return 4 - 12.6 * x2 + 5 * x2 * x2, 1.0, 2.0
+        return 4.0 - 12.6 * x2 + 5.0 * x2 * x2, 1.0, 2.0
 
     return _classic(
         "three_hump_camel",
@@ -495,12 +495,12 @@ def six_hump_camel() -> Landscape:
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x2, y2 = x * x, y * y
-        f = (4 - 2.1 * x2 + x2 * x2 / 3) * x2 + x * y + (-4 + 4 * y2) * y2
-        return f, x * (8 - 8.4 * x2 + 2 * x2 * x2) + y, x + y * (16 * y2 - 8)
+        f = (4.0 - 2.1 * x2 + x2 * x2 / 3.0) * x2 + x * y + (-4.0 + 4.0 * y2) * y2
+        return f, x * (8.0 - 8.4 * x2 + 2.0 * x2 * x2) + y, x + y * (16.0 * y2 - 8.0)
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
         x2 = x * x
-        return 8 - 25.2 * x2 + 10 * x2 * x2, 1.0, 48 * y * y - 8
+        return 8.0 - 25.2 * x2 + 10.0 * x2 * x2, 1.0, 48.0 * y * y - 8.0
 
     return _classic(
         "six_hump_camel",

@@ -85,7 +85,7 @@ def saddle() -> Landscape:
         return p[..., 0] ** 2 - p[..., 1] ** 2
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return x * x - y * y, 2 * x, -2 * y
+        return x * x - y * y, 2.0 * x, -2.0 * y
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
         return 2.0, 0.0, -2.0
@@ -122,12 +122,12 @@ def saddle_bounded() -> Landscape:
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         y2 = y * y
-        return x * x - y2 + 0.25 * (y2 * y2), 2 * x, y * (y2 - 2)
+        return x * x - y2 + 0.25 * (y2 * y2), 2.0 * x, y * (y2 - 2.0)
 
     r2 = math.sqrt(2.0)
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
-        return 2.0, 0.0, 3 * y * y - 2
+        return 2.0, 0.0, 3.0 * y * y - 2.0
 
     return _landscape(
         "saddle_bounded",
@@ -164,7 +164,7 @@ def monkey_saddle() -> Landscape:
         return x * x * x - 3.0 * x * (y * y), 3.0 * (x * x - y * y), -6.0 * x * y
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
-        return 6 * x, -6 * y, -6 * x
+        return 6.0 * x, -6.0 * y, -6.0 * x
 
     return _landscape(
         "monkey_saddle",
@@ -334,11 +334,15 @@ def plateau(*, width: float) -> Landscape:
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         well = torch.exp(-c * (x * x + y * y))
-        return 1.0 - well, (2 * c) * x * well, (2 * c) * y * well
+        return 1.0 - well, (2.0 * c) * x * well, (2.0 * c) * y * well
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
-        well = (2 * c) * torch.exp(-c * (x * x + y * y))
-        return well * (1 - 2 * c * x * x), -2 * c * x * y * well, well * (1 - 2 * c * y * y)
+        well = (2.0 * c) * torch.exp(-c * (x * x + y * y))
+        return (
+            well * (1.0 - 2.0 * c * x * x),
+            -2.0 * c * x * y * well,
+            well * (1.0 - 2.0 * c * y * y),
+        )
 
     return _landscape(
         "plateau",
@@ -431,22 +435,22 @@ def trap() -> Landscape:
         return out
 
     def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        f, gx, gy = TRAP_BOWL * (x * x + y * y), (2 * TRAP_BOWL) * x, (2 * TRAP_BOWL) * y
+        f, gx, gy = TRAP_BOWL * (x * x + y * y), (2.0 * TRAP_BOWL) * x, (2.0 * TRAP_BOWL) * y
         for mx, my, depth, width in TRAP_WELLS:
             dx, dy = x - mx, y - my
-            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * width**2))
-            f, gx, gy = f - well, gx + well * dx / width**2, gy + well * dy / width**2
+            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * width**2.0))
+            f, gx, gy = f - well, gx + well * dx / width**2.0, gy + well * dy / width**2.0
         return f, gx, gy
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
-        hxx = hyy = 2 * TRAP_BOWL
+        hxx = hyy = 2.0 * TRAP_BOWL
         hxy = 0.0
         for mx, my, depth, width in TRAP_WELLS:
-            dx, dy, w2 = x - mx, y - my, width**2
+            dx, dy, w2 = x - mx, y - my, width**2.0
             well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * w2)) / w2
-            hxx = hxx + well * (1 - dx * dx / w2)
+            hxx = hxx + well * (1.0 - dx * dx / w2)
             hxy = hxy - well * dx * dy / w2
-            hyy = hyy + well * (1 - dy * dy / w2)
+            hyy = hyy + well * (1.0 - dy * dy / w2)
         return hxx, hxy, hyy
 
     return _landscape(
@@ -511,7 +515,7 @@ def bumpy_bowl(*, amplitude: float) -> Landscape:
     )
 
     def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
-        return 1 + a * w * w * torch.cos(w * x), 0.0, 1 + a * w * w * torch.cos(w * y)
+        return 1.0 + a * w * w * torch.cos(w * x), 0.0, 1.0 + a * w * w * torch.cos(w * y)
 
     return _landscape(
         "bumpy_bowl",

@@ -79,8 +79,8 @@ def _adam_update(params, loss, grad, state, hp, oracle):
     params, g = _weight_decay(params, grad, hp)
     exp_avg, exp_avg_sq = _moments(state, g, hp)
     one = torch.ones_like(step)
-    bc1 = switch(hp, "bias_correction", lambda: 1 - hp.value("beta1") ** step, lambda: one)
-    bc2 = switch(hp, "bias_correction", lambda: 1 - hp.value("beta2") ** step, lambda: one)
+    bc1 = switch(hp, "bias_correction", lambda: 1.0 - hp.value("beta1") ** step, lambda: one)
+    bc2 = switch(hp, "bias_correction", lambda: 1.0 - hp.value("beta2") ** step, lambda: one)
     step_size = divide(hp.value("lr"), bc1)
     max_sq = switch(
         hp,
@@ -171,10 +171,10 @@ def _nadam_init(params: torch.Tensor, hp: HParams) -> State:
 def _nadam_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     lr, beta1, decay = hp.value("lr"), hp.value("beta1"), hp.value("momentum_decay")
-    bc2 = 1 - hp.value("beta2") ** step
+    bc2 = 1.0 - hp.value("beta2") ** step
     params, g = _weight_decay(params, grad, hp)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
-    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * decay)))
     mu_product = state["mu_product"] * mu
     exp_avg, exp_avg_sq = _moments(state, g, hp)
     denom = (exp_avg_sq / bc2).sqrt() + hp.value("eps")
@@ -229,11 +229,11 @@ def _radam_update(params, loss, grad, state, hp, oracle):
     lr, beta2 = hp.value("lr"), hp.value("beta2")
     params, g = _weight_decay(params, grad, hp)
     exp_avg, exp_avg_sq = _moments(state, g, hp)
-    bc1 = 1 - hp.value("beta1") ** step
-    bc2 = 1 - beta2**step
+    bc1 = 1.0 - hp.value("beta1") ** step
+    bc2 = 1.0 - beta2**step
     corrected_avg = exp_avg / bc1
     rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * step * (beta2**step) / bc2
+    rho_t = rho_inf - 2.0 * step * (beta2**step) / bc2
     rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)).sqrt()
     adaptive = bc2.sqrt() / (exp_avg_sq.sqrt() + hp.value("eps"))
     rectified = rho_t > 5.0
@@ -283,7 +283,7 @@ def _adamax_update(params, loss, grad, state, hp, oracle):
     beta1 = hp.value("beta1")
     exp_avg = torch.lerp(state["exp_avg"], g, 1 - beta1)
     exp_inf = torch.maximum(state["exp_inf"] * hp.value("beta2"), g.abs() + hp.value("eps"))
-    clr = divide(hp.value("lr"), 1 - beta1**step)
+    clr = divide(hp.value("lr"), 1.0 - beta1**step)
     new_params = params + (-clr) * exp_avg / exp_inf
     return new_params, {
         "step": step,

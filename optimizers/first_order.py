@@ -32,11 +32,11 @@ def coupled_weight_decay(grad: torch.Tensor, params: torch.Tensor, hp: HParams) 
     if hp.all_equal("weight_decay", 0.0):
         return grad
     wd = hp["weight_decay"]
-    return torch.where(wd != 0, grad + wd * params, grad)
+    return torch.where(wd != 0.0, grad + wd * params, grad)
 
 
 def next_step(state: State) -> torch.Tensor:
-    return state["step"] + 1
+    return state["step"] + 1.0
 
 
 def step_counter(params: torch.Tensor, hp: HParams) -> torch.Tensor:
@@ -67,7 +67,7 @@ def _sgd_update(
     if hp.all_equal("momentum", 0.0):  # plain gradient descent in every run
         return params - lr * g, {"step": step, "momentum_buffer": buf, "effective_lr": effective_lr}
     # torch starts the buffer at the first gradient (not at (1 - dampening) g)
-    buf = torch.where(step == 1, g, buf * momentum + (1 - dampening) * g)
+    buf = torch.where(step == 1.0, g, buf * momentum + (1.0 - dampening) * g)
     direction = switch(hp, "nesterov", lambda: g + momentum * buf, lambda: buf)
     if "momentum" not in hp.uniform:  # some runs have momentum, others not
         has_momentum = momentum != 0
@@ -199,7 +199,7 @@ def _adagrad_init(params: torch.Tensor, hp: HParams) -> State:
 def _adagrad_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     g = coupled_weight_decay(grad, params, hp)
-    clr = divide(hp.value("lr"), 1 + (step - 1) * hp.value("lr_decay"))
+    clr = divide(hp.value("lr"), 1.0 + (step - 1.0) * hp.value("lr_decay"))
     acc = state["sum"] + g * g
     std = acc.sqrt() + hp.value("eps")
     new_params = params + (-clr) * g / std

@@ -66,6 +66,8 @@ def backtracking(
     oracle: Oracle,
 ) -> torch.Tensor:
     """Step lengths ``(R, 1)``: t0 where the line search is off, else the Armijo backtracking choice."""
+    if hp.all_equal("line_search", False):
+        return t0
     use = as_bool(hp["line_search"])[:, 0]
     if not bool(use.any()):
         return t0
@@ -100,12 +102,12 @@ def _newton_update(params, loss, grad, state, hp, oracle):
     floor = hp["damping"]
     fixed = torch.maximum(torch.where(as_bool(hp["saddle_free"]), eigval.abs(), eigval), floor)
     # Newton direction with the modified spectrum: d = -V diag(1/|lambda|) V^T g
-    coords = torch.einsum("rji,rj->ri", eigvec, grad) / fixed
-    direction = -torch.einsum("rij,rj->ri", eigvec, coords)
+    coords = (eigvec.transpose(-1, -2) @ grad[..., None])[..., 0] / fixed  # V^T g / |lambda|
+    direction = -(eigvec @ coords[..., None])[..., 0]
     t = backtracking(params, loss, grad, direction, hp["lr"], hp, oracle)
     new_params = params + t * direction
     # effective per-axis rate: the step's size relative to the gradient along each axis
-    eff = torch.where(grad != 0, -(t * direction) / grad, torch.full_like(grad, float("nan")))
+    eff = torch.where(grad != 0.0, -(t * direction) / grad, torch.full_like(grad, float("nan")))
     return new_params, {"step": step, "effective_lr": eff}
 
 
@@ -169,7 +171,7 @@ def _first_step_length(grad: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
 
 def _bfgs_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
-    first = step == 1
+    first = step == 1.0
     h = state["inv_hessian"]
     y = grad - state["prev_grad"]
     s = state["prev_step"]
@@ -178,7 +180,7 @@ def _bfgs_update(params, loss, grad, state, hp, oracle):
     curvature = ~first & (ys > 1e-10)
     eye = torch.eye(params.shape[1], dtype=params.dtype, device=params.device)
     # Nocedal & Wright (6.20): scale H0 = (y.s / y.y) I before the first update
-    h = torch.where((curvature & (step == 2))[..., None], (ys / yy)[..., None] * eye, h)
+    h = torch.where((curvature & (step == 2.0))[..., None], (ys / yy)[..., None] * eye, h)
     rho = torch.where(curvature, 1.0 / ys, torch.zeros_like(ys))[..., None]
     left = eye - rho * s[:, :, None] * y[:, None, :]
     updated = left @ h @ left.transpose(-1, -2) + rho * s[:, :, None] * s[:, None, :]
@@ -190,7 +192,7 @@ def _bfgs_update(params, loss, grad, state, hp, oracle):
     t0 = torch.where(first, _first_step_length(grad, hp["lr"]), hp["lr"])
     t = backtracking(params, loss, grad, direction, t0, hp, oracle)
     move = t * direction
-    eff = torch.where(grad != 0, -move / grad, torch.full_like(grad, float("nan")))
+    eff = torch.where(grad != 0.0, -move / grad, torch.full_like(grad, float("nan")))
     return params + move, {
         "step": step,
         "inv_hessian": h,
@@ -262,7 +264,7 @@ def _lbfgs_update(params, loss, grad, state, hp, oracle):
     size = hp["history_size"][:, 0].long()
     active = grad.abs().amax(-1) > hp["tolerance_grad"][:, 0]  # torch returns early otherwise
     step = torch.where(active[:, None], state["step"] + 1, state["step"])
-    first = step == 1
+    first = step == 1.0
 
     y = grad - state["prev_grad"]
     s = state["d"] * state["t"]
@@ -297,7 +299,7 @@ def _lbfgs_update(params, loss, grad, state, hp, oracle):
     t = backtracking(params, loss, grad, direction, t0, hp, oracle)
     move = torch.where(move_ok[:, None], t * direction, torch.zeros_like(direction))
     keep = active[:, None]
-    eff = torch.where(grad != 0, -move / grad, torch.full_like(grad, float("nan")))
+    eff = torch.where(grad != 0.0, -move / grad, torch.full_like(grad, float("nan")))
     return params + move, {
         "step": step,
         "dirs": dirs,
