@@ -736,7 +736,9 @@ def render() -> None:
     if slot3d is not None:
         with slot3d:
             plotly_chart(
-                figures.surface3d_figure(surface, runs, k, log_colour=log_colour), "surface3d", state
+                figures.surface3d_figure(surface, runs, k, log_colour=log_colour),
+                "surface3d",
+                state,
             )
     elapsed = (time.perf_counter() - started) * 1000
     st.caption(
