@@ -44,6 +44,8 @@ import plotly.io as pio
 from _plotly_utils.utils import to_typed_array_spec
 from PIL import Image
 
+import optimizers
+
 if TYPE_CHECKING:  # plain data containers; importing them at runtime would pull in streamlit
     from .compute import Point, Run, Surface
 
@@ -99,6 +101,8 @@ ARROW_CAP = 0.35  # in other frames (same factor) arrows longer than this fracti
 TAIL = 10  # steps of recent path drawn thick under each moving marker
 SPEEDS = (("0.5×", 200), ("1×", 100), ("2×", 50), ("4×", 25))  # label, milliseconds per frame
 ARROW_GREY = "#4d4d4d"  # the gradient and momentum arrows; their heads take the run colour
+BOX_FRACTION = 0.05  # the largest per-axis box at the shown step: half-side / domain diagonal
+BOX_LABEL = "per-axis effective lr (box half-sides){factor}"
 ARROW_KINDS = (
     # key, legend name, dash, width
     ("gradient", "gradient step −lr·∇f{factor}", "dash", 2.0),
@@ -725,14 +729,19 @@ class _View:
     decimals: int
     centre: tuple[float, float]
     far: float
+    box_factor: float = 0.0  # effective lr -> box half-side (0: no boxes)
 
     @classmethod
-    def of(cls, domain: tuple[tuple[float, float], tuple[float, float]], factor: float) -> _View:
+    def of(
+        cls,
+        domain: tuple[tuple[float, float], tuple[float, float]],
+        factor: float,
+        box_factor: float = 0.0,
+    ) -> _View:
         (x0, x1), (y0, y1) = domain
         diag = _diag(domain)
-        return cls(
-            factor, ARROW_CAP * diag, _decimals(domain), ((x0 + x1) / 2, (y0 + y1) / 2), FAR * diag
-        )
+        centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+        return cls(factor, ARROW_CAP * diag, _decimals(domain), centre, FAR * diag, box_factor)
 
     def drawable(self, xy: np.ndarray) -> np.ndarray:
         """Mask of the rows of an (n, 2) array that are finite and not too far to draw."""
@@ -839,6 +848,52 @@ def _arrow_slots(
     return out
 
 
+def adaptive(run: Run) -> bool:
+    """Whether the run's optimizer scales each axis by its own second-moment estimate (Adagrad,
+    RMSprop, the Adam family): the runs that get per-axis boxes."""
+    return optimizers.get(run.name).second_moment_key is not None
+
+
+def box_factor(
+    runs: Sequence[Run], step: int, domain: tuple[tuple[float, float], tuple[float, float]]
+) -> float:
+    """One display factor for the per-axis boxes: the largest effective learning rate of an
+    adaptive run at ``step`` becomes a half-side of ``BOX_FRACTION`` of the domain diagonal
+    (two significant digits); 0 when no adaptive run has one."""
+    largest = 0.0
+    for run in runs:
+        if adaptive(run) and len(run.effective_lr):
+            row = np.abs(run.effective_lr[_update_index(run, step)])
+            if np.isfinite(row).all():
+                largest = max(largest, float(row.max()))
+    if not largest > 0:
+        return 0.0
+    return float(f"{BOX_FRACTION * _diag(domain) / largest:.2g}")
+
+
+def _box_slots(
+    run: Run, track: _Track, steps: np.ndarray, view: _View
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The box drawn at each of ``steps`` around the run's position: (len(steps), 5) x and y of
+    its closed outline, half-sides ``view.box_factor`` times the per-axis effective learning
+    rate of update j = min(k, T - 1) (capped at the arrows' cap); NaN where not drawn. None for
+    a run that gets no box."""
+    if view.box_factor <= 0 or not len(run.effective_lr) or not adaptive(run):
+        return None
+    k = np.minimum(steps, len(track.drawable) - 1)
+    centre = track.rounded[k]  # (n, 2)
+    half = np.abs(run.effective_lr[np.minimum(steps, len(run.effective_lr) - 1)]) * view.box_factor
+    with np.errstate(invalid="ignore"):
+        ok = track.drawable[k] & np.isfinite(half).all(-1)
+    half = np.minimum(np.nan_to_num(half), view.cap)
+    sx, sy = np.array([-1, 1, 1, -1, -1]), np.array([-1, -1, 1, 1, -1])
+    xs = np.round(centre[:, :1] + sx * half[:, :1], view.decimals)
+    ys = np.round(centre[:, 1:] + sy * half[:, 1:], view.decimals)
+    xs[~ok] = np.nan
+    ys[~ok] = np.nan
+    return xs, ys
+
+
 _TAIL_OFFSETS = np.arange(-TAIL, 1)
 
 
@@ -846,8 +901,8 @@ def _moving(
     runs: Sequence[Run], tracks: Sequence[_Track], steps: Sequence[int], view: _View, arrows: bool
 ) -> list[list[dict[str, Any]]]:
     """For each of ``steps``, the data of every animated trace, in the order the traces are
-    added: the two shared arrow traces (if ``arrows``), each run's trail (and actual-step
-    arrow), each run's current position.
+    added: the two shared arrow traces and the shared trace of per-axis boxes (if ``arrows``),
+    each run's trail (and actual-step arrow), each run's current position.
 
     An arrow trace has three slots per run (origin, tip, gap; null where the run has no such
     arrow). A trail has fixed slots (so the per-point marker sizes can be static): the last
@@ -856,7 +911,7 @@ def _moving(
     ks = np.asarray(steps, dtype=int)
     n = len(ks)
     gap = np.full((n, 1), np.nan)
-    shared: dict[str, list[np.ndarray]] = {"gradient": [], "velocity": []}
+    shared: dict[str, list[np.ndarray]] = {"gradient": [], "velocity": [], "box": []}
     trails = []
     for run, track in zip(runs, tracks, strict=True):
         k = np.minimum(ks, len(track.drawable) - 1)[:, None]
@@ -868,9 +923,12 @@ def _moving(
         if arrows:
             slots = _arrow_slots(run, track, ks, view)
             none = np.full((n, 2), np.nan)
-            for kind, blocks in shared.items():
+            for kind in ("gradient", "velocity"):
                 x, y = slots.get(kind, (none, none))
-                blocks += [np.hstack([x, gap]), np.hstack([y, gap])]
+                shared[kind] += [np.hstack([x, gap]), np.hstack([y, gap])]
+            box = _box_slots(run, track, ks, view)
+            if box is not None:  # only the runs with boxes take slots in the box trace
+                shared["box"] += [np.hstack([box[0], gap]), np.hstack([box[1], gap])]
             x, y = slots.get("update", (none, none))
             tail_x = np.hstack([tail_x, gap, x])
             tail_y = np.hstack([tail_y, gap, y])
@@ -1037,7 +1095,8 @@ def _contour(
     factor = (
         _arrow_factor(runs, [t.vectors for t in tracks], step, surface.domain) if arrows else 1.0
     )
-    view = _View.of(surface.domain, factor)
+    boxes = box_factor(runs, step, surface.domain) if arrows else 0.0
+    view = _View.of(surface.domain, factor, boxes)
 
     traces: list[dict[str, Any]] = list(base.below)
     for i, (run, track) in enumerate(zip(runs, tracks, strict=True)):
@@ -1104,7 +1163,21 @@ def _contour(
                     "name": label.format(factor=""),
                 }
             )
-    offset = 2 if arrows else 0
+        boxed = [i for i, r in enumerate(runs) if boxes > 0 and len(r.effective_lr) and adaptive(r)]
+        traces.append(
+            {
+                "type": "scatter",
+                **now[2],
+                "mode": "lines",
+                "line": {"color": ARROW_GREY, "width": 1.5},
+                "legendgroup": "box",
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "name": BOX_LABEL.format(factor=""),
+                "meta": [runs[i].label for i in boxed],  # whose boxes, in slot order
+            }
+        )
+    offset = 3 if arrows else 0
     for i, run in enumerate(runs):  # the trail and the actual step (see _trail), in run colour
         traces.append(
             {
@@ -1174,6 +1247,20 @@ def _contour(
                     "name": label.format(factor=f" ×{factor:g}"),
                     "legendgroup": kind,
                     "legendrank": 600 + j,
+                    "hoverinfo": "skip",
+                }
+            )
+        if boxes > 0:
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": [None],
+                    "y": [None],
+                    "mode": "lines",
+                    "line": {"color": ARROW_GREY, "width": 1.5},
+                    "name": BOX_LABEL.format(factor=f" ×{boxes:g}"),
+                    "legendgroup": "box",
+                    "legendrank": 600 + len(ARROW_KINDS),
                     "hoverinfo": "skip",
                 }
             )

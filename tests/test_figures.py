@@ -117,15 +117,15 @@ def test_frames_are_few_and_carry_only_the_moving_traces(contour, contour_go, ru
     }
     assert len(static) == 1 + len(runs)  # the click grid and every full path stay out of frames
     assert not moving & static
-    # a run's trail and step arrow, or three slots per run for the shared arrows
-    budget = max(figures.TAIL + 4, 3 * len(runs))
+    # a run's trail and step arrow, three slots per run for the shared arrows, six for the boxes
+    budget = max(figures.TAIL + 4, 6 * len(runs))
     sizes = []
     for frame in frames:
         assert set(frame.traces) == moving
         assert len(frame.data) == len(frame.traces)
         assert all(points(d.x) <= budget for d in frame.data)
         sizes.append(sum(points(d.x) for d in frame.data))
-    assert max(sizes) <= len(runs) * (figures.TAIL + 4 + 3 * 2 + 1)  # no path grows with steps
+    assert max(sizes) <= len(runs) * (figures.TAIL + 4 + 3 * 2 + 6 + 1)  # no path grows
 
 
 def test_frame_count_follows_max_frames_and_keeps_the_shown_step(surface, runs) -> None:
@@ -548,3 +548,24 @@ def test_runs_are_remembered_by_identity_and_kept_alive(surface, runs) -> None:
     figures.clear_caches()
     gc.collect()
     assert alive() is None
+
+
+def test_adaptive_runs_get_per_axis_boxes_of_their_effective_learning_rates(surface) -> None:
+    """The box around an adaptive run's marker has half-sides proportional to its per-axis
+    effective learning rate at the shown step (one factor for every box, named in the legend);
+    gradient descent, whose step is the same on both axes, gets none."""
+    entries = (OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("gd", lr=1e-3))
+    runs = compute.runs(surface.key, (), entries, surface.start, 60, 0)
+    fig = figures.contour_figure(surface, runs, 30, log_colour=False).figure
+    box = next(t for t in fig["data"] if t.get("legendgroup") == "box" and t["x"] != [None])
+    assert box["meta"] == [runs[0].label]  # Adam only
+    x, y = np.array(box["x"][:5], dtype=float), np.array(box["y"][:5], dtype=float)
+    half = np.array([np.ptp(x), np.ptp(y)]) / 2
+    eff = np.abs(runs[0].effective_lr[30])
+    assert half[0] / half[1] == pytest.approx(eff[0] / eff[1], rel=0.02)
+    centre = ((x.min() + x.max()) / 2, (y.min() + y.max()) / 2)
+    assert centre == pytest.approx(tuple(runs[0].positions[30]), abs=1e-3)
+    factor = figures.box_factor(runs, 30, surface.domain)
+    assert half.max() == pytest.approx(factor * eff.max(), rel=0.02)
+    legend = [t["name"] for t in fig["data"] if t.get("legendgroup") == "box" and t["x"] == [None]]
+    assert legend == [figures.BOX_LABEL.format(factor=f" ×{factor:g}")]
