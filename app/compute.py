@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
@@ -124,13 +124,40 @@ def surface(
 
 
 RunKey = tuple  # (landscape key, params, entry, start, steps, seed)
-STORE_SIZE = 2048  # runs kept; one is about 50 kB for 500 steps
+STORE_BYTES = 256 * 2**20  # arrays of the runs kept: about 5000 runs of 500 steps, 500 of 5000
+
+
+@dataclass
+class _Store:
+    """Runs shared by all sessions, least recently used dropped first once their arrays hold
+    more than ``STORE_BYTES`` (a scene's batch carries its sliders' runs: its size follows the
+    steps)."""
+
+    runs: OrderedDict[RunKey, Run] = field(default_factory=OrderedDict)
+    nbytes: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, key: RunKey, run: Run) -> None:
+        old = self.runs.pop(key, None)
+        self.nbytes += _nbytes(run) - (_nbytes(old) if old is not None else 0)
+        self.runs[key] = run
+
+    def touch(self, keys: Sequence[RunKey]) -> None:
+        """Mark ``keys`` most recently used, then trim the store to ``STORE_BYTES``."""
+        for k in keys:
+            if k in self.runs:
+                self.runs.move_to_end(k)
+        while self.nbytes > STORE_BYTES and len(self.runs) > len(keys):
+            self.nbytes -= _nbytes(self.runs.popitem(last=False)[1])
+
+
+def _nbytes(run: Run) -> int:
+    return sum(v.nbytes for v in vars(run).values() if isinstance(v, np.ndarray))
 
 
 @st.cache_resource
-def _store() -> tuple[OrderedDict[RunKey, Run], threading.Lock]:
-    """Runs shared by all sessions, least recently used dropped first."""
-    return OrderedDict(), threading.Lock()
+def _store() -> _Store:
+    return _Store()
 
 
 def runs(
@@ -151,32 +178,35 @@ def runs(
     has to run anyway, the ones not cached ride along in it, which costs little (the runs are
     rows of the same tensors), and a next change among them finds its run ready.
     """
-    store, lock = _store()
+    store = _store()
     keys = [(key, params, entry, start, steps, seed) for entry in entries]
-    with lock:
+    with store.lock:
+        found = {k: store.runs[k] for k in keys if k in store.runs}
         missing = list(
-            dict.fromkeys(entry for k, entry in zip(keys, entries, strict=True) if k not in store)
+            dict.fromkeys(e for k, e in zip(keys, entries, strict=True) if k not in found)
         )
         if missing:
             missing += [
                 e
                 for e in dict.fromkeys(likely)
-                if e not in missing and (key, params, e, start, steps, seed) not in store
+                if e not in missing and (key, params, e, start, steps, seed) not in store.runs
             ]
     if missing:
         land = landscape_for(key, params)
         result = optimizers.simulate(
             land, [e.spec() for e in missing], [start], steps=steps, seed=seed
         )
-        with lock:
-            for i, entry in enumerate(missing):
-                store[(key, params, entry, start, steps, seed)] = _unpack(result, i, entry)
-            while len(store) > STORE_SIZE:
-                store.popitem(last=False)
-    with lock:
-        for k in keys:
-            store.move_to_end(k)
-        return [store[k] for k in keys]
+        fresh = {
+            (key, params, e, start, steps, seed): _unpack(result, i, e)
+            for i, e in enumerate(missing)
+        }
+        found.update(fresh)
+        with store.lock:
+            for k, run in fresh.items():
+                store.put(k, run)
+    with store.lock:
+        store.touch(keys)
+    return [found[k] for k in keys]
 
 
 def _unpack(result: optimizers.SimulationResult, i: int, entry: OptimizerEntry) -> Run:

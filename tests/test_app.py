@@ -255,9 +255,7 @@ def test_curvature_panel_and_axes_on_the_contour():
 
 
 def test_the_rate_map_follows_the_family_of_the_optimizer_a_click_sets():
-    at = run_app(
-        {"ls": "quadratic", "o": ["momentum,lr=0.05", "nesterov,lr=0.05"], "steps": "40"}
-    )
+    at = run_app({"ls": "quadratic", "o": ["momentum,lr=0.05", "nesterov,lr=0.05"], "steps": "40"})
 
     def red_line() -> str:
         spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
@@ -304,3 +302,19 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
     np.testing.assert_allclose(got.positions, alone.positions[0, 0], rtol=0, atol=1e-12)
     compute.runs(key, params, (OptimizerEntry.make("newton", lr=0.05),), start, steps, seed)
     assert calls == [1]
+
+
+def test_the_run_store_keeps_to_its_byte_budget(monkeypatch):
+    from app import compute
+    from app.state import OptimizerEntry
+
+    store = compute._store()
+    entries = (OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("gd", lr=1e-3))
+    one = compute.runs("himmelblau", (), entries, (0.5, 0.5), 211, 0)
+    per_run = compute._nbytes(one[0])
+    monkeypatch.setattr(compute, "STORE_BYTES", 5 * per_run)
+    for start in [(1.0, 1.0), (1.5, 1.0), (2.0, 1.0)]:
+        got = compute.runs("himmelblau", (), entries, start, 211, 0)
+        assert store.nbytes <= compute.STORE_BYTES
+        assert [r.positions[0].tolist() for r in got] == [list(start)] * 2
+        assert store.nbytes == sum(compute._nbytes(r) for r in store.runs.values())
