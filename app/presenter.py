@@ -176,7 +176,7 @@ def _layout(layout: dict[str, Any], theme: str) -> dict[str, Any]:
 def page_css(theme: str) -> str:
     """CSS for the page around the figures in presenter mode: larger type; dark background."""
     dark = THEME_COLOURS["dark"]
-    main = "[data-testid='stMain']"
+    main, side = "[data-testid='stMain']", "[data-testid='stSidebar']"
     css = f"{main} [data-testid='stMarkdownContainer'] p {{ font-size: 1.2rem; }}"
     if theme == "dark":
         text = dark["text"]
@@ -189,6 +189,12 @@ def page_css(theme: str) -> str:
             f" {{ color: #0e1117; }}"
             f" {main} button {{ background: #262a33; border-color: #8a8f99; }}"
             f" {main} button [data-testid='stMarkdownContainer'] {{ color: {text}; }}"
+            # the sidebar too: a light strip beside a dark page glares on a projector
+            f" {side} {{ background: #1b1f27; }}"
+            f" {side} [data-testid='stMarkdownContainer'], {side} label, {side} h1, {side} h2,"
+            f" {side} h3, {side} [data-testid='stCaptionContainer'], {side} a span,"
+            f" {side} [data-testid='stExpander'] summary {{ color: {text}; }}"
+            f" {side} [data-testid='stExpander'] {{ background: #232833; }}"
         )
     return f"<style>{css}</style>"
 
