@@ -395,8 +395,7 @@ def _path_values(tkey: TrainKey, pkey: PlaneKey, metric: str) -> tuple[np.ndarra
     p = _plane(tkey, pkey)
     inputs, targets = _data(t, metric)
     kind = "accuracy" if metric == "acc" else "loss"
-    with np.errstate(invalid="ignore"):
-        on_plane = p.centre + p.a[..., None] * p.d1 + p.b[..., None] * p.d2
+    on_plane = _network().plane_points(p.centre, p.d1, p.d2, p.a, p.b)
     surf = _values(t, inputs, targets, on_plane, kind)
     true = _values(t, inputs, targets, t.result.params, kind)
     return _np(surf.reshape(p.a.shape)), _np(true.reshape(p.a.shape))

@@ -1,25 +1,37 @@
 """Projected network loss surface: landscapes.network against loss-landscapes 3.0.6 and the
-dense-matmul floor, plus the train -> PCA plane -> surface -> projection pipeline.
+dense-matmul floor, the page's CNN with batch norm, and the train -> PCA plane -> surface ->
+projection pipeline.
 
 Reference workload: MLP 64-32-10 (widths (64, 32)) on the full digits set (1797 samples),
 trained briefly (adam, 60 full-batch steps), a 51 x 51 filter-normalised random plane, full-data
 cross-entropy at every point.
 
 - ours: ``loss_surface`` (batched; the first layer is evaluated at the 3 basis vectors only,
-  its output being linear in its parameters) and ``loss_at`` on the same 2601 points (the
-  general batched path without that trick).
+  its output being linear in its parameters; chunks of grid points spread over worker threads
+  with one intra-op thread each) and ``loss_at`` on the same 2601 points (the general batched
+  path without the plane trick).
 - loss-landscapes: ``random_plane(model, Loss(...), distance, 51, "filter", deepcopy_model=True)``
   (one nn.Module forward per grid point, parameters moved in place).
 - floor: FLOPs of 2601 plain forward passes, 2 * samples * sum(fan_in * fan_out) per point,
   divided by this machine's float32 rate on a same-shaped batched matmul.
 
-    python bench/network_surface.py [--resolution 51] [--repeat 3] [--skip-peer] [--threads N]
+Ours and the peer run in alternating rounds, at torch's default thread count and at 1 thread,
+so that other work on a shared machine hits both alike; the ratios are taken within a round
+(median over rounds), next to the best and median times.
+
+CNN: the page's default CNN view with batch norm (digits, Conv8-BN-ReLU-Pool-Conv16-BN-ReLU-
+Pool-Linear, 4 optimizers x 200 steps of batch 64 recorded every 2 steps, PCA plane, 41 x 41
+training-loss surface with batch statistics, true and on-plane loss at every recorded point).
+
+    python bench/network_surface.py [--resolution 51] [--repeat 3] [--skip-peer] [--skip-cnn]
+                                    [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 import numpy as np
@@ -29,18 +41,26 @@ from torch import nn
 
 import landscapes.network as nw
 
-CPU: dict[str, float] = {}  # CPU seconds of the process per measurement (robust to other load)
+
+def timed(fn) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds of the process, result) of one call."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t, time.process_time() - c, out
 
 
-def best_of(fn, repeat: int, key: str) -> tuple[float, object]:
-    times, cpus, out = [], [], None
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        times.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
-    CPU[key] = min(cpus)
-    return min(times), out
+def with_threads(n: int, fn):
+    """``fn`` run with torch's intra-op thread count set to ``n`` (restored afterwards)."""
+
+    def run():
+        saved = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(saved)
+
+    return run
 
 
 def matmul_rate(
@@ -63,18 +83,92 @@ def matmul_rate(
     return flops / best, flops / max(best_cpu, 1e-9)
 
 
+def cnn_view(repeat: int) -> None:
+    """The page's default CNN + batch norm view, stage by stage (engine calls only)."""
+    data = nw.load_dataset("digits", seed=0)
+    model = nw.build_model("cnn", data, batch_norm=True, seed=0)
+    loss_fn = nn.CrossEntropyLoss()
+    specs = [
+        ("sgd", {"lr": 0.1}),
+        ("momentum", {"lr": 0.05, "momentum": 0.9}),
+        ("adam", {"lr": 0.01}),
+        ("rmsprop", {"lr": 0.01}),
+    ]
+    x, y = data.x_train, data.y_train
+    rows: dict[str, list[float]] = {}
+
+    def stage(name, fn):
+        wall, _, out = timed(fn)
+        rows.setdefault(name, []).append(wall)
+        return out
+
+    for _ in range(repeat):
+        load = os.getloadavg()[0]
+        r = stage(
+            "train 4 x 200 steps (batch 64) + record curves",
+            lambda: nw.train(
+                model, loss_fn, data, specs, steps=200, batch_size=64, seed=0, record_every=2
+            ),
+        )
+        plane = stage("PCA plane + projections", lambda r=r: nw.pca_directions(r))
+        a, b, _ = nw.project(r.params, plane.center, plane.d1, plane.d2)
+        span = 1.25 * float(max(np.abs(a).max(), np.abs(b).max()))
+        z = stage(
+            "41x41 surface (1681 points, batch statistics)",
+            lambda plane=plane, span=span, r=r: nw.loss_surface(
+                model,
+                loss_fn,
+                x,
+                y,
+                (plane.d1, plane.d2),
+                center=plane.center,
+                span=span,
+                resolution=41,
+                batch_norm=r.batch_norm,
+            ),
+        )
+        feet = nw.plane_points(plane.center, plane.d1, plane.d2, a, b)
+        stage(
+            f"loss on plane + true loss ({2 * a.size} points)",
+            lambda feet=feet, r=r: (
+                nw.loss_at(
+                    model, loss_fn, x, y, feet.reshape(-1, feet.shape[-1]), batch_norm="batch"
+                ),
+                nw.loss_at(
+                    model,
+                    loss_fn,
+                    x,
+                    y,
+                    r.params.reshape(-1, r.params.shape[-1]),
+                    batch_norm="batch",
+                ),
+            ),
+        )
+    total = [sum(v[k] for v in rows.values()) for k in range(repeat)]
+    print(
+        f"\nCNN + batch norm, the page's default view ({data.n_train} training samples, "
+        f"P = {nw.param_spec(model).size}; load average {load:.1f} at the last round):"
+    )
+    for name, v in rows.items():
+        print(f"  {name:<52}{min(v):7.2f} s (median {statistics.median(v):.2f})")
+    print(f"  {'total':<52}{min(total):7.2f} s (median {statistics.median(total):.2f})")
+    print(f"  surface centre {z[20, 20]:.4f}, min {np.nanmin(z):.4f}, max {np.nanmax(z):.4f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resolution", type=int, default=51)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="rounds (each runs every method once)")
     ap.add_argument("--skip-peer", action="store_true", help="skip loss-landscapes")
+    ap.add_argument("--skip-cnn", action="store_true", help="skip the CNN view")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
     res = args.resolution
     print(
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"torch {torch.__version__}, default threads {threads}, "
         f"load average {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)"
     )
 
@@ -94,19 +188,52 @@ def main() -> None:
         f"model loss {nw.loss_at(model, F.cross_entropy, x, y, nw.flatten(model)[0]):.4f}"
     )
 
-    def ours():
-        return nw.loss_surface(model, F.cross_entropy, x, y, (d1, d2), resolution=res)
-
-    t_ours, z = best_of(ours, args.repeat, "ours")
     theta, spec = nw.flatten(model)
     f1, f2 = nw.direction_to_flat(d1, spec), nw.direction_to_flat(d2, spec)
     axis = nw.grid_axis(1.0, res)
     bb, aa = np.meshgrid(axis, axis, indexing="ij")
     flat = theta + torch.as_tensor(aa.reshape(-1, 1), dtype=torch.float32) * f1
     flat = flat + torch.as_tensor(bb.reshape(-1, 1), dtype=torch.float32) * f2
-    t_general, z_general = best_of(
-        lambda: nw.loss_at(model, F.cross_entropy, x, y, flat), args.repeat, "general"
-    )
+
+    def ours():
+        return nw.loss_surface(model, F.cross_entropy, x, y, (d1, d2), resolution=res)
+
+    def general():
+        return nw.loss_at(model, F.cross_entropy, x, y, flat)
+
+    methods = {
+        f"ours: loss_surface, {threads} threads": with_threads(threads, ours),
+        "ours: loss_surface, 1 thread": with_threads(1, ours),
+        f"ours: loss_at, same points, {threads} threads": with_threads(threads, general),
+    }
+    if not args.skip_peer:
+        import loss_landscapes
+        from loss_landscapes.metrics import Loss
+
+        metric = Loss(F.cross_entropy, x, y)
+
+        def peer():
+            torch.manual_seed(0)
+            return loss_landscapes.random_plane(
+                model, metric, distance=1, steps=res, normalization="filter", deepcopy_model=True
+            )
+
+        methods[f"loss-landscapes 3.0.6, {threads} threads"] = with_threads(threads, peer)
+        methods["loss-landscapes 3.0.6, 1 thread"] = with_threads(1, peer)
+    ours(), general()  # warm-up (allocator, kernels)
+    walls: dict[str, list[float]] = {k: [] for k in methods}
+    cpus: dict[str, list[float]] = {k: [] for k in methods}
+    outs: dict[str, object] = {}
+    loads = []
+    for _ in range(args.repeat):
+        loads.append(os.getloadavg()[0])
+        for name, fn in methods.items():
+            wall, cpu, outs[name] = timed(fn)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    z = outs[f"ours: loss_surface, {threads} threads"]
+    z_general = outs[f"ours: loss_at, same points, {threads} threads"]
+    z_one = outs["ours: loss_surface, 1 thread"]
 
     # correctness: a few grid points against plain module calls
     rng = np.random.default_rng(0)
@@ -116,54 +243,61 @@ def main() -> None:
             ref = float(F.cross_entropy(nw.with_params(model, flat[k])(x), y))
             worst = max(worst, abs(ref - float(z.reshape(-1)[k])) / ref)
     worst_general = float(np.max(np.abs(z_general - z.reshape(-1)) / np.abs(z.reshape(-1))))
+    worst_threads = float(np.max(np.abs(z_one - z) / np.abs(z)))
 
     flops = 2 * n * sum(a * b for a, b in shapes) * points
     rate, rate_cpu = matmul_rate(n, shapes)
     floor, floor_cpu = flops / rate, flops / rate_cpu
+    ref_name = f"ours: loss_surface, {threads} threads"
+    ref_one = "ours: loss_surface, 1 thread"
 
-    rows = [("ours: loss_surface (plane trick)", t_ours, CPU["ours"])]
-    rows.append(("ours: loss_at, same points (general path)", t_general, CPU["general"]))
-    if not args.skip_peer:
-        import loss_landscapes
-        from loss_landscapes.metrics import Loss
+    def per_round(name: str, base: str) -> float:
+        return statistics.median(p / q for p, q in zip(walls[name], walls[base], strict=True))
 
-        metric = Loss(F.cross_entropy, x, y)
-        torch.manual_seed(0)
-        t_peer, peer = best_of(
-            lambda: loss_landscapes.random_plane(
-                model, metric, distance=1, steps=res, normalization="filter", deepcopy_model=True
-            ),
-            1,
-            "peer",
-        )
-        rows.append(("loss-landscapes 3.0.6 random_plane", t_peer, CPU["peer"]))
-    rows.append(("floor: dense matmul FLOPs / measured rate", floor, floor_cpu))
     print(
-        f"\n{'method':<44}{'wall s':>9}{'CPU s':>9}{'/ours':>8}{'/ours CPU':>10}"
-        f"{'/floor':>8}{'/floor CPU':>11}"
+        f"\n{args.repeat} alternating rounds, load average at their starts "
+        f"{', '.join(f'{v:.1f}' for v in loads)}\n"
+        f"{'method':<46}{'best s':>8}{'median':>8}{'CPU s':>8}{'x ours':>8}{'x ours 1t':>10}"
+        f"{'/floor':>8}"
     )
-    for name, wall, cpu in rows:
+    for name in methods:
+        best, med = min(walls[name]), statistics.median(walls[name])
         print(
-            f"{name:<44}{wall:>9.3f}{cpu:>9.3f}{wall / t_ours:>8.2f}{cpu / CPU['ours']:>10.2f}"
-            f"{wall / floor:>8.2f}{cpu / floor_cpu:>11.2f}"
+            f"{name:<46}{best:>8.3f}{med:>8.3f}{min(cpus[name]):>8.3f}"
+            f"{per_round(name, ref_name):>8.2f}{per_round(name, ref_one):>10.2f}"
+            f"{best / floor:>8.2f}"
         )
     print(
-        f"\nfloor: {flops / 1e9:.1f} GFLOP at {rate / 1e9:.1f} GFLOP/s per wall second, "
+        f"{'floor: dense matmul FLOPs / measured rate':<46}{floor:>8.3f}{'':>8}{floor_cpu:>8.3f}"
+        f"{'':>18}{1:>8.2f}"
+    )
+    print("(x ours, x ours 1t: median over rounds of time / ours' time in the same round)")
+    if not args.skip_peer:
+        peer_default = per_round(f"loss-landscapes 3.0.6, {threads} threads", ref_name)
+        peer_one = per_round("loss-landscapes 3.0.6, 1 thread", ref_one)
+        print(
+            f"ours vs loss-landscapes: {peer_default:.2f}x faster at {threads} threads, "
+            f"{peer_one:.2f}x at 1 thread (target >= 2x); ours / floor "
+            f"{min(walls[ref_name]) / floor:.2f} (target <= 2)"
+        )
+    print(
+        f"floor: {flops / 1e9:.1f} GFLOP at {rate / 1e9:.1f} GFLOP/s per wall second, "
         f"{rate_cpu / 1e9:.1f} per CPU second (float32 bmm of the layer shapes, 16 networks "
-        f"at a time); CPU seconds are the fairer figure on a shared machine"
+        f"at a time)"
     )
     print(
         f"ours beats the floor by skipping the first layer's per-point products "
         f"({shapes[0][0]}x{shapes[0][1]} of {sum(a * b for a, b in shapes)} MACs per sample); "
         f"the general path does all of them"
     )
-    print("targets: >= 2x faster than loss-landscapes, within 2x of the floor")
     print(
         f"agreement: max relative difference to plain module calls {worst:.1e}, "
-        f"plane trick vs general path {worst_general:.1e}"
+        f"plane trick vs general path {worst_general:.1e}, {threads} threads vs 1 "
+        f"{worst_threads:.1e}"
     )
     print(f"our surface: centre {z[res // 2, res // 2]:.4f}, min {z.min():.4f}, max {z.max():.4f}")
     if not args.skip_peer:
+        peer = outs[f"loss-landscapes 3.0.6, {threads} threads"]
         print(
             f"loss-landscapes surface: min {peer.min():.4f}, max {peer.max():.4f}, "
             f"value nearest the centre {peer[res // 2, res // 2]:.4f}\n"
@@ -218,6 +352,9 @@ def main() -> None:
         f"{np.round(plane.explained_variance_ratio, 3).tolist()}, median relative residual "
         f"{float(np.median(resid)):.3f}, surface min {surf.min():.4f}"
     )
+
+    if not args.skip_cnn:
+        cnn_view(max(1, min(args.repeat, 2)))
 
 
 if __name__ == "__main__":

@@ -456,6 +456,158 @@ def test_project_non_orthogonal_least_squares():
         nw.project(pts, c, d1, 2 * d1)
 
 
+def test_plane_points_are_the_feet_of_the_projection():
+    rng = np.random.default_rng(2)
+    p = 40
+    c, d1, d2 = rng.standard_normal((3, p))
+    pts = rng.standard_normal((3, 5, p))  # (R, T, P), off the plane
+    a, b, res = nw.project(pts, c, d1, d2)
+    a[1, 2] = np.nan  # a diverged point
+    feet = nw.plane_points(c, d1, d2, a, b)
+    assert feet.shape == (3, 5, p)
+    for r in range(3):
+        for t in range(5):
+            if (r, t) == (1, 2):
+                assert np.isnan(feet[r, t]).all()
+                continue
+            np.testing.assert_allclose(feet[r, t], c + a[r, t] * d1 + b[r, t] * d2, atol=1e-12)
+            # the foot is the nearest point of the plane: what is left is the residual
+            assert np.linalg.norm(pts[r, t] - feet[r, t]) == pytest.approx(res[r, t], rel=1e-9)
+            # and it projects onto itself with no residual
+            fa, fb, fres = nw.project(feet[r, t], c, d1, d2)
+            assert (fa, fb) == (pytest.approx(a[r, t]), pytest.approx(b[r, t]))
+            assert fres == pytest.approx(0.0, abs=1e-9)
+    # scalars broadcast; torch tensors are accepted
+    one = nw.plane_points(torch.as_tensor(c), d1, d2, 0.5, -1.0)
+    np.testing.assert_allclose(one, c + 0.5 * d1 - d2, atol=1e-12)
+    with pytest.raises(ValueError, match="same length"):
+        nw.plane_points(c, d1[:-1], d2, a, b)
+
+
+def test_chunks_on_worker_threads_match_one_thread(digits, monkeypatch):
+    """The chunks of a surface spread over worker threads (one intra-op thread each) give the
+    values of the single-threaded loop, in order, and leave torch's thread count as it was."""
+    from landscapes.network import evaluator as ev_mod
+
+    model = nw.build_model("mlp", digits, widths=(16, 8), seed=3).eval()
+    theta, spec = nw.flatten(model)
+    d1, d2 = nw.random_directions(model, seed=5)
+    basis = torch.stack([theta, nw.as_flat(d1, spec), nw.as_flat(d2, spec)])
+    g = torch.linspace(-1, 1, 7)
+    coords = torch.stack(torch.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
+    x, y = digits.x_val[:100], digits.y_val[:100]
+    ev = nw.NetworkEvaluator(model, F.cross_entropy)
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(ev_mod, "cpu_workers", lambda device, n: 1)
+    serial = ev.plane_values(basis, coords, x, y, chunk=4)
+    serial_both = ev.values(basis[0] + coords[:, :1] * basis[1], x, y, metric="both", chunk=4)
+    monkeypatch.setattr(ev_mod, "cpu_workers", lambda device, n: min(3, n))
+    fractions: list[float] = []
+    par = ev.plane_values(basis, coords, x, y, chunk=4, progress=fractions.append)
+    par_both = ev.values(basis[0] + coords[:, :1] * basis[1], x, y, metric="both", chunk=4)
+    assert torch.get_num_threads() == threads
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == 13
+    torch.testing.assert_close(par, serial, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(par_both, serial_both, rtol=1e-6, atol=1e-7)
+    for k in (0, 20, 48):
+        flat = basis[0] + coords[k, 0] * basis[1] + coords[k, 1] * basis[2]
+        assert float(par[k]) == pytest.approx(direct_loss(model, F.cross_entropy, x, y, flat), 2e-5)
+    # a model without a batched plan (functional_call swaps the module's parameters) stays on
+    # the caller's thread and is still right chunk by chunk
+    torch.manual_seed(0)
+    two = TwoPath()
+    t_theta, t_spec = nw.flatten(two)
+    t_basis = torch.stack([t_theta, torch.randn(t_spec.size), torch.randn(t_spec.size)])
+    mx, my = digits.x_val[:40, 0, 0, :2], digits.y_val[:40] % 2
+    got = nw.NetworkEvaluator(two, F.cross_entropy).plane_values(t_basis, coords, mx, my, chunk=4)
+    for k in (0, 20, 48):
+        flat = t_basis[0] + coords[k, 0] * t_basis[1] + coords[k, 1] * t_basis[2]
+        assert float(got[k]) == pytest.approx(direct_loss(two, F.cross_entropy, mx, my, flat), 2e-5)
+
+
+def test_batch_statistics_surface_equals_per_point_loop(digits):
+    """batch_norm="batch": every point normalises with its own batch statistics, as the module
+    does in training mode (checked against one train-mode call per point on a copy)."""
+    model = nw.build_model("cnn", digits, batch_norm=True, seed=4)
+    theta, spec = nw.flatten(model)
+    d1, d2 = nw.random_directions(model, seed=1, ignore="none")
+    f1, f2 = nw.direction_to_flat(d1, spec), nw.direction_to_flat(d2, spec)
+    x, y = digits.x_val[:80], digits.y_val[:80]
+    z = nw.loss_surface(
+        model, F.cross_entropy, x, y, (d1, d2), span=0.6, resolution=3, batch_norm="batch"
+    )
+    ref_model = copy.deepcopy(model).train()
+    axis = np.linspace(-0.6, 0.6, 3)
+    for j, b in enumerate(axis):
+        for i, a in enumerate(axis):
+            flat = theta + float(a) * f1 + float(b) * f2
+            with torch.no_grad():
+                out = functional_call(
+                    ref_model, (spec.unflatten(flat), dict(ref_model.named_buffers())), (x,)
+                )
+            assert z[j, i] == pytest.approx(float(F.cross_entropy(out, y)), rel=2e-5)
+
+
+class Wrapped(nn.Module):
+    """A module around a Sequential: no batched plan, evaluated through vmap(functional_call)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize("path", ["plan", "vmap"])
+def test_states_directions_move_running_statistics(path, digits):
+    """dir_type="states" (Li et al.): the running mean and variance move along the plane,
+    buffer + a e1 + b e2; with "weights" they stay at the model's values."""
+    cnn = nw.build_model("cnn", digits, batch_norm=True, seed=2)
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():  # non-trivial running statistics
+        for m in cnn.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5, generator=gen)
+                m.running_var.uniform_(0.5, 2.0, generator=gen)
+    model = cnn if path == "plan" else Wrapped(cnn)
+    snap = snapshot(model)
+    theta, spec = nw.flatten(model)
+    s1, s2 = nw.random_directions(model, seed=4, ignore="none", dir_type="states")
+    w1, w2 = nw.random_directions(model, seed=4, ignore="none")
+    bufs = {n: b for n, b in model.named_buffers() if b.is_floating_point()}
+    assert len(bufs) == 4 and set(w1) == set(spec.names) and set(s1) == set(w1) | set(bufs)
+    for name in spec.names:  # the parameters' entries are those of the "weights" directions
+        assert torch.equal(s1[name], w1[name]) and torch.equal(s2[name], w2[name])
+    for name, b in bufs.items():  # 1-D entries with ignore="none": the buffer itself
+        assert torch.equal(s1[name], b) and torch.equal(s2[name], b)
+    zb1, _ = nw.random_directions(model, seed=4, dir_type="states")  # ignore="biasbn"
+    assert all(torch.equal(zb1[n], torch.zeros_like(b)) for n, b in bufs.items())
+
+    x, y = digits.x_val[:50], digits.y_val[:50]
+    span, res = 0.3, 3
+    kw = {"span": span, "resolution": res}
+    z_states = nw.loss_surface(model, F.cross_entropy, x, y, (s1, s2), **kw)
+    z_weights = nw.loss_surface(model, F.cross_entropy, x, y, (w1, w2), **kw)
+    f1, f2 = nw.direction_to_flat(s1, spec), nw.direction_to_flat(s2, spec)
+    ref = copy.deepcopy(model).eval()
+    axis = np.linspace(-span, span, res)
+    for j, b in enumerate(axis):
+        for i, a in enumerate(axis):
+            flat = theta + float(a) * f1 + float(b) * f2
+            moved = {n: v + float(a) * s1[n] + float(b) * s2[n] for n, v in bufs.items()}
+            with torch.no_grad():
+                out_m = functional_call(ref, (spec.unflatten(flat), moved), (x,))
+                out_f = functional_call(ref, (spec.unflatten(flat), bufs), (x,))
+            lm, lf = float(F.cross_entropy(out_m, y)), float(F.cross_entropy(out_f, y))
+            assert z_states[j, i] == pytest.approx(lm, rel=2e-5), (i, j)
+            assert z_weights[j, i] == pytest.approx(lf, rel=2e-5), (i, j)
+            if abs(a + b) > 0.5:  # the statistics scaled by 1 + a + b: the surfaces differ
+                assert abs(lm - lf) > 5e-5 * lf, (i, j)  # beyond the tolerance above
+    assert z_states[1, 1] == z_weights[1, 1]
+    assert_unchanged(model, snap)
+
+
 # --- optimize in the plane -----------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from .params import (
     with_params,
 )
 from .plane import plane_landscape
-from .projection import PcaPlane, pca_directions, project
+from .projection import PcaPlane, pca_directions, plane_points, project
 from .surface import grid_axis, interpolate, loss_at, loss_surface
 from .training import TrainingResult, minibatch_indices, train
 
@@ -59,6 +59,7 @@ __all__ = [
     "param_spec",
     "pca_directions",
     "plane_landscape",
+    "plane_points",
     "project",
     "random_directions",
     "train",

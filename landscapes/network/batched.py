@@ -19,6 +19,7 @@ b f(d2)``: three evaluations instead of M (exact algebra; used by ``loss_surface
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -160,25 +161,49 @@ class SequentialPlan:
 
     @staticmethod
     def _batch_norm(
-        op: Op, p: dict, buffers: dict, h: torch.Tensor, batch_stats: bool
+        op: Op, p: dict, buffers: dict, h: torch.Tensor, batch_stats: bool, inplace: bool = False
     ) -> torch.Tensor:
+        """Batch norm of (M, N, C, ...) per point; ``inplace``: ``h`` is ours to overwrite."""
         mod = op.module
         c = h.shape[2]
         extra = (1,) * (h.ndim - 3)
         if batch_stats or buffers.get(op.prefix + "running_mean") is None:
-            dims = (1, *range(3, h.ndim))
-            mean = h.mean(dims, keepdim=True)
-            var = h.var(dims, keepdim=True, unbiased=False)
-        else:
-            mean = buffers[op.prefix + "running_mean"].reshape(1, 1, c, *extra)
-            var = buffers[op.prefix + "running_var"].reshape(1, 1, c, *extra)
-        out = (h - mean) * torch.rsqrt(var + mod.eps)
+            # per point and channel over samples and positions, in two stages (positions, then
+            # samples): one reduction over dims (1, 3, 4) of (M, N, C, H, W) is ~10x slower on
+            # the CPU. Two-pass variance, biased, as batch norm normalises with it.
+            count = h.shape[1] * math.prod(h.shape[3:])
+            inner = tuple(range(3, h.ndim))
+            s = h.sum(inner) if inner else h
+            mean = (s.sum(1, keepdim=True) / count).reshape(h.shape[0], 1, c, *extra)
+            centred = h.sub_(mean) if inplace else h - mean
+            # sum of squares over positions without a squared temporary
+            q = torch.linalg.vector_norm(centred, dim=inner).square() if inner else centred.square()
+            var = (q.sum(1, keepdim=True) / count).reshape(h.shape[0], 1, c, *extra)
+        else:  # (C,) running statistics, or (M, C): per point, moved along the plane
+            mean = buffers[op.prefix + "running_mean"]
+            var = buffers[op.prefix + "running_var"]
+            mean = mean.reshape(mean.shape[0] if mean.ndim == 2 else 1, 1, c, *extra)
+            var = var.reshape(var.shape[0] if var.ndim == 2 else 1, 1, c, *extra)
+            centred = h.sub_(mean) if inplace else h - mean
+        scale = torch.rsqrt(var + mod.eps)
+        out = centred.mul_(scale) if inplace else centred * scale
         if mod.affine:
             m = h.shape[0]
             w = p[op.prefix + "weight"].reshape(m, 1, c, *extra)
             b = p[op.prefix + "bias"].reshape(m, 1, c, *extra)
-            out = out * w + b
+            out = out.mul_(w).add_(b) if inplace else out * w + b
         return out
+
+    @staticmethod
+    def _pool(mod: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """``mod(x)`` for (B, C, H, W); a 2x2 max pool (stride 2, no padding, floor) as two
+        elementwise maxima of strided views: the same values, ~15x faster than the CPU
+        ``max_pool2d`` kernel on small images."""
+        if isinstance(mod, nn.MaxPool2d) and _is_plain_2x2(mod) and x.ndim == 4:
+            h2, w2 = 2 * (x.shape[-2] // 2), 2 * (x.shape[-1] // 2)
+            rows = torch.maximum(x[..., 0:h2:2, :w2], x[..., 1:h2:2, :w2])
+            return torch.maximum(rows[..., 0::2], rows[..., 1::2])
+        return mod(x)
 
     # -- forward ------------------------------------------------------------------------------
     def forward(
@@ -237,16 +262,16 @@ class SequentialPlan:
                 owned = not torch.is_grad_enabled()
             else:
                 if shared and isinstance(mod, nn.BatchNorm1d | nn.BatchNorm2d):
-                    act, shared = act.expand(m, *act.shape), False
+                    act, shared, owned = act.expand(m, *act.shape), False, False
                 lead = 1 if shared else 2
                 if isinstance(mod, nn.BatchNorm1d | nn.BatchNorm2d):
-                    act = self._batch_norm(op, params, buffers, act, batch_stats)
+                    act = self._batch_norm(op, params, buffers, act, batch_stats, owned)
                     owned = not torch.is_grad_enabled()
                 elif isinstance(mod, nn.Flatten):
                     act = act.flatten(lead)
                 elif isinstance(mod, POOLS):
                     shape = act.shape
-                    out = mod(act.reshape(-1, *shape[lead:]))
+                    out = self._pool(mod, act.reshape(-1, *shape[lead:]))
                     act = out.reshape(*shape[:lead], *out.shape[1:])
                     owned = not torch.is_grad_enabled()
                 elif isinstance(mod, nn.Dropout):
@@ -274,13 +299,28 @@ class SequentialPlan:
             if isinstance(mod, nn.Flatten):
                 act = act.flatten(1)
             elif isinstance(mod, POOLS):
-                act = mod(act)
+                act = self._pool(mod, act)
             else:
                 act = mod(act)
         op = self.ops[self.first]
         if isinstance(op.module, nn.Linear):
             return self._linear(op, params, act, True)
         return self._conv(op, params, act, True)
+
+
+def _is_plain_2x2(mod: nn.MaxPool2d) -> bool:
+    def pair(v: object) -> tuple:
+        return tuple(v) if isinstance(v, tuple | list) else (v, v)
+
+    stride = mod.stride if mod.stride is not None else mod.kernel_size
+    return (
+        pair(mod.kernel_size) == (2, 2)
+        and pair(stride) == (2, 2)
+        and pair(mod.padding) == (0, 0)
+        and pair(mod.dilation) == (1, 1)
+        and not mod.ceil_mode
+        and not mod.return_indices
+    )
 
 
 def plan_for(model: nn.Module) -> SequentialPlan | None:

@@ -13,6 +13,14 @@ Li, Xu, Taylor, Studer & Goldstein 2018, "Visualizing the Loss Landscape of Neur
   per-element filter normalisation |d_i| = |W_i|, with the sign of W).
 - optional Gram-Schmidt: d2 <- d2 - (d2.d1 / d1.d1) d1 after normalisation (then d2 is no longer
   exactly filter-normalised; random high-dimensional directions are nearly orthogonal anyway).
+- ``dir_type`` (their option of the same name): "weights" spans the parameters only, so batch
+  norm's running statistics stay frozen at the model's values along the plane; "states" spans
+  the whole state dict, as their code does: the directions also hold an entry for every
+  floating-point buffer (running mean and variance), normalised like any 1-D tensor (zero with
+  ``ignore="biasbn"``, so the statistics still do not move; d <- the buffer with
+  ``ignore="none"``, so they move along the plane, e.g. running_var (1 + a + b) at (a, b)).
+  ``loss_surface`` (batch_norm="eval") evaluates with the moved statistics; flat vectors
+  (``direction_to_flat``) hold the parameters only.
 """
 
 from __future__ import annotations
@@ -27,6 +35,13 @@ from .params import Direction, ParamSpec, direction_to_flat, param_spec
 
 NORMALIZATIONS = ("filter", "layer", "none")
 IGNORES = ("biasbn", "none")
+DIR_TYPES = ("weights", "states")
+
+
+def state_buffers(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """The model's floating-point buffers (batch norm's running mean and variance), in
+    ``named_buffers()`` order: the entries a "states" direction adds to the parameters."""
+    return [(n, b.detach()) for n, b in model.named_buffers() if b.is_floating_point()]
 
 
 def normalize_direction(
@@ -52,6 +67,7 @@ def random_directions(
     normalization: str = "filter",
     ignore: str = "biasbn",
     orthogonalize: bool = False,
+    dir_type: str = "weights",
 ) -> tuple[Direction, Direction]:
     """Two random directions (d1, d2) shaped like ``model``'s named parameters.
 
@@ -59,7 +75,8 @@ def random_directions(
     d1's tensors then d2's, in ``named_parameters()`` order, so results do not depend on the
     device), normalised per ``normalization`` / ``ignore`` (module docstring), optionally
     Gram-Schmidt orthogonalised. Detached, on the model's device and dtype. The model is not
-    modified.
+    modified. ``dir_type="states"`` adds the floating-point buffers after the parameters (drawn
+    after them, so the parameters' entries do not change; module docstring).
     """
     if normalization not in NORMALIZATIONS:
         raise ValueError(
@@ -67,12 +84,19 @@ def random_directions(
         )
     if ignore not in IGNORES:
         raise ValueError(f"ignore must be one of {', '.join(IGNORES)}, got {ignore!r}")
+    if dir_type not in DIR_TYPES:
+        raise ValueError(f"dir_type must be one of {', '.join(DIR_TYPES)}, got {dir_type!r}")
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     named = [(n, p.detach()) for n, p in model.named_parameters()]
     raw = [
         [torch.randn(p.shape, generator=gen, dtype=torch.float32) for _, p in named]
         for _ in range(2)
     ]
+    if dir_type == "states":  # drawn after the parameters' entries, which thus do not change
+        bufs = state_buffers(model)
+        for draws in raw:
+            draws += [torch.randn(b.shape, generator=gen, dtype=torch.float32) for _, b in bufs]
+        named += bufs
     out = []
     for draws in raw:
         d = OrderedDict()
@@ -82,7 +106,9 @@ def random_directions(
         out.append(d)
     d1, d2 = out
     if orthogonalize:
+        extra = {n: d2[n] for n in d2 if n not in dict(model.named_parameters())}
         d2 = orthogonalize_direction(d2, d1, param_spec(model))
+        d2.update(extra)  # the buffers' entries (if any) are left as drawn
     return d1, d2
 
 

@@ -2,12 +2,18 @@
 
 ``NetworkEvaluator`` keeps a private copy of the user's model (the user's model is never touched)
 and evaluates it at M flat parameter vectors at once with ``torch.func.vmap`` over
-``torch.func.functional_call``: one batched forward pass instead of M module calls. Grid points
-are processed in chunks sized to keep the activations in a few tens of megabytes.
+``torch.func.functional_call`` (or the hand-batched kernels of ``batched.py`` for sequential
+models): one batched forward pass instead of M module calls. Grid points are processed in chunks
+sized to keep a chunk's activations cache-sized (``ACTIVATION_BYTES``); on the CPU the chunks are
+spread over worker threads with one intra-op thread each (``map_chunks``: thousands of
+medium-sized kernels do not gain from OpenMP's fork/join per kernel, and lose badly when another
+process holds a core), and each thread writes its activations into reusable buffers
+(``batched.Workspace``).
 
 Modes (``batch_norm``):
-- "eval": the copy is in eval mode: batch norm uses the model's running statistics (frozen),
-  dropout is off. The default, as in Li et al. 2018.
+- "eval": the copy is in eval mode: batch norm uses the model's running statistics (frozen,
+  unless a plane's "states" directions move them: ``buffer_basis``), dropout is off. The
+  default, as in Li et al. 2018.
 - "batch": batch norm uses the statistics of the evaluated batch (running statistics removed
   with ``torch.func.replace_all_batch_norm_modules_``), dropout off. Use for models trained with
   ``train`` whose running statistics were never updated.
@@ -20,8 +26,9 @@ import itertools
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -114,12 +121,23 @@ class NetworkEvaluator:
         self._local = threading.local()  # per-thread Workspace
 
     # -- single point and batched forward -----------------------------------------------------
-    def forward_one(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Network outputs at one flat parameter vector (differentiable in ``flat``)."""
-        return functional_call(self.module, (self.spec.unflatten(flat), self.buffers), (x,))
+    def forward_one(
+        self, flat: torch.Tensor, x: torch.Tensor, buffers: dict | None = None
+    ) -> torch.Tensor:
+        """Network outputs at one flat parameter vector (differentiable in ``flat``);
+        ``buffers`` replace the model's buffers of the same names."""
+        bufs = self.buffers if buffers is None else {**self.buffers, **buffers}
+        return functional_call(self.module, (self.spec.unflatten(flat), bufs), (x,))
 
-    def value_one(self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, metric: str):
-        out = self.forward_one(flat, x)
+    def value_one(
+        self,
+        flat: torch.Tensor,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        metric: str,
+        buffers: dict | None = None,
+    ):
+        out = self.forward_one(flat, x, buffers)
         if metric == "both":
             return torch.stack([self.loss_fn(out, y), accuracy(out, y)])
         return self.loss_fn(out, y) if metric == "loss" else accuracy(out, y)
@@ -169,9 +187,22 @@ class NetworkEvaluator:
         return ws
 
     def batch_values(
-        self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, metric: str = "loss"
+        self,
+        flat: torch.Tensor,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        metric: str = "loss",
+        point_buffers: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """``(M,)`` values at the rows of ``flat`` on one data batch, no chunking."""
+        """``(M,)`` values at the rows of ``flat`` on one data batch, no chunking.
+
+        ``point_buffers``: name -> ``(M, *shape)`` buffers per point (running statistics that
+        move along a "states" direction), replacing the model's.
+        """
+        if point_buffers is not None and self.plan is None:
+            return vmap(self.value_one, in_dims=(0, None, None, None, 0))(
+                flat, x, y, metric, point_buffers
+            )
         if self.plan is not None:
             params = self.spec.unflatten(flat)
             fast = self._fast_layout(metric)
@@ -179,7 +210,7 @@ class NetworkEvaluator:
             out = self.plan.forward(
                 params,
                 x,
-                self.buffers,
+                self.buffers if point_buffers is None else {**self.buffers, **point_buffers},
                 batch_stats=self.batch_stats,
                 classes_first=fast,
                 workspace=ws,
@@ -193,7 +224,9 @@ class NetworkEvaluator:
         """First-layer outputs ``(3, N, ...)`` at the plane's basis (None without the trick)."""
         if self.plan is None or not self.plan.plane_ok:
             return None
-        return self.plan.first_layer(self.spec.unflatten(basis), x)
+        # contiguous once here, not reshaped (copied) by every chunk: a convolution's output
+        # comes back as a transposed view
+        return self.plan.first_layer(self.spec.unflatten(basis), x).contiguous()
 
     def plane_tail(self, basis: torch.Tensor) -> tuple[torch.Tensor, list[str]] | None:
         """The basis restricted to the parameters after the first parametrised layer:
@@ -223,17 +256,27 @@ class NetworkEvaluator:
         metric: str = "loss",
         base: torch.Tensor | None = None,
         tail: tuple[torch.Tensor, list[str]] | None = None,
+        buffer_basis: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Values at ``basis[0] + coords[:, 0] basis[1] + coords[:, 1] basis[2]`` (M points).
 
         With a sequential plan, the first parametrised layer is evaluated only at the three
         basis vectors (its output is linear in its own parameters); otherwise the points are
         formed and evaluated as usual. ``base`` and ``tail``: ``plane_base`` and
-        ``plane_tail`` when already computed.
+        ``plane_tail`` when already computed. ``buffer_basis``: name -> ``(3, *shape)``
+        (the buffer, its entries in d1 and d2): those buffers move along the plane too.
         """
+        # weights (1, a_m, b_m): every per-point quantity below is weights @ (3, ...) basis
+        weights = torch.cat([torch.ones_like(coords[:, :1]), coords], dim=1)
+        point_buffers = None
+        if buffer_basis:
+            point_buffers = {
+                name: (weights @ stack.reshape(3, -1)).reshape(-1, *stack.shape[1:])
+                for name, stack in buffer_basis.items()
+            }
         if self.plan is None or not self.plan.plane_ok:
             flat = basis[0] + coords[:, :1] * basis[1] + coords[:, 1:] * basis[2]
-            return self.batch_values(flat, x, y, metric)
+            return self.batch_values(flat, x, y, metric, point_buffers)
         plan = self.plan
         first = plan.first
         assert first is not None
@@ -242,8 +285,6 @@ class NetworkEvaluator:
         if tail is None:
             tail = self.plane_tail(basis)
         m = coords.shape[0]
-        # weights (1, a_m, b_m): every per-point quantity below is weights @ (3, ...) basis
-        weights = torch.cat([torch.ones_like(coords[:, :1]), coords], dim=1)
         if tail is None:
             params = self.spec.unflatten(weights @ basis)
         else:
@@ -268,7 +309,7 @@ class NetworkEvaluator:
         out = plan.forward(
             params,
             x,
-            self.buffers,
+            self.buffers if point_buffers is None else {**self.buffers, **point_buffers},
             batch_stats=self.batch_stats,
             start=first + 1,
             h=h,
@@ -289,22 +330,7 @@ class NetworkEvaluator:
         """Largest number of values any layer outputs for one sample (inputs included)."""
         key = tuple(x.shape[1:])
         if key not in self._widest_cache:
-            sizes = [int(x[:1].numel())]
-            hooks = [
-                m.register_forward_hook(lambda _m, _i, out: sizes.append(int(out[:1].numel())))
-                for m in self.module.modules()
-                if not list(m.children())
-            ]
-            try:
-                with torch.no_grad():
-                    if self.batch_stats:  # batch statistics need more than one sample
-                        self.module(x[:2])
-                    else:
-                        self.module(x[:1])
-            finally:
-                for h in hooks:
-                    h.remove()
-            self._widest_cache[key] = max(sizes)
+            self._widest_cache[key] = widest_activation(self.module, x, self.batch_stats)
         return self._widest_cache[key]
 
     def values(
@@ -340,8 +366,10 @@ class NetworkEvaluator:
         chunk: int | None = None,
         progress: Callable[[float], None] | None = None,
         differentiable: bool = False,
+        buffer_basis: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """``(M,)`` values at ``basis[0] + a basis[1] + b basis[2]`` for ``coords`` (M, 2)."""
+        """``(M,)`` values at ``basis[0] + a basis[1] + b basis[2]`` for ``coords`` (M, 2);
+        ``buffer_basis`` as in ``plane_batch_values``."""
 
         bases: dict[int, torch.Tensor | None] = {}  # first-layer outputs per data batch
         tail = self.plane_tail(basis)
@@ -351,7 +379,9 @@ class NetworkEvaluator:
                 with self._lock:
                     if s not in bases:
                         bases[s] = self.plane_base(basis, xb)
-            return self.plane_batch_values(basis, coords[lo:hi], xb, yb, metric, bases[s], tail)
+            return self.plane_batch_values(
+                basis, coords[lo:hi], xb, yb, metric, bases[s], tail, buffer_basis
+            )
 
         return self._chunked(
             run, coords.shape[0], x, y, metric, batch_size, chunk, progress, differentiable
@@ -379,7 +409,10 @@ class NetworkEvaluator:
             return total
 
         starts = list(range(0, m, chunk))
-        workers = 1 if differentiable else cpu_workers(x.device, len(starts))
+        # only the hand-batched kernels go to worker threads: functional_call swaps the shared
+        # module's parameters while it runs, and autograd needs the caller's thread
+        serial = differentiable or self.plan is None
+        workers = 1 if serial else cpu_workers(x.device, len(starts))
         out = []
         grad_ctx = torch.enable_grad() if differentiable else torch.no_grad()
         with grad_ctx:
@@ -390,6 +423,44 @@ class NetworkEvaluator:
         if not out:
             return x.new_zeros(0)
         return torch.cat(out)
+
+
+def widest_activation(module: nn.Module, x: torch.Tensor, batch_stats: bool = False) -> int:
+    """Largest number of values any leaf module of ``module`` outputs for one sample of ``x``
+    (inputs included), measured with forward hooks on one sample (two with batch statistics)."""
+    sizes = [int(x[:1].numel())]
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out: sizes.append(int(out[:1].numel())))
+        for m in module.modules()
+        if not list(m.children())
+    ]
+    try:
+        with torch.no_grad():
+            module(x[:2] if batch_stats else x[:1])
+    finally:
+        for h in hooks:
+            h.remove()
+    return max(sizes)
+
+
+@contextmanager
+def intra_op_threads(n: int) -> Iterator[None]:
+    """Run the block with torch's intra-op thread count set to ``n``, restored afterwards.
+
+    For kernels that are slower on more threads, such as LAPACK's ``eigh`` of the few hundred
+    rows of a PCA Gram matrix (many small OpenMP fork/joins; when another process holds a core
+    every join waits for a descheduled thread): 808 x 808 on 2 shared cores, 0.14 s on one
+    thread against 0.36-4.1 s on two.
+    """
+    saved = torch.get_num_threads()
+    if n == saved:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 def cpu_workers(device: torch.device, n_chunks: int) -> int:
@@ -404,10 +475,11 @@ def map_chunks(fn: Callable[[int], torch.Tensor], starts: list[int], workers: in
 
     Why threads over chunks rather than torch's intra-op threads: a chunk is a few dozen
     medium-sized kernels (about a megabyte each), and every one of them is an OpenMP
-    fork/join. With two threads the joins cost more than they save (the combining product,
-    the reductions over the class axis and the elementwise passes are memory-bound and do
-    not speed up), and when another process holds a core every join waits for a thread the
-    OS has descheduled: a run slows down tens of times. Here each worker runs whole chunks
+    fork/join. The memory-bound ones (the combining product, the reductions over the class
+    axis, the elementwise passes) hardly speed up with a second thread, and when another
+    process holds a core every join waits for a thread the OS has descheduled (reference MLP
+    surface on 2 shared cores, load ~2.4: 0.53-3.09 s with two intra-op threads against
+    0.89-1.23 s with one, and once 26 s against 0.9 s). Here each worker runs whole chunks
     with one intra-op thread, so the workers never wait for each other and a busy core only
     slows its own worker (the chunks are handed out dynamically). Each worker sets its own
     thread's count (OpenMP and MKL settings are per thread); torch's global default, which

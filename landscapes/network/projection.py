@@ -8,7 +8,8 @@ scikit-learn's PCA in the paper's code does). ``explained_variance_ratio`` is s_
 
 Projection: the least-squares coordinates (a, b) minimise ||p - c - a d1 - b d2||, i.e. solve
 the 2x2 normal equations G [a, b]^T = [d1.(p-c), d2.(p-c)] with G the Gram matrix of (d1, d2)
-(d1 and d2 need not be orthogonal); the residual is the norm of what is left.
+(d1 and d2 need not be orthogonal); the residual is the norm of what is left. ``plane_points``
+maps coordinates back to parameter vectors c + a d1 + b d2.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .evaluator import intra_op_threads
 from .training import TrainingResult
 
 
@@ -71,6 +73,26 @@ def project(
     return coords[..., 0], coords[..., 1], residual
 
 
+def plane_points(center: Any, d1: Any, d2: Any, a: Any, b: Any) -> np.ndarray:
+    """The parameter vectors c + a d1 + b d2 at plane coordinates (a, b): ``(..., P)`` float64.
+
+    ``a`` and ``b`` broadcast against each other (e.g. the ``(R, T)`` coordinates from
+    ``project``); ``center``, ``d1``, ``d2`` are ``(P,)``. Where a coordinate is not finite (a
+    diverged run) the whole row is NaN, without a warning. With the coordinates from ``project``
+    these are the feet of the perpendiculars: the points whose loss the surface shows under each
+    projected iterate (compare with the iterate's own loss to see what the projection hides).
+    """
+    c, u, v = _vec(center), _vec(d1), _vec(d2)
+    if not (c.ndim == u.ndim == v.ndim == 1 and c.shape == u.shape == v.shape):
+        raise ValueError("center, d1 and d2 must be vectors of the same length P")
+    aa, bb = np.broadcast_arrays(_vec(a), _vec(b))
+    ok = np.isfinite(aa) & np.isfinite(bb)
+    a0, b0 = np.where(ok, aa, 0.0)[..., None], np.where(ok, bb, 0.0)[..., None]
+    out = c + a0 * u + b0 * v
+    out[~ok] = np.nan
+    return out
+
+
 def pca_directions(
     result: TrainingResult,
     *,
@@ -109,7 +131,12 @@ def pca_directions(
     # the SVD of the small M x M Gram matrix: M (points) << P (parameters); torch's BLAS, so
     # the product shares the thread pool of the rest of the engine
     dt = torch.from_numpy(delta)
-    vals_t, vecs_t = torch.linalg.eigh(dt @ dt.T)
+    gram = dt @ dt.T
+    # LAPACK's eigh on a few hundred rows is faster on one thread (``intra_op_threads``); large
+    # Gram matrices keep torch's thread count
+    small = gram.shape[0] <= 2048
+    with intra_op_threads(1 if small else torch.get_num_threads()):
+        vals_t, vecs_t = torch.linalg.eigh(gram)
     vals = np.clip(vals_t.numpy()[::-1], 0.0, None)
     vecs = vecs_t.flip(1)
     total = vals.sum()

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .directions import state_buffers
 from .evaluator import LossFn, NetworkEvaluator
 from .params import as_flat, flatten
 
@@ -69,6 +70,25 @@ def plane_squared_norms(basis: torch.Tensor, coords: torch.Tensor) -> torch.Tens
     return ((w @ g) * w).sum(-1)
 
 
+def _buffer_basis(
+    model: nn.Module, directions: Sequence[VectorLike], ev: NetworkEvaluator
+) -> dict[str, torch.Tensor] | None:
+    """name -> (3, *shape): each floating-point buffer and its entries in d1, d2, for the
+    buffers that a "states" direction moves (None when no direction moves any)."""
+    out = {}
+    for name, buf in state_buffers(model):
+        entries = []
+        for d in directions:
+            e = d.get(name) if isinstance(d, Mapping) else None
+            entries.append(
+                torch.zeros_like(buf) if e is None else torch.as_tensor(e).detach().to(buf)
+            )
+        if any(bool(e.ne(0).any()) for e in entries):
+            stack = torch.stack([buf.to(ev.spec.device, ev.spec.dtype), *entries])
+            out[name] = stack.to(ev.spec.device, ev.spec.dtype)
+    return out or None
+
+
 def loss_surface(
     model: nn.Module,
     loss_fn: LossFn,
@@ -102,7 +122,11 @@ def loss_surface(
             size-weighted mean of chunk means (with batch_norm="batch" the statistics are
             per chunk).
         progress: called with the finished fraction in (0, 1] after every chunk of points.
-        batch_norm: "eval" (running statistics, frozen) or "batch" (statistics of the data).
+        batch_norm: "eval" (running statistics) or "batch" (statistics of the data). In "eval"
+            the running statistics stay at the model's values unless the directions hold
+            entries for them (``random_directions(..., dir_type="states")``, Li et al.'s
+            option): then they move with the parameters, buffer + a e1 + b e2 (a running
+            variance that turns negative gives NaN there, as in their code).
     """
     check_grid(span, resolution)
     wd = _check_wd(weight_decay)
@@ -117,8 +141,16 @@ def loss_surface(
     axis = grid_axis(span, resolution)
     bb, aa = np.meshgrid(axis, axis, indexing="ij")
     coords = torch.as_tensor(np.stack([aa.ravel(), bb.ravel()], 1), dtype=ev.spec.dtype)
+    moving = _buffer_basis(model, directions, ev) if batch_norm == "eval" else None
     values = ev.plane_values(
-        basis, coords, x, y, metric=metric, batch_size=batch_size, progress=progress
+        basis,
+        coords,
+        x,
+        y,
+        metric=metric,
+        batch_size=batch_size,
+        progress=progress,
+        buffer_basis=moving,
     )
     z = values.double()
     if wd > 0 and metric == "loss":
