@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import OKABE_ITO
+from .figures import OKABE_ITO, RawFigure, _layout, _typed
 
 if TYPE_CHECKING:
     from optimizers.analysis import BasinResult, Curvature, QuadraticTheory, RateMap, SweepResult
@@ -516,66 +516,64 @@ def rate_map_figure(
     *,
     current: Sequence[tuple[str, float, float]] = (),
     theory: QuadraticTheory | None = None,
-) -> go.Figure:
+) -> RawFigure:
     """Heavy-ball (or Nesterov, ``rate_map.nesterov``) convergence rate over learning rate (log x)
     and momentum beta (y): colour is the rate (the error shrinks by it per step; darker is
     faster), diverging settings in dark grey, the oscillating region outlined; the stability bound
     (2+2 beta)/lambda_max (over 1+2 beta for Nesterov) and the optimum (if ``theory``; for
     Nesterov the best setting on the grid), and each ``current`` (name, lr, beta) as a marker. An
-    invisible grid carries ``customdata`` = [lr, beta]: a click picks that setting."""
+    invisible grid carries ``customdata`` = [lr, beta]: a click picks that setting. Built as a
+    plain dict (``RawFigure``): the explorer redraws it at every rerun on a quadratic."""
     lrs, betas, rate = rate_map.lrs, rate_map.betas, rate_map.rate
     names = np.array(["converges", "oscillates", "diverges"], dtype=object)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Heatmap(
-            x=lrs,
-            y=betas,
-            z=np.where(rate < 1, rate, np.nan).astype(np.float32),
-            zmin=0,
-            zmax=1,
-            colorscale="Viridis",
-            colorbar={"title": {"text": "rate"}, "len": 0.8},
-            text=names[rate_map.regime],
-            hovertemplate="lr %{x:.3g}, β %{y:.2f}<br>rate %{z:.3f}, %{text}<extra></extra>",
-            name="rate",
-        )
-    )
-    fig.add_trace(
-        go.Heatmap(
-            x=lrs,
-            y=betas,
-            z=np.where(rate >= 1, 1.0, np.nan).astype(np.float32),
-            colorscale=[[0, "#444444"], [1, "#444444"]],
-            showscale=False,
-            hovertemplate="lr %{x:.3g}, β %{y:.2f}<br>diverges<extra></extra>",
-            name="diverges",
-        )
-    )
-    fig.add_trace(
-        go.Contour(
-            x=lrs,
-            y=betas,
-            z=(rate_map.regime == 1).astype(np.float32),
-            contours={"start": 0.5, "end": 0.5, "size": 1, "coloring": "lines"},
-            line={"color": "white", "width": 2, "dash": "dot"},
-            showscale=False,
-            hoverinfo="skip",
-            name="oscillation boundary",
-        )
-    )
+    xy = {"x": lrs.tolist(), "y": betas.tolist()}
+    data: list[dict[str, Any]] = [
+        {
+            "type": "heatmap",
+            **xy,
+            "z": _typed(np.where(rate < 1, rate, np.nan).astype(np.float32)),
+            "zmin": 0,
+            "zmax": 1,
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": "rate"}, "len": 0.8},
+            "text": names[rate_map.regime].tolist(),
+            "hovertemplate": "lr %{x:.3g}, β %{y:.2f}<br>rate %{z:.3f}, %{text}<extra></extra>",
+            "name": "rate",
+        },
+        {
+            "type": "heatmap",
+            **xy,
+            "z": _typed(np.where(rate >= 1, 1.0, np.nan).astype(np.float32)),
+            "colorscale": [[0, "#444444"], [1, "#444444"]],
+            "showscale": False,
+            "hovertemplate": "lr %{x:.3g}, β %{y:.2f}<br>diverges<extra></extra>",
+            "name": "diverges",
+        },
+        {
+            "type": "contour",
+            **xy,
+            "z": _typed((rate_map.regime == 1).astype(np.float32)),
+            "contours": {"start": 0.5, "end": 0.5, "size": 1, "coloring": "lines"},
+            "line": {"color": "white", "width": 2, "dash": "dot"},
+            "showscale": False,
+            "hoverinfo": "skip",
+            "name": "oscillation boundary",
+        },
+    ]
     if theory is not None:
         nesterov = rate_map.nesterov
         bound = theory.momentum_critical_lr(betas, nesterov=nesterov)
         keep = (bound >= lrs[0]) & (bound <= lrs[-1])
-        fig.add_trace(
-            go.Scatter(
-                x=bound[keep],
-                y=betas[keep],
-                mode="lines",
-                line={"color": "red", "width": 2},
-                name="lr = (2+2β)/((1+2β)λ_max)" if nesterov else "lr = (2+2β)/λ_max",
-                hoverinfo="skip",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": bound[keep].tolist(),
+                "y": betas[keep].tolist(),
+                "mode": "lines",
+                "line": {"color": "red", "width": 2},
+                "name": "lr = (2+2β)/((1+2β)λ_max)" if nesterov else "lr = (2+2β)/λ_max",
+                "hoverinfo": "skip",
+            }
         )
         if nesterov:  # no closed form drawn: the best setting on this grid
             b, j = np.unravel_index(np.argmin(rate), rate.shape)
@@ -587,47 +585,54 @@ def rate_map_figure(
                 theory.momentum_optimal_rate,
                 "optimum",
             )
-        fig.add_trace(
-            go.Scatter(
-                x=[best[0]],
-                y=[best[1]],
-                mode="markers",
-                marker={"symbol": "diamond", "size": 12, "color": "white", "line": {"width": 2}},
-                name=f"{best[3]} (rate {best[2]:.3f})",
-                hovertemplate=f"{best[3]}: lr %{{x:.3g}}, β %{{y:.3f}}<extra></extra>",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": [best[0]],
+                "y": [best[1]],
+                "mode": "markers",
+                "marker": {"symbol": "diamond", "size": 12, "color": "white", "line": {"width": 2}},
+                "name": f"{best[3]} (rate {best[2]:.3f})",
+                "hovertemplate": f"{best[3]}: lr %{{x:.3g}}, β %{{y:.3f}}<extra></extra>",
+            }
         )
     sx = max(1, -(-lrs.size // CLICK_POINTS))
     sy = max(1, -(-betas.size // CLICK_POINTS))
     gl, gb = np.meshgrid(lrs[::sx], betas[::sy])
-    fig.add_trace(
-        go.Scatter(
-            x=gl.ravel(),
-            y=gb.ravel(),
-            mode="markers",
-            marker={"size": 9, "opacity": 0},
-            customdata=np.stack([gl.ravel(), gb.ravel()], axis=-1).tolist(),
-            hovertemplate="lr %{x:.3g}, β %{y:.2f}<extra>click: use this setting</extra>",
-            name="pick",
-            showlegend=False,
-            selected={"marker": {"opacity": 0}},
-            unselected={"marker": {"opacity": 0}},
-        )
+    data.append(
+        {
+            "type": "scatter",
+            "x": gl.ravel().tolist(),
+            "y": gb.ravel().tolist(),
+            "mode": "markers",
+            "marker": {"size": 9, "opacity": 0},
+            "customdata": np.stack([gl.ravel(), gb.ravel()], axis=-1).tolist(),
+            "hovertemplate": "lr %{x:.3g}, β %{y:.2f}<extra>click: use this setting</extra>",
+            "name": "pick",
+            "showlegend": False,
+            "selected": {"marker": {"opacity": 0}},
+            "unselected": {"marker": {"opacity": 0}},
+        }
     )
     for i, (name, lr, beta) in enumerate(current):
-        fig.add_trace(
-            go.Scatter(
-                x=[lr],
-                y=[beta],
-                mode="markers",
-                marker={"symbol": "star", "size": 16, "color": colour(i), "line": {"width": 1}},
-                name=f"{name} (now)",
-                hovertemplate=f"{name}: lr %{{x:.3g}}, β %{{y:.2f}}<extra></extra>",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": [lr],
+                "y": [beta],
+                "mode": "markers",
+                "marker": {"symbol": "star", "size": 16, "color": colour(i), "line": {"width": 1}},
+                "name": f"{name} (now)",
+                "hovertemplate": f"{name}: lr %{{x:.3g}}, β %{{y:.2f}}<extra></extra>",
+            }
         )
-    fig.update_xaxes(type="log", title_text="learning rate", range=np.log10([lrs[0], lrs[-1]]))
-    fig.update_yaxes(title_text="momentum β", range=[betas[0], betas[-1]])
-    fig.update_layout(
+    layout = _layout(
+        xaxis={
+            "type": "log",
+            "title": {"text": "learning rate"},
+            "range": np.log10([lrs[0], lrs[-1]]).tolist(),
+        },
+        yaxis={"title": {"text": "momentum β"}, "range": [float(betas[0]), float(betas[-1])]},
         height=420,
         margin={"l": 60, "r": 20, "t": 30, "b": 50},
         font=FONT,
@@ -635,4 +640,4 @@ def rate_map_figure(
         legend={"orientation": "h", "y": -0.25},
         clickmode="event+select",
     )
-    return fig
+    return RawFigure({"data": data, "layout": layout})

@@ -5,8 +5,8 @@ After a warm-up run it times reruns after changing Adam's learning rate (a) to t
 on its slider and (b) to a far value on it: the scene's batch computed both along with the
 shown runs (``compute.runs``' ``likely`` entries: every slider value of the elementwise rules);
 (c) changing Newton's learning rate to a far value, past the two neighbours each side that ride
-along for it, which must compute that run; (d) changing the landscape to one not seen yet, and
-(e) back to one seen before; (f) a rerun with nothing changed; and compares with (g) the far lr
+along for it, which must compute that run; (d) changing the landscape of the default scene to
+one not seen yet, and (e) back to one seen before; (f) a rerun with nothing changed; and compares with (g) the far lr
 change when every run is recomputed (caches cleared), the cost of not caching per optimizer.
 
     python bench/app_server.py [--repeat 5]
@@ -69,15 +69,15 @@ def main() -> None:
             assert f"lr={value:g}" in at.dataframe[0].value.iloc[row, 0], "the change did not apply"
         return times
 
-    near = change_lr(NEAR)
-    far = change_lr(FAR)
-    newton = change_lr(NEWTON_FAR, eid=5, row=5)
-    first_visits, revisits = [], []
+    first_visits, revisits = [], []  # from the default scene: its learning rates
     for key in FIRST_VISITS[: args.repeat]:
         at.selectbox(key="landscape").set_value(key)
         first_visits.append(timed_run(at))
         at.selectbox(key="landscape").set_value("rosenbrock")
         revisits.append(timed_run(at))
+    near = change_lr(NEAR)
+    far = change_lr(FAR)
+    newton = change_lr(NEWTON_FAR, eid=5, row=5)
     uncached = []
     for value in reversed(FAR[: args.repeat]):
         st.cache_data.clear()
