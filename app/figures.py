@@ -85,7 +85,11 @@ PLOT_SIZE = 540  # pixels along the longer side of the 2-D plot area
 # 1.2 s to 0.8 s in headless Chromium (bench/app_browser.py); the tail of 10 steps bridges the gap
 MAX_FRAMES = 60
 CLICK_GRID_NAME = "click grid"  # name and legendgroup of the invisible grid that catches clicks
-CLICK_GRID_SPACING = 18  # pixels between the click grid's points (31 x 31 on a 540 px plot)
+# pixels between the click grid's points (23 x 23 on a 540 px plot): a click starts a run at
+# most 12 px from where it landed. Every point is an SVG node the browser rebuilds at each update:
+# at 18 px (31 x 31) the contour took about 950 ms to redraw after a change in headless
+# Chromium, at 24 px about 770 ms (bench/app_browser.py)
+CLICK_GRID_SPACING = 24
 SURFACE_BANDS = 14  # colour levels of the surface: reads like a contour map
 # Low values light, high values darker, so coloured paths stand out everywhere on the surface.
 SURFACE_LIGHT = (252, 252, 252)

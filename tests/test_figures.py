@@ -307,7 +307,15 @@ def test_click_grid_covers_the_domain_invisibly(contour_go, surface) -> None:
     assert grid.legendgroup == figures.CLICK_GRID_NAME and grid.showlegend is False
     assert grid.marker.opacity == 0 and grid.hoverinfo != "skip"
     (x0, x1), (y0, y1) = surface.domain
-    assert len(grid.x) >= 900
+    # neighbouring points about the spacing apart on screen (they sit on surface grid nodes, so
+    # a gap may be one node wider): a click lands within about half of it
+    plot_w, plot_h = figures.plot_area(surface.domain, figures.PLOT_SIZE)
+    for values, nodes, (lo, hi), px in (
+        (grid.x, surface.xs, (x0, x1), plot_w),
+        (grid.y, surface.ys, (y0, y1), plot_h),
+    ):
+        gaps = np.diff(np.unique(values)) * px / (hi - lo)
+        assert gaps.max() <= figures.CLICK_GRID_SPACING + 1.01 * px / (nodes.size - 1)
     assert np.min(grid.x) == pytest.approx(x0) and np.max(grid.x) == pytest.approx(x1)
     assert np.min(grid.y) == pytest.approx(y0) and np.max(grid.y) == pytest.approx(y1)
 
