@@ -36,7 +36,6 @@ from optimizers import Schedule
 T = TypeVar("T")
 UI_MAX_STEPS = 2000
 STEPS_PER_DECADE = 8  # values per decade on log-scale sliders
-LIKELY_NEIGHBOURS = 2  # learning-rate slider positions each side computed along with a run
 INT_SCHEDULE_FIELDS = ("step_size", "t_max", "warmup")
 # text versions of the figures' end-of-path symbols, to name each optimizer's marker in the sidebar
 MARKER_TEXT = ("●", "■", "◆", "▲", "⬟", "⬢", "★", "✚")
@@ -258,24 +257,19 @@ def log_options(low: float, high: float, value: float) -> list[float]:
 
 def likely_entries(entries: tuple[OptimizerEntry, ...]) -> list[OptimizerEntry]:
     """What a student moving a learning-rate slider asks for next (see ``compute.runs``): every
-    value on the slider for the cheap, elementwise rules (gradient descent to Adam: 50 runs cost
-    about what one does, as rows of the same tensors), ``LIKELY_NEIGHBOURS`` positions each side
-    for the rest (Newton's runs each need a Hessian per step)."""
+    other value on each optimizer's slider. The runs of one optimizer are rows of the same
+    tensors, and a step's cost is the number of small operations, not of rows: 50 runs of Adam
+    cost about what one does, 29 of Newton as much as 5 unless its runs all settle early."""
     out = []
     for entry in entries:
-        opt = optimizers.get(entry.name)
-        h = next((h for h in opt.all_hyperparams() if h.name == "lr"), None)
+        h = next((h for h in optimizers.get(entry.name).all_hyperparams() if h.name == "lr"), None)
         lr = entry.values.get("lr")
         if h is None or not h.log or not lr or lr <= 0:
             continue
         lo, hi = h.ui or (h.low, h.high)
-        options = log_options(min(lo, lr), max(hi, lr), lr)
-        if not opt.elementwise:
-            i = options.index(lr)
-            options = options[max(0, i - LIKELY_NEIGHBOURS) : i + LIKELY_NEIGHBOURS + 1]
-        for value in options:
+        for value in log_options(min(lo, lr), max(hi, lr), lr):
             if value != lr:
-                with contextlib.suppress(ValueError):  # a neighbour outside the allowed range
+                with contextlib.suppress(ValueError):  # a slider value outside the allowed range
                     hp = {**dict(entry.hyperparams), "lr": value}
                     out.append(OptimizerEntry.make(entry.name, schedule=entry.schedule, **hp))
     return out
