@@ -167,6 +167,7 @@ class _Oracle:
         self.grad_fn = grad_fn
         self.hessian_fn = hessian_fn
         self.counts = counts
+        self.log: list[tuple[str, torch.Tensor | float]] | None = None  # counts while logging
 
     def value_and_grad(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.count("function", 1)
@@ -183,6 +184,8 @@ class _Oracle:
 
     def count(self, kind: str, n: torch.Tensor | float) -> None:
         self.counts[kind] += n
+        if self.log is not None:
+            self.log.append((kind, n))
 
 
 def derivatives(landscape: Any) -> tuple[Callable, Callable]:
@@ -440,11 +443,13 @@ def simulate(
                     gr = gr + hp["noise"] * noise[t].repeat(len(g.spec_index), 1)
                 if g.clipped:
                     gr = clip_gradient(gr, hp)
-                before = {k: c.clone() for k, c in oracle.counts.items()} if g.may_fix else None
+                oracle.log = [] if g.may_fix else None  # the evaluations this step counts
                 new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
                 new_parts.append(new)
-                if before is not None and torch.equal(new, params[sl]):
-                    g.fixed_counts = {k: c - before[k] for k, c in oracle.counts.items()}
+                if oracle.log is not None and torch.equal(new, params[sl]):
+                    g.fixed_counts = {}
+                    for kind, n_evals in oracle.log:
+                        g.fixed_counts[kind] = g.fixed_counts.get(kind, 0.0) + n_evals
             if full:  # references only: the rules build new state tensors every step
                 for kind, (key, _) in g.shows.items():
                     if key is not None:

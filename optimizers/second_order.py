@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import HParams, HyperParam, Optimizer, Oracle, State, as_bool, register
+from .base import HParams, HyperParam, Optimizer, Oracle, State, as_bool, register, switch
 from .first_order import next_step, step_counter
 
 
@@ -61,11 +61,12 @@ def backtracking(
     loss: torch.Tensor,
     grad: torch.Tensor,
     direction: torch.Tensor,
-    t0: torch.Tensor,
+    t0: torch.Tensor | float,
     hp: HParams,
     oracle: Oracle,
-) -> torch.Tensor:
-    """Step lengths ``(R, 1)``: t0 where the line search is off, else the Armijo backtracking choice."""
+) -> torch.Tensor | float:
+    """Step lengths ``(R, 1)`` (or the number ``t0``): t0 where the line search is off, else the
+    Armijo backtracking choice."""
     if hp.all_equal("line_search", False):
         return t0
     use = as_bool(hp["line_search"])[:, 0]
@@ -94,17 +95,22 @@ def _newton_init(params: torch.Tensor, hp: HParams) -> State:
 def _newton_update(params, loss, grad, state, hp, oracle):
     step = next_step(state)
     hess = oracle.hessian(params)
-    finite = torch.isfinite(hess).all(-1).all(-1)
+    finite = torch.isfinite(hess).flatten(1).all(1)
     eye = torch.eye(params.shape[1], dtype=params.dtype, device=params.device)
     hess = torch.where(finite[:, None, None], hess, eye)
     hess = 0.5 * (hess + hess.transpose(-1, -2))
     eigval, eigvec = torch.linalg.eigh(hess)
-    floor = hp["damping"]
-    fixed = torch.maximum(torch.where(as_bool(hp["saddle_free"]), eigval.abs(), eigval), floor)
+    curvature = switch(hp, "saddle_free", eigval.abs, lambda: eigval)
+    floor = hp.value("damping")
+    fixed = (
+        torch.clamp(curvature, min=floor)
+        if isinstance(floor, float)
+        else torch.maximum(curvature, floor)
+    )
     # Newton direction with the modified spectrum: d = -V diag(1/|lambda|) V^T g
     coords = (eigvec.transpose(-1, -2) @ grad[..., None])[..., 0] / fixed  # V^T g / |lambda|
     direction = -(eigvec @ coords[..., None])[..., 0]
-    t = backtracking(params, loss, grad, direction, hp["lr"], hp, oracle)
+    t = backtracking(params, loss, grad, direction, hp.value("lr"), hp, oracle)
     new_params = params + t * direction
     # effective per-axis rate: the step's size relative to the gradient along each axis
     eff = torch.where(grad != 0.0, -(t * direction) / grad, torch.full_like(grad, float("nan")))
