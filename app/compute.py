@@ -7,6 +7,7 @@ this module unpacks its results into the frozen containers below, which the figu
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -136,6 +137,8 @@ class _Store:
     runs: OrderedDict[RunKey, Run] = field(default_factory=OrderedDict)
     nbytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    prefetching: set[tuple] = field(default_factory=set)  # scenes being prefetched
+    threads: list[threading.Thread] = field(default_factory=list)
 
     def put(self, key: RunKey, run: Run) -> None:
         old = self.runs.pop(key, None)
@@ -167,46 +170,94 @@ def runs(
     start: tuple[float, float],
     steps: int,
     seed: int,
-    likely: Sequence[OptimizerEntry] = (),
 ) -> list[Run]:
     """The runs of ``entries`` from ``start``, each cached on its own.
 
     The ones not cached are computed together in one batched ``simulate`` call: changing one
     learning rate recomputes one run, changing the landscape computes all of them in one batch.
     The gradient noise depends on (seed, step) only, so a run is the same alone or in a batch.
-    ``likely``: entries the user may ask for next (a slider's neighbouring values); when a batch
-    has to run anyway, the ones not cached ride along in it, which costs little (the runs are
-    rows of the same tensors), and a next change among them finds its run ready.
     """
     store = _store()
     keys = [(key, params, entry, start, steps, seed) for entry in entries]
     with store.lock:
         found = {k: store.runs[k] for k in keys if k in store.runs}
-        missing = list(
-            dict.fromkeys(e for k, e in zip(keys, entries, strict=True) if k not in found)
-        )
-        if missing:
-            missing += [
-                e
-                for e in dict.fromkeys(likely)
-                if e not in missing and (key, params, e, start, steps, seed) not in store.runs
-            ]
+    missing = list(dict.fromkeys(e for k, e in zip(keys, entries, strict=True) if k not in found))
     if missing:
-        land = landscape_for(key, params)
-        result = optimizers.simulate(
-            land, [e.spec() for e in missing], [start], steps=steps, seed=seed
-        )
-        fresh = {
-            (key, params, e, start, steps, seed): _unpack(result, i, e)
-            for i, e in enumerate(missing)
-        }
-        found.update(fresh)
-        with store.lock:
-            for k, run in fresh.items():
-                store.put(k, run)
+        found.update(_compute(key, params, missing, start, steps, seed))
     with store.lock:
         store.touch(keys)
     return [found[k] for k in keys]
+
+
+def _compute(
+    key: str,
+    params: tuple[tuple[str, float], ...],
+    entries: Sequence[OptimizerEntry],
+    start: tuple[float, float],
+    steps: int,
+    seed: int,
+) -> dict[RunKey, Run]:
+    """One batched ``simulate`` call for ``entries``; the runs go into the store."""
+    result = optimizers.simulate(
+        landscape_for(key, params), [e.spec() for e in entries], [start], steps=steps, seed=seed
+    )
+    fresh = {
+        (key, params, e, start, steps, seed): _unpack(result, i, e) for i, e in enumerate(entries)
+    }
+    store = _store()
+    with store.lock:
+        for k, run in fresh.items():
+            store.put(k, run)
+    return fresh
+
+
+def prefetch(
+    key: str,
+    params: tuple[tuple[str, float], ...],
+    entries: Sequence[OptimizerEntry],
+    start: tuple[float, float],
+    steps: int,
+    seed: int,
+) -> None:
+    """Compute the runs of ``entries`` not in the store in a background thread: what a student
+    may ask for next (every value of the learning-rate sliders). They are rows of the same
+    tensors, so the whole batch costs about what one run of each optimizer does; the page that
+    asked is already drawn, and the next move finds its run ready. One batch per scene at a
+    time; a failure only means that a later change computes its own run."""
+    store = _store()
+    scene = (key, params, start, steps, seed)
+    with store.lock:
+        todo = [
+            e
+            for e in dict.fromkeys(entries)
+            if (key, params, e, start, steps, seed) not in store.runs
+        ]
+        if not todo or scene in store.prefetching:
+            return
+        store.prefetching.add(scene)
+
+    def work() -> None:
+        try:
+            _compute(key, params, todo, start, steps, seed)
+        except Exception:  # a background thread has nobody to raise to
+            logging.getLogger(__name__).exception("prefetching runs failed")
+        finally:
+            with store.lock:
+                store.prefetching.discard(scene)
+
+    thread = threading.Thread(target=work, name="optiscape-prefetch", daemon=True)
+    with store.lock:
+        store.threads = [t for t in store.threads if t.is_alive()] + [thread]
+    thread.start()
+
+
+def wait_for_prefetch(timeout: float | None = None) -> None:
+    """Block until the background prefetches started so far have finished (tests, benchmarks)."""
+    store = _store()
+    with store.lock:
+        threads = list(store.threads)
+    for thread in threads:
+        thread.join(timeout)
 
 
 def _unpack(result: optimizers.SimulationResult, i: int, entry: OptimizerEntry) -> Run:

@@ -270,8 +270,8 @@ def test_the_rate_map_follows_the_family_of_the_optimizer_a_click_sets():
 
 
 def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkeypatch):
-    """The batch that computes a scene carries every value of every learning-rate slider: a
-    move along a slider runs nothing; another change (beta1) runs one batch."""
+    """After a scene, every value of every learning-rate slider is computed in the background: a
+    move along a slider then runs nothing; another change (beta1) runs its run."""
     import numpy as np
 
     import optimizers
@@ -284,7 +284,9 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
     likely = likely_entries((adam, newton))
     assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, 0.1)) - 1
     assert len([e for e in likely if e.name == "newton"]) == len(log_options(1e-3, 2.0, 0.5)) - 1
-    compute.runs(key, params, (adam, newton), start, steps, seed, likely=likely)
+    compute.runs(key, params, (adam, newton), start, steps, seed)
+    compute.prefetch(key, params, likely, start, steps, seed)  # a background thread
+    compute.wait_for_prefetch()
 
     calls = []
     real = optimizers.simulate

@@ -256,8 +256,8 @@ def log_options(low: float, high: float, value: float) -> list[float]:
 
 
 def likely_entries(entries: tuple[OptimizerEntry, ...]) -> list[OptimizerEntry]:
-    """What a student moving a learning-rate slider asks for next (see ``compute.runs``): every
-    other value on each optimizer's slider. The runs of one optimizer are rows of the same
+    """What a student moving a learning-rate slider asks for next (see ``compute.prefetch``):
+    every other value on each optimizer's slider. The runs of one optimizer are rows of the same
     tensors, and a step's cost is the number of small operations, not of rows: 50 runs of Adam
     cost about what one does, 29 of Newton as much as 5 unless its runs all settle early."""
     out = []
@@ -645,7 +645,6 @@ def render() -> None:
         start,
         state.steps,
         state.seed,
-        likely_entries(state.optimizers),
     )
     log_colour = state.log_colour if state.log_colour is not None else surface.log_scale
 
@@ -735,6 +734,15 @@ def render() -> None:
                 state,
             )
     elapsed = (time.perf_counter() - started) * 1000
+    # after the page: the runs a learning-rate slider can move to, computed in the background
+    compute.prefetch(
+        state.landscape,
+        state.engine_params(),
+        likely_entries(state.optimizers),
+        start,
+        state.steps,
+        state.seed,
+    )
     st.caption(
         f"Page computed in {elapsed:.0f} ms on {compute.device_name()}.", help=SERVER_TIME_HELP
     )
