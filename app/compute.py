@@ -137,7 +137,7 @@ class _Store:
     runs: OrderedDict[RunKey, Run] = field(default_factory=OrderedDict)
     nbytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    prefetching: set[tuple] = field(default_factory=set)  # scenes being prefetched
+    prefetching: set[RunKey] = field(default_factory=set)  # runs being prefetched
     threads: list[threading.Thread] = field(default_factory=list)
 
     def put(self, key: RunKey, run: Run) -> None:
@@ -222,28 +222,28 @@ def prefetch(
     """Compute the runs of ``entries`` not in the store in a background thread: what a student
     may ask for next (every value of the learning-rate sliders). They are rows of the same
     tensors, so the whole batch costs about what one run of each optimizer does; the page that
-    asked is already drawn, and the next move finds its run ready. One batch per scene at a
-    time; a failure only means that a later change computes its own run."""
+    asked is already drawn, and the next move finds its run ready. A run another prefetch is
+    computing is left to it; a failure only means that a later change computes its own run."""
     store = _store()
-    scene = (key, params, start, steps, seed)
     with store.lock:
-        todo = [
-            e
-            for e in dict.fromkeys(entries)
-            if (key, params, e, start, steps, seed) not in store.runs
-        ]
-        if not todo or scene in store.prefetching:
+        todo = {
+            k: e
+            for e in entries
+            if (k := (key, params, e, start, steps, seed)) not in store.runs
+            and k not in store.prefetching
+        }
+        if not todo:
             return
-        store.prefetching.add(scene)
+        store.prefetching.update(todo)
 
     def work() -> None:
         try:
-            _compute(key, params, todo, start, steps, seed)
+            _compute(key, params, list(todo.values()), start, steps, seed)
         except Exception:  # a background thread has nobody to raise to
             logging.getLogger(__name__).exception("prefetching runs failed")
         finally:
             with store.lock:
-                store.prefetching.discard(scene)
+                store.prefetching.difference_update(todo)
 
     thread = threading.Thread(target=work, name="optiscape-prefetch", daemon=True)
     with store.lock:

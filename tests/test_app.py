@@ -320,3 +320,22 @@ def test_the_run_store_keeps_to_its_byte_budget(monkeypatch):
         assert store.nbytes <= compute.STORE_BYTES
         assert [r.positions[0].tolist() for r in got] == [list(start)] * 2
         assert store.nbytes == sum(compute._nbytes(r) for r in store.runs.values())
+
+
+def test_overlapping_prefetches_compute_every_run():
+    """A prefetch started while another runs for the same scene computes what that one does not
+    (a student adds an optimizer before the first page's prefetch has finished)."""
+    from app import compute
+    from app.state import OptimizerEntry
+    from app.views.explorer import likely_entries
+
+    adam, rms = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("rmsprop", lr=0.01)
+    scene = ("himmelblau", (), (0.25, -0.5), 123, 0)
+    key, params, start, steps, seed = scene
+    compute.prefetch(key, params, likely_entries((adam,)), start, steps, seed)
+    both = likely_entries((adam, rms))
+    compute.prefetch(key, params, both, start, steps, seed)
+    compute.wait_for_prefetch()
+    store = compute._store()
+    assert all((key, params, e, start, steps, seed) in store.runs for e in both)
+    assert not store.prefetching
