@@ -260,11 +260,12 @@ def wait_for_prefetch(timeout: float | None = None) -> None:
         thread.join(timeout)
 
 
-def _unpack(result: optimizers.SimulationResult, i: int, entry: OptimizerEntry) -> Run:
+def run_of(result: optimizers.SimulationResult, i: int, label: str, name: str, lr: float) -> Run:
+    """Spec ``i`` of a one-start ``simulate`` result (record "full") as a ``Run``."""
     diagnosis = result.diagnosis
     return Run(
-        label=entry.label,
-        name=entry.name,
+        label=label,
+        name=name,
         positions=result.positions[i, 0],
         losses=result.losses[i, 0],
         grad_norms=result.grad_norms[i, 0],
@@ -272,7 +273,7 @@ def _unpack(result: optimizers.SimulationResult, i: int, entry: OptimizerEntry) 
         updates=result.updates[i, 0],
         velocity=result.velocity[i, 0],
         effective_lr=result.effective_lr[i, 0],
-        lr=float(entry.values.get("lr", float("nan"))),
+        lr=lr,
         status=str(diagnosis.status[i, 0]),
         detail=str(diagnosis.detail[i, 0]),
         minimum=int(diagnosis.minimum[i, 0]),
@@ -280,6 +281,11 @@ def _unpack(result: optimizers.SimulationResult, i: int, entry: OptimizerEntry) 
         diverged_at=int(diagnosis.diverged_at[i, 0]),
         evaluations={k: int(v[i, 0]) for k, v in result.evaluations.items()},
     )
+
+
+def _unpack(result: optimizers.SimulationResult, i: int, entry: OptimizerEntry) -> Run:
+    lr = float(entry.values.get("lr", float("nan")))
+    return run_of(result, i, entry.label, entry.name, lr)
 
 
 def run(

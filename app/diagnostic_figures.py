@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import OKABE_ITO, RawFigure, _layout, _typed
+from .figures import OKABE_ITO, RawFigure, template_layout, typed_array
 
 if TYPE_CHECKING:
     from optimizers.analysis import BasinResult, Curvature, QuadraticTheory, RateMap, SweepResult
@@ -531,7 +531,7 @@ def rate_map_figure(
         {
             "type": "heatmap",
             **xy,
-            "z": _typed(np.where(rate < 1, rate, np.nan).astype(np.float32)),
+            "z": typed_array(np.where(rate < 1, rate, np.nan).astype(np.float32)),
             "zmin": 0,
             "zmax": 1,
             "colorscale": "Viridis",
@@ -543,7 +543,7 @@ def rate_map_figure(
         {
             "type": "heatmap",
             **xy,
-            "z": _typed(np.where(rate >= 1, 1.0, np.nan).astype(np.float32)),
+            "z": typed_array(np.where(rate >= 1, 1.0, np.nan).astype(np.float32)),
             "colorscale": [[0, "#444444"], [1, "#444444"]],
             "showscale": False,
             "hovertemplate": "lr %{x:.3g}, β %{y:.2f}<br>diverges<extra></extra>",
@@ -552,7 +552,7 @@ def rate_map_figure(
         {
             "type": "contour",
             **xy,
-            "z": _typed((rate_map.regime == 1).astype(np.float32)),
+            "z": typed_array((rate_map.regime == 1).astype(np.float32)),
             "contours": {"start": 0.5, "end": 0.5, "size": 1, "coloring": "lines"},
             "line": {"color": "white", "width": 2, "dash": "dot"},
             "showscale": False,
@@ -626,7 +626,7 @@ def rate_map_figure(
                 "hovertemplate": f"{name}: lr %{{x:.3g}}, β %{{y:.2f}}<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = template_layout(
         xaxis={
             "type": "log",
             "title": {"text": "learning rate"},

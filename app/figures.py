@@ -264,7 +264,7 @@ _TYPED_NAMES = {
 }
 
 
-def _typed(a: np.ndarray) -> dict[str, str] | list[Any]:
+def typed_array(a: np.ndarray) -> dict[str, str] | list[Any]:
     """A numpy array as Plotly's typed-array spec, exactly as a validated figure's ``to_dict``
     writes it (``_plotly_utils.utils.to_typed_array_spec``): base64 of the raw little-endian
     values, with the shape for 2-D arrays; an empty array is an empty list."""
@@ -298,7 +298,7 @@ def _template_of(name: str | None) -> dict[str, Any] | None:
     return go.Figure().to_dict()["layout"].get("template")
 
 
-def _layout(**items: Any) -> dict[str, Any]:
+def template_layout(**items: Any) -> dict[str, Any]:
     """A layout dict with the default template, which a validated ``go.Figure`` adds itself."""
     template = _template_of(pio.templates.default)
     return {"template": template, **items} if template else items
@@ -778,7 +778,7 @@ def _track(run: Run, view: _View) -> _Track:
             drawable=drawable,
             last_hidden=np.maximum.accumulate(np.where(drawable, -1, steps)),
             vectors=all_arrow_vectors(run),
-            path=(_typed(path[keep, 0]), _typed(path[keep, 1])),
+            path=(typed_array(path[keep, 0]), typed_array(path[keep, 1])),
         )
 
     return _RUN_PIECES.get((run,), ("track", view.decimals, view.centre, view.far), build)
@@ -1125,8 +1125,8 @@ def _contour(
         traces.append(
             {
                 "type": "scatter",
-                "x": _typed(starts[:, 0]),
-                "y": _typed(starts[:, 1]),
+                "x": typed_array(starts[:, 0]),
+                "y": typed_array(starts[:, 1]),
                 "mode": "markers",
                 "name": "start",
                 "legendrank": 800,
@@ -1285,7 +1285,7 @@ def _contour(
     legend_top = 150  # px below the plot area: under the x-axis title and the slider
     legend_height = 26 * math.ceil(len(names) / columns) + 10
     bottom = legend_top + legend_height + 10
-    layout = _layout(
+    layout = template_layout(
         width=plot_w + 90 + 140,
         height=plot_h + 56 + bottom,
         margin={"l": 90, "r": 140, "t": 56, "b": bottom, "pad": 0},
@@ -1367,9 +1367,9 @@ def _click_grid(surface: Surface, plot_w: int, plot_h: int) -> dict[str, Any]:
     return {
         "type": "scatter",
         # rounded float64, not float32: a click reports clean numbers (0, 2.6) for the URL
-        "x": _typed(np.round(gx.ravel(), decimals)),
-        "y": _typed(np.round(gy.ravel(), decimals)),
-        "customdata": _typed(gz.ravel().astype(np.float32)),
+        "x": typed_array(np.round(gx.ravel(), decimals)),
+        "y": typed_array(np.round(gy.ravel(), decimals)),
+        "customdata": typed_array(gz.ravel().astype(np.float32)),
         "mode": "markers",
         # radius half the spacing: see the hover note at the top
         "marker": {"size": CLICK_GRID_SPACING, "opacity": 0, "color": "#000000"},
@@ -1524,9 +1524,9 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
     below: list[dict[str, Any]] = [
         {
             "type": "surface",
-            "x": _typed(surface.xs[ii].astype(np.float32)),
-            "y": _typed(surface.ys[jj].astype(np.float32)),
-            "z": _typed(_finite_f32(height)),
+            "x": typed_array(surface.xs[ii].astype(np.float32)),
+            "y": typed_array(surface.ys[jj].astype(np.float32)),
+            "z": typed_array(_finite_f32(height)),
             "cmin": levels.vmin,
             "cmax": levels.vmax,
             "colorscale": levels.colorscale(),
@@ -1578,7 +1578,7 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
         }
 
     width, depth = plot_area(surface.domain, 100)
-    layout = _layout(
+    layout = template_layout(
         height=520,
         margin={"l": 0, "r": 0, "t": 10, "b": 0},
         font={"size": FONT_SIZE},
@@ -1629,9 +1629,9 @@ def _line3d(surface: Surface, run: Run, base: _Surface3dBase, log_colour: bool) 
             )
         zs = base.levels.value(run.losses) + base.lift
         xyz = (
-            _typed(pos[inside, 0].astype(np.float32)),
-            _typed(pos[inside, 1].astype(np.float32)),
-            _typed(_finite_f32(zs[inside])),
+            typed_array(pos[inside, 0].astype(np.float32)),
+            typed_array(pos[inside, 1].astype(np.float32)),
+            typed_array(_finite_f32(zs[inside])),
         )
         return _Line3d(xyz, pos, zs, inside)
 
@@ -1753,7 +1753,7 @@ def _curve(run: Run, row: int, values: np.ndarray, axis: _Panel) -> tuple[Any, A
             shown[shown <= 0] = axis.below
         shown = _finite_f32(shown)
         keep = np.isfinite(shown)
-        return _typed(_steps_array(np.flatnonzero(keep))), _typed(shown[keep])
+        return typed_array(_steps_array(np.flatnonzero(keep))), typed_array(shown[keep])
 
     return _RUN_PIECES.get((run,), ("curve", row, axis.log, axis.below), build)
 
@@ -1822,7 +1822,7 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
     step_axis = {**tick, "range": [0, total], "zeroline": False}
     loss_title = "loss f (log scale)" if loss_axis.log else "loss f (linear: f takes values ≤ 0)"
     # two rows sharing the step axis, as make_subplots(rows=2, shared_xaxes=True) writes them
-    layout = _layout(
+    layout = template_layout(
         xaxis={
             **step_axis,
             "anchor": "y",

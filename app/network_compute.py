@@ -29,7 +29,7 @@ import streamlit as st
 
 import optimizers
 
-from .compute import Run, Surface
+from .compute import Run, Surface, run_of
 from .network_state import NetOptimizer, NetworkState
 
 COARSE = 11  # the preview grid drawn while the full one is computed
@@ -575,26 +575,8 @@ def plane_runs(state: NetworkState) -> tuple[tuple[float, float], list[Run]]:
     result = optimizers.simulate(
         land, [o.spec() for o in state.optimizers], [start], steps=state.steps
     )
-    d = result.diagnosis
     runs = [
-        Run(
-            label=entry.label,
-            name=entry.name,
-            positions=result.positions[i, 0],
-            losses=result.losses[i, 0],
-            grad_norms=result.grad_norms[i, 0],
-            gradients=result.gradients[i, 0],
-            updates=result.updates[i, 0],
-            velocity=result.velocity[i, 0],
-            effective_lr=result.effective_lr[i, 0],
-            lr=entry.lr,
-            status=str(d.status[i, 0]),
-            detail=str(d.detail[i, 0]),
-            minimum=int(d.minimum[i, 0]),
-            distance=float(d.distance[i, 0]),
-            diverged_at=int(d.diverged_at[i, 0]),
-            evaluations={k: int(v[i, 0]) for k, v in result.evaluations.items()},
-        )
+        run_of(result, i, entry.label, entry.name, entry.lr)
         for i, entry in enumerate(state.optimizers)
     ]
     return start, runs
