@@ -101,12 +101,7 @@ def _newton_update(params, loss, grad, state, hp, oracle):
     hess = 0.5 * (hess + hess.transpose(-1, -2))
     eigval, eigvec = torch.linalg.eigh(hess)
     curvature = switch(hp, "saddle_free", eigval.abs, lambda: eigval)
-    floor = hp.value("damping")
-    fixed = (
-        torch.clamp(curvature, min=floor)
-        if isinstance(floor, float)
-        else torch.maximum(curvature, floor)
-    )
+    fixed = torch.clamp(curvature, min=hp.value("damping"))  # a number, or (R, 1) per run
     # Newton direction with the modified spectrum: d = -V diag(1/|lambda|) V^T g
     coords = (eigvec.transpose(-1, -2) @ grad[..., None])[..., 0] / fixed  # V^T g / |lambda|
     direction = -(eigvec @ coords[..., None])[..., 0]
