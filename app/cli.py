@@ -13,9 +13,14 @@ from pathlib import Path
 MAIN_SCRIPT = Path(__file__).resolve().with_name("main.py")
 
 
+# the explorer's charts load plotly.min.js from the app's static folder (app/plotly_view.py)
+STATIC_SERVING = ["--server.enableStaticServing", "true"]
+
+
 def streamlit_args(argv: Sequence[str]) -> list[str]:
-    """Arguments for the ``streamlit`` command: ``run <app/main.py>`` then ``argv`` unchanged."""
-    return ["run", str(MAIN_SCRIPT), *argv]
+    """Arguments for the ``streamlit`` command: ``run <app/main.py>``, static serving on, then
+    ``argv`` unchanged."""
+    return ["run", str(MAIN_SCRIPT), *STATIC_SERVING, *argv]
 
 
 def launch(args: list[str]) -> None:

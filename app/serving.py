@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from app.cli import STATIC_SERVING
+
 MAIN = Path(__file__).resolve().parent / "main.py"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright cannot download browsers here
 CHROMIUM_ARGS = [
@@ -56,6 +58,7 @@ def app_server(log: BinaryIO, timeout: float = 60.0) -> Iterator[str]:
         "streamlit",
         "run",
         str(MAIN),
+        *STATIC_SERVING,
         "--server.headless",
         "true",
         "--server.port",

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from explorer_charts import chart_figures
 from streamlit.testing.v1 import AppTest
 
 import landscapes
 from app import cli
+from app.plotly_view import APP_TEMPLATE
 from app.state import AppState
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
@@ -51,7 +53,10 @@ def default_app() -> AppTest:
 def test_default_scene_runs_and_shows_every_view(default_app):
     at = default_app
     assert not at.warning
-    assert len(at.get("plotly_chart")) == 3  # contour, 3-D surface, curves
+    charts = chart_figures(at)  # contour, 3-D surface, curves
+    assert len(charts) == 3
+    for fig in charts:
+        assert fig["layout"]["template"] == APP_TEMPLATE and fig["config"] == {"displaylogo": False}
     table = at.dataframe[0].value
     assert len(table) == 4
     assert at.selectbox(key="landscape").value == "rosenbrock"
@@ -116,7 +121,7 @@ def test_each_kind_of_control(change):
         at.toggle(key="show_3d").set_value(False).run()
         at.toggle(key="show_curves").set_value(False).run()
         at.toggle(key="log_toggle").set_value(False).run()
-        assert len(at.get("plotly_chart")) == 1
+        assert len(chart_figures(at)) == 1
         state = written_state(at)
         assert not state.show_3d and not state.show_curves and state.log_colour is False
     elif change == "add":
@@ -159,7 +164,7 @@ def test_a_link_restores_its_view():
     assert at.checkbox(key="opt0_amsgrad").value is True
     assert at.number_input(key="start_x").value == -1.0
     assert at.slider(key="steps").value == 300 and at.slider(key="k").value == 30
-    assert len(at.get("plotly_chart")) == 2
+    assert len(chart_figures(at)) == 2
     assert written_state(at) == AppState.from_query(query)[0]
 
 
@@ -187,17 +192,18 @@ def test_every_landscape_renders():
         assert not at.error, (key, [e.value for e in at.error])
         # contour, 3-D, curves; and on a quadratic the curvature panel's momentum rate map
         quadratic = any("Heavy-ball momentum on this quadratic" in m.value for m in at.markdown)
-        assert len(at.get("plotly_chart")) == 3 + quadratic, key
+        assert len(chart_figures(at)) == 3 and len(at.get("plotly_chart")) == quadratic, key
 
 
 def test_cli_runs_streamlit_on_the_main_script_with_extra_args(monkeypatch):
     launched: list[list[str]] = []
     monkeypatch.setattr(cli, "launch", launched.append)
     cli.main(["--server.port", "8502", "--server.headless", "true"])
-    assert launched == [["run", APP, "--server.port", "8502", "--server.headless", "true"]]
+    static = ["--server.enableStaticServing", "true"]  # the charts load plotly.min.js from it
+    assert launched == [["run", APP, *static, "--server.port", "8502", "--server.headless", "true"]]
     monkeypatch.setattr("sys.argv", ["optiscape", "--server.headless", "true"])
     cli.main()
-    assert launched[1] == ["run", APP, "--server.headless", "true"]
+    assert launched[1] == ["run", APP, *static, "--server.headless", "true"]
 
 
 def test_cli_launch_calls_streamlits_own_command_line(monkeypatch):
@@ -214,7 +220,7 @@ def test_a_custom_formula_runs_everywhere_a_built_in_surface_does():
     assert not at.warning and not at.error
     assert at.selectbox(key="landscape").value == "custom"
     assert at.text_input(key="formula").value == "sin(3*x) + (x^2 + y^2)/4"
-    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe[0].value) == 2
+    assert len(chart_figures(at)) == 3 and len(at.dataframe[0].value) == 2
     at.text_input(key="formula").set_value("__import__('os').system('true')").run()
     assert not at.exception
     assert any("attribute access" in e.value for e in at.error)
@@ -243,8 +249,7 @@ def test_the_export_expander_offers_every_file(default_app):
 def test_curvature_panel_and_axes_on_the_contour():
     at = run_app({"ls": "quadratic", "o": ["gd,lr=0.1", "momentum,lr=0.05"], "steps": "40"})
     assert any(s.value == "Curvature and stability" for s in at.subheader)
-    contour = at.get("plotly_chart")[0].proto
-    spec = json.loads(contour.spec)
+    spec = chart_figures(at)[0]
     axes = [t for t in spec["data"] if t.get("legendgroup") == "curvature"]
     assert len(axes) >= 2  # the steep and the flat axis of at least one run
     for frame in spec["frames"]:  # the axes stay listed in every frame, like every trace

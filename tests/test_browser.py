@@ -29,8 +29,8 @@ SCREENSHOT = ROOT / "assets" / "explorer.png"
 VIEWPORT = {"width": 1400, "height": 1000}
 TIMEOUT_MS = 30_000  # any one wait in the page (the first page load imports torch and runs 4 runs)
 
-# While a script runs, Streamlit keeps the previous chart (data-stale="true") until the new one is
-# drawn: a changed figure is a new element (its id hashes the figure), so both can be in the page.
+# The explorer's charts (app.plotly_view) stay in the page across reruns and are updated in place;
+# a container is marked data-stale="true" while the script that may replace it runs.
 CONTOUR = '.st-key-contour[data-stale="false"] .js-plotly-plot'
 STEP_SHOWN = ".st-key-k"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -423,6 +423,47 @@ def test_play_moves_the_markers_and_keeps_the_surface(default_page):
     # Pause interrupts Play's Plotly.animate call, whose promise plotly.js then rejects with
     # undefined ("API call to Plotly.animate rejected"): that one is expected
     assert set(page.page_errors[errors_before:]) <= {"undefined"}, page.page_errors
+
+
+def axis_ranges(page) -> list[list[float]]:
+    return contour(page).evaluate(
+        "(el) => [el._fullLayout.xaxis.range.slice(), el._fullLayout.yaxis.range.slice()]"
+    )
+
+
+def test_a_zoom_survives_a_rerun(default_page):
+    """The contour is updated in place (Plotly.react) and keeps the user's zoom through a rerun
+    that changes its figure; Reset axes gives the whole domain back."""
+    page = default_page
+    wait_idle(page)
+    full = axis_ranges(page)
+    k = step_shown(page)
+    contour(page).hover()
+    contour(page).locator('.modebar-btn[data-title="Zoom in"]').click()
+    page.wait_for_function(
+        "([sel, x]) => document.querySelector(sel)._fullLayout.xaxis.range[0] !== x[0]",
+        arg=[CONTOUR, full[0]],
+    )
+    zoomed = axis_ranges(page)
+    assert zoomed[0][1] - zoomed[0][0] < 0.75 * (full[0][1] - full[0][0])
+
+    click_button(page, "Step" if k < page_state(page).steps else "Reset")
+    page.wait_for_function(
+        "([sel, k]) => document.querySelector(sel)?.value !== String(k)",
+        arg=[f"{STEP_SHOWN} input[type=range]", k],
+    )
+    state = page_state(page)
+    wait_markers_at(page, engine_positions(state)[:, state.shown_step()], marker_tolerance(state))
+    wait_idle(page)
+    np.testing.assert_allclose(axis_ranges(page), zoomed)
+
+    contour(page).hover()
+    contour(page).locator('.modebar-btn[data-title="Reset axes"]').click()
+    page.wait_for_function(
+        "([sel, x]) => document.querySelector(sel)._fullLayout.xaxis.range[0] === x[0]",
+        arg=[CONTOUR, full[0]],
+    )
+    np.testing.assert_allclose(axis_ranges(page), full)
 
 
 def test_a_click_after_play_still_sets_the_start(default_page):

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from explorer_charts import chart_figures
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -195,7 +196,11 @@ def test_presenter_mode_link_renders_and_is_kept():
     assert not at.warning
     state = written(at)
     assert state.present and state.theme == "dark" and state.lesson == "himmelblau-basins"
-    assert len(at.get("plotly_chart")) == 3
+    charts = chart_figures(at)
+    assert len(charts) == 3
+    for fig in charts:  # the presenter's dark styling, not the app's template over it
+        assert fig["layout"]["paper_bgcolor"] == presenter.THEME_COLOURS["dark"]["paper"]
+        assert fig["layout"]["template"] == "plotly_dark"
 
 
 def test_the_link_builder_makes_a_student_link():

@@ -21,6 +21,7 @@ import streamlit as st
 
 import optimizers
 from app import compute, curvature_panel, exports, figures, lessons, presenter
+from app.plotly_view import clicked_point, plotly_view
 from app.state import (
     CUSTOM,
     MAX_OPTIMIZERS,
@@ -229,12 +230,10 @@ def start_from_click() -> None:
     """A click on the contour's invisible grid sets the start point."""
     if not visible("start") or locked("start"):
         return
-    event = st.session_state.get("contour") or {}
-    points = event.get("selection", {}).get("points", [])
-    if points:
+    point = clicked_point("contour")
+    if point is not None:
         st.session_state.use_default_start = False
-        st.session_state.start_x = float(points[0]["x"])
-        st.session_state.start_y = float(points[0]["y"])
+        st.session_state.start_x, st.session_state.start_y = point
 
 
 def move_step(delta: int | None) -> None:
@@ -600,11 +599,11 @@ def opening_state() -> tuple[AppState, list[str]]:
 def plotly_chart(fig: dict, key: str, state: AppState) -> None:
     """One of the smaller charts (3-D view, curves), restyled in presenter mode."""
     present = state.present
-    st.plotly_chart(
+    plotly_view(
         presenter.restyle(fig, state.theme) if present else fig,
-        key=key,
+        key,
         config=CHART_CONFIG,
-        theme=None if present else "streamlit",
+        app_theme=not present,
     )
 
 
@@ -667,14 +666,13 @@ def render() -> None:
         fig = figures.with_static_traces(
             fig, curvature_panel.curvature_traces(surface, runs, k, state)
         )
-    st.plotly_chart(
+    plotly_view(
         presenter.restyle(fig, state.theme) if present else fig,
-        key="contour",
-        theme=None if present else "streamlit",
-        on_select=start_from_click,
-        selection_mode="points",
-        width="content",
+        "contour",
         config=CHART_CONFIG,
+        app_theme=not present,
+        on_click=start_from_click,
+        width="content",
     )
     shown = [
         name
