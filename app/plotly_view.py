@@ -57,18 +57,20 @@ JS = r"""
 const SOURCE = "./app/static/plotly.min.js";
 
 function loadPlotly() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
+  // one Plotly for every chart of the page, chosen once: the page's (Streamlit's own charts may
+  // have loaded it) or ours; a chart must be updated by the instance that drew it
   if (!window.__optiscapePlotly) {
-    // the static route serves .js as text/plain (nosniff), so run the fetched text inline
-    window.__optiscapePlotly = fetch(SOURCE)
-      .then((r) => { if (!r.ok) throw new Error(`${SOURCE}: HTTP ${r.status}`); return r.text(); })
-      .then((text) => {
-        const script = document.createElement("script");
-        script.text = text;
-        document.head.appendChild(script);
-        if (!window.Plotly) throw new Error("plotly.min.js did not define Plotly");
-        return window.Plotly;
-      });
+    window.__optiscapePlotly = window.Plotly
+      ? Promise.resolve(window.Plotly)
+      : fetch(SOURCE)  // served as text/plain (nosniff): run the fetched text inline
+          .then((r) => { if (!r.ok) throw new Error(`${SOURCE}: HTTP ${r.status}`); return r.text(); })
+          .then((text) => {
+            const script = document.createElement("script");
+            script.text = text;
+            document.head.appendChild(script);
+            if (!window.Plotly) throw new Error("plotly.min.js did not define Plotly");
+            return window.Plotly;
+          });
     window.__optiscapePlotly.catch(() => { window.__optiscapePlotly = null; });
   }
   return window.__optiscapePlotly;

@@ -476,3 +476,26 @@ def test_a_click_after_play_still_sets_the_start(default_page):
     wait_start_set(page, target)
     wait_idle(page)
     np.testing.assert_allclose(page_state(page).start, target, atol=1e-9)
+
+
+def test_without_plotly_js_the_charts_say_why(browser, server):
+    """When plotly.min.js cannot be loaded (static serving off), each chart says so and how to
+    fix it; the rest of the page still works."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.route("**/app/static/plotly.min.js", lambda route: route.fulfill(status=404))
+        page.goto(server)
+        page.wait_for_selector(IDLE)
+        page.wait_for_selector('[data-testid="stDataFrame"]')
+        message = page.locator(".st-key-contour .optiscape-plot")
+        message.filter(has_text="could not be drawn").wait_for()
+        assert "enableStaticServing" in message.inner_text()
+        assert page.locator(".js-plotly-plot").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert errors == []
+    finally:
+        context.close()
