@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .query import QueryReader, number_text
+from .query import QueryReader, float_in, int_in, number_text
 from .state import AppState, OptimizerEntry
 
 SWEEP_KEYS = ("lrlo", "lrhi", "nlr", "obj")
@@ -25,22 +25,6 @@ OBJECTIVES = ("final_loss", "steps")
 LR_BOUNDS = (1e-7, 100.0)
 COUNT_BOUNDS = (10, 200)
 GRID_BOUNDS = (10, 200)
-
-
-def _float_in(text: str, low: float, high: float) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and low <= value <= high else None
-
-
-def _int_in(text: str, low: int, high: int) -> int | None:
-    try:
-        value = int(text)
-    except ValueError:
-        return None
-    return value if low <= value <= high else None
 
 
 def _scene_query(scene: AppState) -> dict[str, str | list[str]]:
@@ -82,7 +66,7 @@ class SweepState:
         ):
             raw = get.one(key)
             if raw is not None:
-                value = _float_in(raw, low, high)
+                value = float_in(raw, low, high)
                 if value is None:
                     warn.append(
                         f"{key}={raw!r} must be a number in [{low:g}, {high:g}]; using the default"
@@ -91,7 +75,7 @@ class SweepState:
                     updates[attr] = value
         raw = get.one("nlr")
         if raw is not None:
-            value = _int_in(raw, *COUNT_BOUNDS)
+            value = int_in(raw, *COUNT_BOUNDS)
             if value is None:
                 warn.append(
                     f"nlr={raw!r} must be an integer in [{COUNT_BOUNDS[0]}, {COUNT_BOUNDS[1]}]; "
@@ -136,7 +120,7 @@ class BasinState:
         state = cls(scene=scene)
         raw = get.one("grid")
         if raw is not None:
-            value = _int_in(raw, *GRID_BOUNDS)
+            value = int_in(raw, *GRID_BOUNDS)
             if value is None:
                 warn.append(
                     f"grid={raw!r} must be an integer in [{GRID_BOUNDS[0]}, {GRID_BOUNDS[1]}]; "

@@ -21,14 +21,13 @@ and falls back to its default; the rest of the link still applies.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import optimizers
 
-from .query import SCHEMA_VERSION, QueryReader, number_text
+from .query import SCHEMA_VERSION, QueryReader, finite_float, int_in, number_text
 
 DATASETS = ("moons", "spirals", "digits")
 MODELS = ("mlp", "cnn")
@@ -71,7 +70,7 @@ class NetOptimizer:
                 f"optimizer {name!r} is not one of the first-order optimizers "
                 f"({', '.join(first_order())})"
             )
-        value = _float(str(lr))
+        value = finite_float(str(lr))
         if value is None or not LR_RANGE[0] <= value <= LR_RANGE[1]:
             raise ValueError(
                 f"{name}: learning rate {lr!r} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]"
@@ -182,7 +181,7 @@ class NetworkState:
                 updates["widths"] = widths
         raw = get.one("span")
         if raw is not None and raw != "auto":
-            value = _float(raw)
+            value = finite_float(raw)
             if value is None or not SPAN_RANGE[0] <= value <= SPAN_RANGE[1]:
                 warn.append(
                     f"span={raw!r} must be 'auto' or a number in "
@@ -276,13 +275,13 @@ def _decode(attr: str, raw: str) -> tuple[Any, str]:
         return None, f"must be one of {', '.join(as_text)}"
     if attr in _INTS:
         low, high = _INTS[attr]
-        value = _int_in(raw, low, high)
+        value = int_in(raw, low, high)
         return (
             (value, "") if value is not None else (None, f"must be an integer in [{low}, {high}]")
         )
     if attr in _FLOATS:
         low, high = _FLOATS[attr]
-        value = _float(raw)
+        value = finite_float(raw)
         if value is None or not low <= value <= high:
             return None, f"must be a number in [{low:g}, {high:g}]"
         return value, ""
@@ -295,7 +294,7 @@ def _decode_widths(raw: str) -> tuple[int, ...] | None:
     parts = raw.split("-")
     if not 1 <= len(parts) <= MAX_LAYERS:
         return None
-    widths = [_int_in(p, *WIDTH_RANGE) for p in parts]
+    widths = [int_in(p, *WIDTH_RANGE) for p in parts]
     return None if any(w is None for w in widths) else tuple(widths)
 
 
@@ -315,7 +314,7 @@ def _decode_entry(raw: str, warn: list[str]) -> NetOptimizer | None:
                 f"{name}: {pair!r} is not lr=value (only the learning rate is set here); ignored"
             )
             continue
-        value = _float(text)
+        value = finite_float(text)
         if value is None or not LR_RANGE[0] <= value <= LR_RANGE[1]:
             warn.append(
                 f"{name}: lr={text!r} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]; "
@@ -332,19 +331,3 @@ def _encode(value: Any) -> str:
     if isinstance(value, float):
         return number_text(value)
     return str(value)
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _int_in(text: str, low: int, high: int) -> int | None:
-    try:
-        value = int(text)
-    except ValueError:
-        return None
-    return value if low <= value <= high else None

@@ -7,6 +7,7 @@ that reads back the same.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 SCHEMA_VERSION = "1"  # the version every page's links are written in (``v=1``)
@@ -54,3 +55,27 @@ def number_text(x: float) -> str:
 def flag_text(value: bool) -> str:
     """A switch as "1" or "0"."""
     return "1" if value else "0"
+
+
+def finite_float(text: str) -> float | None:
+    """``text`` as a finite float, or None (not a number, inf or nan)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def float_in(text: str, low: float, high: float) -> float | None:
+    """``text`` as a finite float in [low, high], or None."""
+    value = finite_float(text)
+    return value if value is not None and low <= value <= high else None
+
+
+def int_in(text: str, low: int, high: int) -> int | None:
+    """``text`` as an integer in [low, high], or None."""
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None

@@ -30,7 +30,7 @@ from typing import Any
 import landscapes
 import optimizers
 from app import network_state as net
-from app.query import SCHEMA_VERSION, QueryReader, number_text
+from app.query import SCHEMA_VERSION, QueryReader, int_in, number_text
 from app.state import (
     AppState,
     OptimizerEntry,
@@ -262,7 +262,7 @@ class SearchState:
         ):
             raw = get.one(qkey)
             if raw is not None:
-                value = _int_in(raw, low, high)
+                value = int_in(raw, low, high)
                 if value is None:
                     what = {"n": "the budget n"}.get(qkey, qkey)
                     warn.append(
@@ -363,7 +363,7 @@ def _decode_network(get: QueryReader, up: dict[str, Any], warn: list[str]) -> No
     ):
         raw = get.one(qkey)
         if raw is not None:
-            value = _int_in(raw, low, high)
+            value = int_in(raw, low, high)
             if value is None:
                 warn.append(
                     f"{what}={raw!r} must be an integer in [{low}, {high}]; "
@@ -399,7 +399,7 @@ def _widths(text: str) -> tuple[int, ...] | None:
     parts = text.split("-")
     if not 1 <= len(parts) <= net.MAX_LAYERS:
         return None
-    out = tuple(_int_in(p, *net.WIDTH_RANGE) for p in parts)
+    out = tuple(int_in(p, *net.WIDTH_RANGE) for p in parts)
     return None if any(w is None for w in out) else out  # type: ignore[return-value]
 
 
@@ -415,14 +415,6 @@ def default_range(optimizer: str, param: str) -> tuple[float, float]:
     if h.ui is not None:
         return (float(h.ui[0]), float(h.ui[1]))
     return (float(h.low), float(h.high))
-
-
-def _int_in(text: str, low: int, high: int) -> int | None:
-    try:
-        value = int(text)
-    except ValueError:
-        return None
-    return value if low <= value <= high else None
 
 
 def _pair(text: str) -> tuple[float, float] | None:

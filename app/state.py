@@ -34,7 +34,6 @@ default parameters only, and with others a link without ``start=`` uses the curr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -50,7 +49,7 @@ from landscapes.formula import (
 )
 from optimizers import Schedule
 
-from .query import SCHEMA_VERSION, QueryReader, flag_text, number_text
+from .query import SCHEMA_VERSION, QueryReader, finite_float, flag_text, int_in, number_text
 
 MAX_STEPS = 5000
 MAX_OPTIMIZERS = 8
@@ -271,7 +270,7 @@ class AppState:
         ):
             raw = get.one(qkey)
             if raw is not None:
-                value = _int_in(raw, low, high)
+                value = int_in(raw, low, high)
                 if value is None:
                     warn.append(
                         f"{qkey}={raw!r} must be an integer in [{low}, {high}]; using the default"
@@ -318,22 +317,6 @@ BENCHMARK_STATE = AppState(optimizers=BENCHMARK_OPTIMIZERS)
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _int_in(text: str, low: int, high: int) -> int | None:
-    try:
-        value = int(text)
-    except ValueError:
-        return None
-    return value if low <= value <= high else None
-
-
 def _encode_entry(entry: OptimizerEntry) -> str:
     """``name,key=value,...`` with the values that differ from the frozen v=1 defaults."""
     parts = [entry.name]
@@ -373,7 +356,9 @@ def _decode_entry(raw: str, warn: list[str]) -> OptimizerEntry | None:
             warn.append(f"{name}: unknown hyperparameter {key!r}; ignored")
         else:
             h = specs[key]
-            value: Any = text == "1" if h.kind == "bool" and text in ("0", "1") else _float(text)
+            value: Any = (
+                text == "1" if h.kind == "bool" and text in ("0", "1") else finite_float(text)
+            )
             try:
                 hp[key] = h.validate(value, name) if value is not None else h.validate(text, name)
             except ValueError as exc:
@@ -399,7 +384,7 @@ def _decode_schedule(name: str, raw: dict[str, str], warn: list[str]) -> Schedul
         k: v for k, v in V1_SCHEDULE_DEFAULTS.items() if k in SCHEDULE_FIELDS and kind != "constant"
     }
     for key, text in raw.items():
-        number = _float(text)
+        number = finite_float(text)
         if number is None:
             warn.append(f"{name}: schedule {key}={text!r} is not a number; using the default")
             continue
@@ -453,7 +438,7 @@ def _decode_custom(fx: str | None, dom: str | None, warn: list[str]) -> dict[str
     """The formula and domain of a custom landscape; a bad one warns and takes the default."""
     out: dict[str, Any] = {}
     if dom is not None:
-        parts = [_float(p) for p in dom.split(",")]
+        parts = [finite_float(p) for p in dom.split(",")]
         try:
             if len(parts) != 4 or any(p is None for p in parts):
                 raise FormulaError(f"it must be four numbers x0,x1,y0,y1, got {dom!r}")
@@ -497,7 +482,7 @@ def _decode_start(
     raw: str, key: str, params: tuple[tuple[str, Any], ...], warn: list[str]
 ) -> tuple[float, float] | None:
     parts = raw.split(",")
-    values = [_float(p) for p in parts] if len(parts) == 2 else [None]
+    values = [finite_float(p) for p in parts] if len(parts) == 2 else [None]
     if any(v is None for v in values):
         warn.append(f"start={raw!r} must be two numbers x,y; using the landscape's start")
         return None

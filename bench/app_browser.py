@@ -38,7 +38,7 @@ from app.state import BENCHMARK_STATE
 QUERY = urlencode(BENCHMARK_STATE.to_query(), doseq=True)
 TARGET_S = 1.0
 TIMEOUT_MS = 60_000
-# the chart in the page now; a changed figure is a new element, the old one stays until the run ends
+# the contour chart (app.plotly_view: one element, updated in place by Plotly.react)
 CONTOUR = '.st-key-contour[data-stale="false"] .js-plotly-plot'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EDITORS = '[data-testid="stSidebar"] [data-testid="stExpander"]'
