@@ -15,17 +15,9 @@ import streamlit as st
 
 from app import compute, diagnostic_compute, diagnostic_figures
 from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_start
-from app.state import AppState
+from app.page_links import open_diagnostic_page
 
 UI_MAX_STEPS = 2000
-EXPLORER = "views/explorer.py"
-
-
-def opening_state() -> tuple[BasinState, list[str]]:
-    """The link's state, else the explorer's scene, else the defaults."""
-    if st.query_params:
-        return BasinState.from_query(st.query_params)
-    return BasinState(scene=st.session_state.get("scene", AppState())), []
 
 
 def load(state: BasinState) -> None:
@@ -65,13 +57,6 @@ def current() -> BasinState:
     return BasinState(replace(ss.bs_scene, steps=int(ss.bs_steps), step=None), int(ss.bs_grid))
 
 
-def sync_url(state: BasinState) -> None:
-    query = state.to_query()
-    if st.session_state.get("bs_written") != query:
-        st.query_params.from_dict(query)
-        st.session_state.bs_written = query
-
-
 def controls() -> None:
     cat = compute.catalog()
     with st.sidebar:
@@ -98,21 +83,7 @@ def controls() -> None:
 
 
 def render() -> None:
-    ss = st.session_state
-    if "goto" in ss:
-        ss.explorer_reload = True  # the explorer reads the link even if its widgets survived
-        st.switch_page(EXPLORER, query_params=ss.pop("goto"))
-    if "bs_grid" not in ss or "bs_scene" not in ss:
-        state, warnings = opening_state()
-        load(state)
-        ss.pop("bs_written", None)
-        for message in warnings:
-            st.warning(f"Link: {message}")
-    controls()
-    state = current()
-    ss.bs_state = state
-    ss.scene = state.scene
-    sync_url(state)
+    state = open_diagnostic_page("bs", BasinState, BasinState.from_query, load, controls, current)
     scene = state.scene
 
     st.header("Basins of attraction")

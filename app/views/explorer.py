@@ -21,6 +21,7 @@ import streamlit as st
 
 import optimizers
 from app import compute, curvature_panel, exports, figures, lessons, presenter
+from app.page_links import sync_url
 from app.plotly_view import clicked_point, plotly_view
 from app.state import (
     CUSTOM,
@@ -174,14 +175,6 @@ def current_state() -> AppState:
         lesson=ss.get("lesson"),
         **ss.get("presentation", {}),
     )
-
-
-def sync_url(state: AppState) -> None:
-    """Write the state into the address bar when it changed."""
-    query = state.to_query()
-    if st.session_state.get("written_query") != query:
-        st.query_params.from_dict(query)
-        st.session_state.written_query = query
 
 
 def share_link(state: AppState) -> str:
@@ -629,7 +622,7 @@ def render() -> None:
     sidebar()
     state = current_state()
     ss.scene = state
-    sync_url(state)
+    sync_url(state.to_query(), "written_query")
 
     surface = engine_call(
         "sample the surface", compute.surface, state.landscape, state.engine_params()

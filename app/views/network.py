@@ -36,6 +36,7 @@ from app.network_state import (
     NetworkState,
     first_order,
 )
+from app.page_links import sync_url
 
 T = TypeVar("T")
 CHART_CONFIG = {"displaylogo": False}
@@ -173,14 +174,6 @@ def current_state() -> NetworkState:
         show_3d=bool(ss.net_3d),
         plane_opt=bool(ss.net_popt),
     )
-
-
-def sync_url(state: NetworkState) -> None:
-    """Write the state into the address bar when it changed."""
-    query = state.to_query()
-    if st.session_state.get("net_written_query") != query:
-        st.query_params.from_dict(query)
-        st.session_state.net_written_query = query
 
 
 def share_link(state: NetworkState) -> str:
@@ -467,7 +460,7 @@ def render() -> None:
         st.warning(message)
     state = current_state()
     ss.net_scene = state
-    sync_url(state)
+    sync_url(state.to_query(), "net_written_query")
 
     if not state.optimizers:
         st.warning("No optimizer selected: pick one to four in the sidebar.")

@@ -21,6 +21,7 @@ import optimizers
 from app import network_state as net
 from app import search_compute as compute
 from app import search_figures as figures
+from app.page_links import sync_url
 from app.search_state import (
     MAX_BATCH,
     MAX_BUDGET,
@@ -345,13 +346,6 @@ def sidebar() -> None:
             )
 
 
-def sync_url(state: SearchState) -> None:
-    query = state.to_query()
-    if st.session_state.get("s_written_query") != query:
-        st.query_params.from_dict(query)
-        st.session_state.s_written_query = query
-
-
 # --- page ------------------------------------------------------------------------------------------
 
 
@@ -409,7 +403,7 @@ def render() -> None:
     if not state.searchers:
         st.warning("No searcher selected: choose at least one in the sidebar.")
         st.stop()
-    sync_url(state)
+    sync_url(state.to_query(), "s_written_query")
     ss.s_last_view = (ss.get("scene"), state)
     space = state.space()
 

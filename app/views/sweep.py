@@ -24,19 +24,11 @@ from app.diagnostic_state import (
     with_lr,
     with_lrs,
 )
-from app.state import AppState
+from app.page_links import open_diagnostic_page
 
 UI_MAX_STEPS = 2000
 HEAVY_BALL = ("momentum", "sgd")  # optimizers whose momentum is Polyak's heavy ball
 OBJECTIVE_NAMES = {"final_loss": "final loss after the run", "steps": "steps to converge"}
-EXPLORER = "views/explorer.py"
-
-
-def opening_state() -> tuple[SweepState, list[str]]:
-    """The link's state, else the explorer's scene, else the defaults."""
-    if st.query_params:
-        return SweepState.from_query(st.query_params)
-    return SweepState(scene=st.session_state.get("scene", AppState())), []
 
 
 def load(state: SweepState) -> None:
@@ -81,13 +73,6 @@ def current() -> SweepState:
     return SweepState(scene, low, high, int(ss.sw_count), ss.sw_objective)
 
 
-def sync_url(state: SweepState) -> None:
-    query = state.to_query()
-    if st.session_state.get("sw_written") != query:
-        st.query_params.from_dict(query)
-        st.session_state.sw_written = query
-
-
 def controls() -> None:
     cat = compute.catalog()
     with st.sidebar:
@@ -129,21 +114,8 @@ def controls() -> None:
 
 
 def render() -> None:
+    state = open_diagnostic_page("sw", SweepState, SweepState.from_query, load, controls, current)
     ss = st.session_state
-    if "goto" in ss:
-        ss.explorer_reload = True  # the explorer reads the link even if its widgets survived
-        st.switch_page(EXPLORER, query_params=ss.pop("goto"))
-    if "sw_count" not in ss or "sw_scene" not in ss:
-        state, warnings = opening_state()
-        load(state)
-        ss.pop("sw_written", None)
-        for message in warnings:
-            st.warning(f"Link: {message}")
-    controls()
-    state = current()
-    ss.sw_state = state
-    ss.scene = state.scene
-    sync_url(state)
     scene = state.scene
 
     st.header("Learning-rate sweep")
