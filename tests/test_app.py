@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from explorer_charts import chart_figures
+from apptest_helpers import chart_figures
 from streamlit.testing.v1 import AppTest
 
 import landscapes

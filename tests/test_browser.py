@@ -12,8 +12,6 @@ are skipped, except under CI (the CI environment variable set), where that is a 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -21,7 +19,6 @@ import numpy as np
 import pytest
 
 import optimizers
-from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
 from app.state import AppState, OptimizerEntry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,41 +70,6 @@ JS_MARKERS = """(el) => el.data
 
 
 # --- environment and fixtures --------------------------------------------------------------------
-
-
-def _unavailable(reason: str) -> None:
-    """Skip locally; under CI a missing browser is a broken set-up, not a reason to skip."""
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests must run under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of the app, served by a Streamlit process of this module's own."""
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log_path, "w+b") as log:
-        try:
-            with app_server(log) as base:
-                yield base
-        except ServerError as exc:
-            pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

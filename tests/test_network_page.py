@@ -8,13 +8,11 @@ plane figure draws the engine's projected paths.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from apptest_helpers import open_page, written_query
 from streamlit.testing.v1 import AppTest
 
 from app import network_figures as nfig
@@ -31,10 +29,7 @@ from app.network_state import (
     first_order,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app" / "main.py")
 PAGE = "network"
-TIMEOUT = 120  # the first run imports torch and trains
 # A small, quick scene: the tests check the page, not the engine's speed.
 SMALL = {"steps": "20", "res": "21", "w": "8-8", "n": "200"}
 
@@ -309,25 +304,12 @@ def test_training_curves_mark_the_best_validation_step_and_drop_nan():
 
 
 def open_network_page(query: dict[str, str | list[str]] | None = None) -> AppTest:
-    """The app with the network page open on ``query``: the router runs once (the explorer),
-    then the page is switched to with only this page's query."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("views/network.py")
-    for key in list(at.query_params):
-        del at.query_params[key]
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_page("views/network.py", query)
 
 
 def written(at: AppTest) -> NetworkState:
     """The state the page wrote back into the URL (no warnings allowed)."""
-    params = at.query_params
-    query = {k: params.get_all(k) if hasattr(params, "get_all") else params[k] for k in params}
-    state, warnings = NetworkState.from_query(query)
+    state, warnings = NetworkState.from_query(written_query(at))
     assert warnings == []
     return state
 
@@ -422,42 +404,6 @@ JS_PATHS = """(el) => {
   return el.data.filter((t) => /^run\\d+$/.test(t.legendgroup || "") && t.mode === "lines+markers")
     .map((t) => ({name: t.name, x: decode(t.x), y: decode(t.y)}));
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from app.serving import ServerError, app_server
-
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log_path, "w+b") as log:
-        try:
-            with app_server(log) as base:
-                yield base
-        except ServerError as exc:
-            pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from app.serving import CHROMIUM, CHROMIUM_ARGS
-
-    reason = None
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed (pip install -e '.[test]')"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run under CI: {reason}", pytrace=False)
-        pytest.skip(reason)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def engine_projection(state: NetworkState) -> tuple[np.ndarray, np.ndarray]:

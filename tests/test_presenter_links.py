@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-from explorer_charts import chart_figures
+from apptest_helpers import chart_figures
 from streamlit.testing.v1 import AppTest
 
 import landscapes

@@ -4,23 +4,19 @@ give a message) and one browser test that the trial maps are drawn with the engi
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pytest
+from apptest_helpers import open_page, written_query
 from streamlit.testing.v1 import AppTest
 
 from app.network_state import NetworkState
 from app.search_state import SearchState
-from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
 from app.state import AppState, OptimizerEntry
 from optimizers import tuning
 
-APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-TIMEOUT = 300  # the first run imports torch and optuna and runs every searcher
 # a small search: two surfaces' worth of settings that differ from every default
 SMALL = SearchState(
     landscape="himmelblau",
@@ -39,27 +35,18 @@ SMALL = SearchState(
 def open_search_page(
     query: dict[str, str] | None = None, scene: AppState | None = None, no_scene: bool = False
 ) -> AppTest:
-    """The app with the search page open on ``query``: the router runs once (the explorer,
-    which stores its scene; ``scene`` replaces it, ``no_scene`` drops it), then the page is
-    switched to with only this page's query."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    if scene is not None or no_scene:
-        at.session_state["scene"] = scene
-    at.switch_page("views/search.py")
-    for key in list(at.query_params):
-        del at.query_params[key]
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    """The search page on ``query``; ``scene`` replaces the explorer's scene, ``no_scene``
+    drops it."""
+
+    def set_scene(at: AppTest) -> None:
+        if scene is not None or no_scene:
+            at.session_state["scene"] = scene
+
+    return open_page("views/search.py", query, set_scene)
 
 
 def written(at: AppTest) -> SearchState:
-    params = at.query_params
-    query = {k: params.get_all(k) if hasattr(params, "get_all") else params[k] for k in params}
-    state, warnings = SearchState.from_query(query)
+    state, warnings = SearchState.from_query(written_query(at))
     assert warnings == []
     return state
 
@@ -265,36 +252,15 @@ def test_switching_the_problem_kind_keeps_each_kinds_settings():
 # --- in a browser -------------------------------------------------------------------------------
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests must run under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def browser_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed")
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log_path, "w+b") as log:
-        try:
-            with app_server(log) as base, sync_playwright() as pw:
-                chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                try:
-                    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-                    page.set_default_timeout(180_000)
-                    # the router must have run once before a page's own URL is served by it
-                    page.goto(base + "/")
-                    page.wait_for_selector('[data-testid="stSidebarNav"] >> text=Tune')
-                    yield base, page
-                finally:
-                    chromium.close()
-        except ServerError as exc:
-            pytest.fail(str(exc), pytrace=False)
+def browser_page(server, browser) -> Iterator:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(180_000)
+    # the router must have run once before a page's own URL is served by it
+    page.goto(server + "/")
+    page.wait_for_selector('[data-testid="stSidebarNav"] >> text=Tune')
+    yield server, page
+    page.close()
 
 
 def test_the_browser_draws_the_trial_maps(browser_page):

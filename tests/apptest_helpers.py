@@ -1,0 +1,48 @@
+"""Helpers for the app under Streamlit's AppTest: opening a page on a link, reading the link a
+page wrote, and the figures the explorer's charts (``app.plotly_view``) hold."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+TIMEOUT = 300  # the first run imports torch; the network and search pages train and search
+
+
+def open_page(
+    page: str,
+    query: dict[str, str | list[str]] | None = None,
+    before: Callable[[AppTest], None] | None = None,
+) -> AppTest:
+    """The app with ``page`` (e.g. ``"views/search.py"``) open on ``query``: the router runs
+    once (the explorer, which stores its scene), ``before(at)`` may change the session, then the
+    page is switched to with only this page's query."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if before is not None:
+        before(at)
+    at.switch_page(page)
+    for key in list(at.query_params):
+        del at.query_params[key]
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def written_query(at: AppTest) -> dict[str, Any]:
+    """The query the page wrote into the address bar, with repeated keys as lists."""
+    params = at.query_params
+    return {k: params.get_all(k) if hasattr(params, "get_all") else params[k] for k in params}
+
+
+def chart_figures(at: AppTest) -> list[dict[str, Any]]:
+    """Each explorer chart's figure (data, layout, frames, config) in page order: contour, 3-D,
+    curves."""
+    return [json.loads(element.proto.bytes) for element in at.get("bidi_component")]
