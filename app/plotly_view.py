@@ -94,13 +94,14 @@ export default function ({ parentElement, data, setTriggerValue }) {
   div.__spec = spec;
   const fig = JSON.parse(spec);
   const layout = fig.layout || {};
-  if (layout.height && !div.style.minHeight) div.style.minHeight = `${layout.height}px`;
+  div.style.minHeight = layout.height ? `${layout.height}px` : "";  // no jump while Plotly loads
   const font = (layout.font = layout.font || {});
   if (!font.color) font.color = getComputedStyle(parentElement).color;
   loadPlotly()
     .then((Plotly) => {
       if (div.__spec !== spec) return;  // a newer figure arrived while Plotly loaded
-      return Plotly.react(div, {data: fig.data, layout, frames: fig.frames || [], config: fig.config})
+      const config = {responsive: true, ...fig.config};  // a chart without a width follows the page's
+      return Plotly.react(div, {data: fig.data, layout, frames: fig.frames || [], config})
         .then(() => {
           if (div.__clicks) return;
           div.__clicks = true;
