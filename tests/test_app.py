@@ -27,6 +27,13 @@ def run_app(query: dict[str, str | list[str]] | None = None) -> AppTest:
     return at
 
 
+def open_editor(at: AppTest, eid: int, is_open: bool = True) -> AppTest:
+    """Open (or close) optimizer ``eid``'s editor, as a click on its header does (which also
+    sets ``opt{eid}_editor_open``): its widgets are drawn only while it is open."""
+    at.session_state[f"opt{eid}_editor_open"] = is_open
+    return at.run()
+
+
 def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
@@ -95,14 +102,14 @@ def test_each_kind_of_control(change):
         at.slider(key="lp_rosenbrock_b").set_value(10.0).run()
         assert dict(written_state(at).landscape_params) == {"b": 10.0}
     elif change == "lr":
-        at.select_slider(key="opt2_lr").set_value(0.01).run()
+        open_editor(at, 2).select_slider(key="opt2_lr").set_value(0.01).run()
         assert written_state(at).optimizers[2].values["lr"] == 0.01
         assert "lr=0.01" in at.dataframe[0].value.iloc[2, 0]
     elif change == "bool_hp":
-        at.checkbox(key="opt2_amsgrad").check().run()
+        open_editor(at, 2).checkbox(key="opt2_amsgrad").check().run()
         assert written_state(at).optimizers[2].values["amsgrad"] is True
     elif change == "schedule":
-        at.selectbox(key="opt0_schedule").set_value("cosine").run()
+        open_editor(at, 0).selectbox(key="opt0_schedule").set_value("cosine").run()
         at.number_input(key="opt0_s_t_max").set_value(100).run()
         schedule = written_state(at).optimizers[0].schedule
         assert schedule.kind == "cosine" and schedule.t_max == 100
@@ -130,7 +137,7 @@ def test_each_kind_of_control(change):
         assert [e.name for e in written_state(at).optimizers][-1] == "rmsprop"
         assert len(at.dataframe[0].value) == 5
     elif change == "remove":
-        at.button(key="opt0_remove").click().run()
+        open_editor(at, 0).button(key="opt0_remove").click().run()
         assert [e.name for e in written_state(at).optimizers] == ["momentum", "adam", "newton"]
     elif change == "step_buttons":
         button(at, "Reset").click().run()
@@ -160,12 +167,29 @@ def test_a_link_restores_its_view():
     at = run_app(query)
     assert not at.warning
     assert at.selectbox(key="landscape").value == "himmelblau"
+    open_editor(at, 0)
     assert at.select_slider(key="opt0_lr").value == 0.2
     assert at.checkbox(key="opt0_amsgrad").value is True
     assert at.number_input(key="start_x").value == -1.0
     assert at.slider(key="steps").value == 300 and at.slider(key="k").value == 30
     assert len(chart_figures(at)) == 2
     assert written_state(at) == AppState.from_query(query)[0]
+
+
+def test_a_closed_editor_draws_no_widgets_and_keeps_their_values():
+    at = run_app()
+    assert not any(w.key.startswith("opt") for w in [*at.select_slider, *at.number_input])
+    open_editor(at, 2).checkbox(key="opt2_amsgrad").check().run()
+    at.number_input(key="opt2_beta1").set_value(0.8).run()
+    open_editor(at, 2, is_open=False)
+    assert not any(w.key.startswith("opt2_") for w in [*at.checkbox, *at.number_input])
+    at.slider(key="steps").set_value(120).run()  # more reruns with the editor closed
+    at.number_input(key="seed").set_value(3).run()
+    adam = written_state(at).optimizers[2]
+    assert adam.values["amsgrad"] is True and adam.values["beta1"] == 0.8
+    open_editor(at, 2)  # and its widgets come back with them
+    assert at.checkbox(key="opt2_amsgrad").value is True
+    assert at.number_input(key="opt2_beta1").value == 0.8
 
 
 def test_a_malformed_link_warns_and_keeps_the_rest():

@@ -461,3 +461,33 @@ def test_without_plotly_js_the_charts_say_why(browser, server):
         assert errors == []
     finally:
         context.close()
+
+
+def test_an_open_editor_stays_open_when_its_learning_rate_moves(default_page):
+    """An optimizer's editor draws its widgets only while open; its label shows the learning
+    rate, and moving the rate relabels it without closing it."""
+    page = default_page
+    editors = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]')
+    editor = editors.filter(has=page.locator("summary", has_text="Adam lr=")).first
+    assert editor.locator("input[type=range]").count() == 0  # closed: no widgets drawn
+    editor.locator("summary").click()
+    slider = editor.locator("input[type=range]").first
+    slider.wait_for()
+    label = editor.locator("summary").inner_text()
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    relabelled = editors.filter(has=page.locator("summary", has_text="Adam lr=")).first
+    page.wait_for_function(
+        "([sel, old]) => Array.from(document.querySelectorAll(sel)).some((s) =>"
+        " /Adam lr=/.test(s.innerText) && s.innerText !== old)",
+        arg=['[data-testid="stSidebar"] [data-testid="stExpander"] summary', label],
+    )
+    wait_idle(page)
+    assert relabelled.locator("details").evaluate("(d) => d.open")
+    assert relabelled.locator("input[type=range]").count() >= 1
+    relabelled.locator("summary").click()  # closed again for the tests after this one
+    page.wait_for_function(
+        "(sel) => !Array.from(document.querySelectorAll(sel)).some((d) => d.open)",
+        arg='[data-testid="stSidebar"] [data-testid="stExpander"] details',
+    )
+    wait_idle(page)
