@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from apptest_helpers import open_page, written_query
+from apptest_helpers import chart_figures, open_page, written_query
 from streamlit.testing.v1 import AppTest
 
 from app import network_figures as nfig
@@ -319,7 +319,7 @@ def test_the_page_opens_on_the_default_link():
     assert not at.error, [e.value for e in at.error]
     assert not at.warning, [w.value for w in at.warning]
     assert at.title[0].value == "Network landscape"
-    assert len(at.get("plotly_chart")) >= 3  # plane, curves, interpolation
+    assert len(chart_figures(at)) >= 3  # plane, curves, interpolation
     assert written(at) == NetworkState()
     assert at.selectbox(key="net_data").value == "moons"
     assert at.multiselect(key="net_opts").value == ["sgd", "momentum", "adam", "rmsprop"]
@@ -380,7 +380,7 @@ def test_a_diverging_learning_rate_is_reported_not_raised():
     messages = " ".join(e.value for e in at.error)
     assert "Gradient descent lr=1000 diverged at step" in messages
     assert "Adam" not in messages
-    assert len(at.get("plotly_chart")) >= 3  # the page still draws
+    assert len(chart_figures(at)) >= 3  # the page still draws
 
 
 # --- in a real browser ------------------------------------------------------------------------------
@@ -467,11 +467,11 @@ def test_a_shared_link_draws_the_projected_paths(browser, server):
 
 def test_the_3d_view_and_optimize_in_the_plane_draw_and_every_divergence_is_a_message():
     at = open_network_page({**SMALL, "o": ["adam,lr=0.02", "momentum,lr=0.05"]})
-    charts = len(at.get("plotly_chart"))
+    charts = len(chart_figures(at))
     at.toggle(key="net_3d").set_value(True).run()
     at.toggle(key="net_popt").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert len(at.get("plotly_chart")) == charts + 2  # the 3-D plane and the explorer's contour
+    assert len(chart_figures(at)) == charts + 2  # the 3-D plane and the explorer's contour
     state = written(at)
     assert state.show_3d and state.plane_opt
     assert any(s.value == "Optimize in the plane" for s in at.subheader)

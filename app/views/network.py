@@ -37,6 +37,7 @@ from app.network_state import (
     first_order,
 )
 from app.page_links import sync_url
+from app.plotly_view import plotly_view
 
 T = TypeVar("T")
 CHART_CONFIG = {"displaylogo": False}
@@ -372,7 +373,8 @@ def show_plane(state: NetworkState) -> compute.PlaneView:
         bar.empty()
     else:
         plane = engine_call("sample the plane", compute.plane_view, state)
-    slot.plotly_chart(nfig.plane_figure(plane), key="plane", width="content", config=CHART_CONFIG)
+    with slot:
+        plotly_view(nfig.plane_figure(plane), "plane", config=CHART_CONFIG, width="content")
     return plane
 
 
@@ -434,7 +436,7 @@ def plane_optimization(state: NetworkState) -> None:
     fig = figures.contour_figure(
         surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
     )
-    st.plotly_chart(fig, key="plane_opt", width="content", config=CHART_CONFIG)
+    plotly_view(fig, "plane_opt", config=CHART_CONFIG, width="content")
     st.dataframe(
         figures.status_rows(runs, state.steps, surface.points),
         hide_index=True,
@@ -475,7 +477,7 @@ def render() -> None:
             "Every optimizer diverged: there is no trained network to centre a plane on. "
             "Lower the learning rates in the sidebar."
         )
-        st.plotly_chart(nfig.training_curves_figure(training), key="curves", config=CHART_CONFIG)
+        plotly_view(nfig.training_curves_figure(training), "curves", config=CHART_CONFIG)
         return
     st.info(PATH_NOTE)
 
@@ -502,12 +504,12 @@ def render() -> None:
         )
 
     if state.show_3d:
-        st.plotly_chart(nfig.plane3d_figure(plane), key="plane3d", config=CHART_CONFIG)
+        plotly_view(nfig.plane3d_figure(plane), "plane3d", config=CHART_CONFIG)
 
     left, right = st.columns(2)
     with left:
         st.subheader("Learning curves")
-        st.plotly_chart(nfig.training_curves_figure(training), key="curves", config=CHART_CONFIG)
+        plotly_view(nfig.training_curves_figure(training), "curves", config=CHART_CONFIG)
         st.caption(
             "Solid: training set, dashed: validation set (dropout off, full data). ★ marks each "
             "optimizer's lowest validation loss: the step early stopping would keep."
@@ -515,7 +517,7 @@ def render() -> None:
     with right:
         st.subheader("From the initialization to each solution")
         interp = engine_call("interpolate", compute.interpolation, compute.train_key(state))
-        st.plotly_chart(nfig.interpolation_figure(interp), key="interp", config=CHART_CONFIG)
+        plotly_view(nfig.interpolation_figure(interp), "interp", config=CHART_CONFIG)
         st.caption(
             "Training loss on the straight line θ(α) = θ₀ + α (θ_final − θ₀) (Goodfellow et al. "
             "2015, *Qualitatively characterizing neural network optimization problems*): a "
