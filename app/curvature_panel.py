@@ -39,6 +39,7 @@ from optimizers.analysis import critical_step
 from . import diagnostic_compute, diagnostic_figures
 from .compute import Run, Surface
 from .diagnostic_state import custom_values
+from .plotly_view import clicked, plotly_view
 from .state import AppState
 
 PICK_KEY = "curvature_pick"  # session key of a click on the rate map, until take_pick reads it
@@ -116,15 +117,12 @@ def take_pick() -> RatePick | None:
 
 def _on_map_click() -> None:
     ss = st.session_state
-    points = (ss.get(MAP_KEY) or {}).get("selection", {}).get("points", [])
+    custom = custom_values(clicked(MAP_KEY) or {})
     target = ss.get(TARGET_KEY)
-    for point in points:
-        custom = custom_values(point)
-        if len(custom) >= 2 and target is not None:
-            index, name = target
-            momentum = None if name == "gd" else float(custom[1])
-            ss[PICK_KEY] = RatePick(int(index), float(custom[0]), momentum)
-            return
+    if len(custom) >= 2 and target is not None:
+        index, name = target
+        momentum = None if name == "gd" else float(custom[1])
+        ss[PICK_KEY] = RatePick(int(index), float(custom[0]), momentum)
 
 
 def curvature_panel(
@@ -203,12 +201,11 @@ def curvature_panel(
         f"{best}, against {theory.gd_optimal_rate:.3f} for gradient descent at its best step."
     )
     fig = diagnostic_figures.rate_map_figure(rate_map, current=current, theory=theory)
-    st.plotly_chart(
+    plotly_view(
         fig,
-        key=MAP_KEY,
-        on_select=_on_map_click if targets else "ignore",
-        selection_mode="points",
+        MAP_KEY,
         config={"displaylogo": False},
+        on_click=_on_map_click if targets else None,
     )
     bound = "(2+2β)/((1+2β)λ_max)" if on_nesterov else "(2+2β)/λ_max"
     st.caption(

@@ -12,8 +12,9 @@ same JSON ``st.plotly_chart`` sends. Plotly itself comes from the page when Stre
 it already, else from the plotly package's own ``plotly.min.js``, which this module copies into
 the app's static folder (``server.enableStaticServing``, which ``optiscape`` turns on).
 
-A click on the chart is reported as a trigger ``click`` holding the point's ``x`` and ``y``;
-``clicked_point(key)`` reads it in the ``on_click`` callback.
+A click on the chart is reported as a trigger ``click`` holding the point's ``x``, ``y`` and
+``customdata``; ``clicked(key)`` and ``clicked_point(key)`` read it in the ``on_click``
+callback.
 """
 
 from __future__ import annotations
@@ -108,7 +109,12 @@ export default function ({ parentElement, data, setTriggerValue }) {
           div.on("plotly_click", (event) => {
             const p = event.points && event.points[0];
             if (p && typeof p.x === "number" && typeof p.y === "number") {
-              setTriggerValue("click", {x: p.x, y: p.y});
+              const click = {x: p.x, y: p.y};
+              const custom = p.customdata;
+              if (custom !== undefined && custom !== null) {
+                click.customdata = ArrayBuffer.isView(custom) ? Array.from(custom) : custom;
+              }
+              setTriggerValue("click", click);
             }
           });
         });
@@ -167,11 +173,18 @@ def plotly_view(
     _component(key=key, data=spec, width=width, on_click_change=on_click or (lambda: None))
 
 
-def clicked_point(key: str) -> tuple[float, float] | None:
-    """The point of the last click on the chart under ``key``, in data coordinates, or None."""
+def clicked(key: str) -> dict[str, Any] | None:
+    """The last click on the chart under ``key`` (``x``, ``y`` in data coordinates, and the
+    point's ``customdata`` when it has one), or None; read it in the ``on_click`` callback."""
     state = st.session_state.get(key)
     click = state.get("click") if hasattr(state, "get") else getattr(state, "click", None)
-    if not isinstance(click, dict):
+    return click if isinstance(click, dict) else None
+
+
+def clicked_point(key: str) -> tuple[float, float] | None:
+    """The finite (x, y) of the last click on the chart under ``key``, or None."""
+    click = clicked(key)
+    if click is None:
         return None
     point = click.get("x"), click.get("y")
     if all(isinstance(v, int | float) and math.isfinite(v) for v in point):

@@ -9,12 +9,12 @@ screenshots become assets/sweep.png and assets/basins.png.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import numpy as np
 import pytest
+from apptest_helpers import chart_figures
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -124,7 +124,7 @@ def test_sweep_page_opens_on_the_explorers_scene():
     at = run_page("views/sweep.py", scene=SCENE)
     assert not at.warning
     assert at.selectbox(key="sw_landscape").value == "quadratic"
-    assert len(at.get("plotly_chart")) == 1
+    assert len(chart_figures(at)) == 1
     table = at.dataframe[0].value
     assert list(table["Optimizer"]) == ["Gradient descent", "Momentum"]
     q = query_of(at)
@@ -173,7 +173,7 @@ def test_basins_page_runs_and_restores_its_link():
     at = run_page("views/basins.py", BASIN_LINK)
     assert not at.warning
     assert at.slider(key="bs_grid").value == 12
-    assert len(at.get("plotly_chart")) == 1
+    assert len(chart_figures(at)) == 1
     rows = at.dataframe[0].value
     assert list(rows["Optimizer"]) == ["Gradient descent lr=0.01", "Adam lr=0.1"]
     assert BasinState.from_query(query_of(at))[0] == BasinState.from_query(BASIN_LINK)[0]
@@ -233,13 +233,13 @@ def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
     assert table["Critical step"].tolist() == pytest.approx([0.2, 0.38])  # 2/10, (2+1.8)/10
     assert table["Current step"].tolist() == pytest.approx([0.19, 0.05])
     assert table["Condition"].tolist() == pytest.approx([100.0, 100.0])
-    assert len(at.get("plotly_chart")) == 1  # the rate map: the surface is quadratic
+    assert len(chart_figures(at)) == 1  # the rate map: the surface is quadratic
     assert len(at.session_state.traces) == 4  # two axes per run
     at = AppTest.from_function(panel_script, default_timeout=TIMEOUT)
     at.session_state["key"] = "rosenbrock"
     at.run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 0 and len(at.dataframe[0].value) == 2
+    assert len(chart_figures(at)) == 0 and len(at.dataframe[0].value) == 2
 
 
 # --- browser -----------------------------------------------------------------------------------
@@ -254,39 +254,19 @@ JS_POINT = """([sel, trace, index]) => { const el = document.querySelector(sel);
 
 
 @pytest.fixture(scope="module")
-def page():
-    from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
-
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("playwright is not installed")
-        pytest.skip("playwright is not installed")
-    log_path = ROOT / ".pytest_cache" / "diagnostic_pages_server.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "w+b") as log:
-        try:
-            with app_server(log) as base, sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                p = browser.new_page(viewport={"width": 1400, "height": 1000})
-                p.set_default_timeout(TIMEOUT_MS)
-                p.base = base
-                # a first visit at the root: the very first session of a fresh server otherwise
-                # shows Streamlit's pages-directory navigation (see the report to the lead)
-                p.goto(base)
-                p.wait_for_selector(IDLE)
-                errors: list[str] = []
-                p.on("pageerror", lambda exc: errors.append(str(exc)))
-                p.page_errors = errors
-                yield p
-                browser.close()
-        except ServerError as exc:
-            pytest.fail(str(exc), pytrace=False)
+def page(server, browser):
+    p = browser.new_page(viewport={"width": 1400, "height": 1000})
+    p.set_default_timeout(TIMEOUT_MS)
+    p.base = server
+    # a first visit at the root: the very first session of a fresh server otherwise shows
+    # Streamlit's pages-directory navigation
+    p.goto(server)
+    p.wait_for_selector(IDLE)
+    errors: list[str] = []
+    p.on("pageerror", lambda exc: errors.append(str(exc)))
+    p.page_errors = errors
+    yield p
+    p.close()
 
 
 def open_chart(page, path: str, query: dict, key: str) -> str:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from app import plotly_view
+from app.diagnostic_state import custom_values
 from app.figures import RawFigure
 
 
@@ -74,3 +75,11 @@ def test_plotly_js_is_installed_into_the_static_folder(tmp_path, monkeypatch):
 def test_a_click_is_read_only_when_it_is_a_finite_point(state, point, monkeypatch):
     monkeypatch.setattr(plotly_view.st, "session_state", {"chart": state})
     assert plotly_view.clicked_point("chart") == point
+
+
+def test_a_click_carries_the_points_customdata(monkeypatch):
+    click = {"x": 0.1, "y": 0.2, "customdata": {"0": 0.5, "1": 0.9}}  # a typed-array row
+    monkeypatch.setattr(plotly_view.st, "session_state", {"map": {"click": click}, "bad": 3})
+    assert plotly_view.clicked("map") == click
+    assert custom_values(plotly_view.clicked("map")) == [0.5, 0.9]
+    assert plotly_view.clicked("bad") is None and plotly_view.clicked("absent") is None

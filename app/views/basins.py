@@ -16,6 +16,7 @@ import streamlit as st
 from app import compute, diagnostic_compute, diagnostic_figures
 from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_start
 from app.page_links import open_diagnostic_page
+from app.plotly_view import clicked, plotly_view
 
 UI_MAX_STEPS = 2000
 
@@ -38,13 +39,10 @@ def on_landscape() -> None:
 
 def on_pick() -> None:
     """A click on a start point of any panel: open the explorer from there."""
-    points = (st.session_state.get("basin_chart") or {}).get("selection", {}).get("points", [])
-    for point in points:
-        custom = custom_values(point)
-        if len(custom) >= 2:
-            scene = st.session_state.bs_state.scene
-            st.session_state.goto = with_start(scene, float(custom[0]), float(custom[1])).to_query()
-            return
+    custom = custom_values(clicked("basin_chart") or {})
+    if len(custom) >= 2:
+        scene = st.session_state.bs_state.scene
+        st.session_state.goto = with_start(scene, float(custom[0]), float(custom[1])).to_query()
 
 
 def send_start() -> None:
@@ -123,13 +121,7 @@ def render() -> None:
     if not len(maps[0].minima):
         st.info("This surface lists no minima: every start is 'not converged' or 'diverged'.")
     fig = diagnostic_figures.basins_figure(surface, maps)
-    st.plotly_chart(
-        fig,
-        key="basin_chart",
-        on_select=on_pick,
-        selection_mode="points",
-        config={"displaylogo": False},
-    )
+    plotly_view(fig, "basin_chart", config={"displaylogo": False}, on_click=on_pick)
     st.dataframe(
         diagnostic_figures.basin_rows(maps),
         hide_index=True,

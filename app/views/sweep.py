@@ -25,6 +25,7 @@ from app.diagnostic_state import (
     with_lrs,
 )
 from app.page_links import open_diagnostic_page
+from app.plotly_view import clicked, plotly_view
 
 UI_MAX_STEPS = 2000
 HEAVY_BALL = ("momentum", "sgd")  # optimizers whose momentum is Polyak's heavy ball
@@ -48,8 +49,7 @@ def on_landscape() -> None:
 
 def on_pick() -> None:
     """A click on a sweep point: open the explorer with that optimizer's learning rate."""
-    points = (st.session_state.get("sweep_chart") or {}).get("selection", {}).get("points", [])
-    custom = custom_values(points[0]) if points else []
+    custom = custom_values(clicked("sweep_chart") or {})
     if len(custom) >= 2:
         scene = st.session_state.sw_state.scene
         index = int(custom[0])
@@ -158,13 +158,7 @@ def render() -> None:
     fig = diagnostic_figures.sweep_figure(
         sweep, minimum_value=min(minima) if minima else None, theory=theory, betas=betas
     )
-    st.plotly_chart(
-        fig,
-        key="sweep_chart",
-        on_select=on_pick,
-        selection_mode="points",
-        config={"displaylogo": False},
-    )
+    plotly_view(fig, "sweep_chart", config={"displaylogo": False}, on_click=on_pick)
     if theory is not None:
         st.info(
             f"Quadratic surface: λ_min = {theory.lambda_min:.4g}, λ_max = {theory.lambda_max:.4g} "
