@@ -431,3 +431,40 @@ def test_a_fixed_point_is_reused_exactly(monkeypatch):
     for kind in ("function", "gradient", "hessian"):
         np.testing.assert_array_equal(fast.evaluations[kind], slow.evaluations[kind])
     assert list(fast.status.ravel()) == list(slow.status.ravel())
+
+
+def test_inference_mode_changes_no_number(monkeypatch):
+    """With closed-form derivatives the step loop runs in torch's inference mode: the same
+    operations, so the same bits as with autograd's bookkeeping on."""
+    import contextlib
+
+    from optimizers import runner
+
+    land = landscapes.get("beale")
+    specs = ["gd", ("momentum", {"lr": 0.002}), "adam", ("newton", {"lr": 0.5})]
+    fast = optimizers.simulate(land, specs, [(-1.0, 1.5), (1.0, 1.0)], steps=60, seed=3)
+    modes = []
+    monkeypatch.setattr(
+        runner.torch, "inference_mode", lambda mode: modes.append(mode) or contextlib.nullcontext()
+    )
+    plain = optimizers.simulate(land, specs, [(-1.0, 1.5), (1.0, 1.0)], steps=60, seed=3)
+    assert modes == [True]  # beale has both closed forms
+    for name in ("positions", "losses", "grad_norms", "gradients", "velocity", "effective_lr"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(plain, name), err_msg=name)
+
+
+def test_a_formula_without_closed_forms_keeps_autograd(monkeypatch):
+    """Your own formula has no closed-form derivatives: its runs need autograd (Newton's
+    Hessian by double backward), so the loop stays out of inference mode."""
+    from landscapes.formula import custom_landscape
+    from optimizers import runner
+
+    modes = []
+    real = runner.torch.inference_mode
+    monkeypatch.setattr(
+        runner.torch, "inference_mode", lambda mode: modes.append(mode) or real(mode)
+    )
+    land = custom_landscape("x^2 + 3*y^2 + x*y")
+    result = optimizers.simulate(land, ["gd", "newton"], [(1.0, 1.0)], steps=5)
+    assert modes == [False]
+    np.testing.assert_allclose(result.final_positions[1, 0], [0.0, 0.0], atol=1e-12)
