@@ -1,4 +1,5 @@
-"""A Plotly chart that stays on the page across reruns: the explorer's contour, 3-D view and curves.
+"""A Plotly chart that stays on the page across reruns (the explorer's, the sweep, basins and
+network pages' charts).
 
 ``st.plotly_chart`` makes every changed figure a new element (its spec is part of the element's
 identity), so the browser tears the old chart down and draws the new one from nothing: the 3-D
@@ -20,6 +21,7 @@ callback.
 from __future__ import annotations
 
 import filecmp
+import logging
 import math
 import shutil
 from collections.abc import Callable
@@ -127,13 +129,18 @@ export default function ({ parentElement, data, setTriggerValue }) {
 """
 
 
-def install_plotly_js() -> Path:
+def install_plotly_js() -> Path | None:
     """Copy the plotly package's ``plotly.min.js`` into the app's static folder (once per
-    version) and return its path there."""
+    version) and return its path there; None where the folder cannot be written (an install
+    without write access: the charts then use the page's Plotly, or say what is missing)."""
     target = STATIC_DIR / PLOTLY_JS.name
-    if not target.exists() or not filecmp.cmp(PLOTLY_JS, target, shallow=True):
-        STATIC_DIR.mkdir(exist_ok=True)
-        shutil.copyfile(PLOTLY_JS, target)
+    try:
+        if not target.exists() or not filecmp.cmp(PLOTLY_JS, target, shallow=True):
+            STATIC_DIR.mkdir(exist_ok=True)
+            shutil.copyfile(PLOTLY_JS, target)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("plotly.min.js not installed in %s: %s", target, exc)
+        return None
     return target
 
 

@@ -58,6 +58,11 @@ def test_plotly_js_is_installed_into_the_static_folder(tmp_path, monkeypatch):
     assert target.read_bytes() == plotly_view.PLOTLY_JS.read_bytes()
     target.write_text("stale")  # another version's copy is replaced
     assert plotly_view.install_plotly_js().read_bytes() == plotly_view.PLOTLY_JS.read_bytes()
+    # a folder that cannot be written: no copy, no exception (the app still starts)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(plotly_view, "STATIC_DIR", blocked / "static")
+    assert plotly_view.install_plotly_js() is None
 
 
 @pytest.mark.parametrize(
