@@ -33,7 +33,7 @@ TOP_PAD = 0.1  # above the box: room for the numbers of the top row
 # curves that coincide (shared start-up trials) stay distinguishable by their dashes
 DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
 FRAME_MS = 250  # one trial per quarter second when playing
-SLIDER_Y = 0.1  # the player's distance below the plots (paper units)
+PLAYER_GAP = 76  # px between the plots' bottom and the player, below the axis titles
 
 
 def colour(i: int) -> str:
@@ -311,10 +311,11 @@ def animation_figure(
         }
         for k in range(1, total + 1)
     ]
+    player_y = -PLAYER_GAP / (330 * rows - 10)  # in paper units: the plots are 330 * rows - 10 px
     fig.update_layout(
         images=images,
-        height=330 * rows + 160,
-        margin={"l": 60, "r": 20, "t": 40, "b": 130},
+        height=330 * rows + 190,
+        margin={"l": 60, "r": 20, "t": 40, "b": 160},
         plot_bgcolor="white",
         font={"size": FONT - 1},
         updatemenus=[
@@ -322,7 +323,7 @@ def animation_figure(
                 "type": "buttons",
                 "direction": "left",
                 "x": 0.0,
-                "y": -SLIDER_Y,
+                "y": player_y,
                 "xanchor": "left",
                 "yanchor": "top",
                 "showactive": False,
@@ -356,7 +357,7 @@ def animation_figure(
                 "active": 0,
                 "x": 0.18,
                 "len": 0.82,
-                "y": -SLIDER_Y + 0.02,
+                "y": player_y,
                 "yanchor": "top",
                 "currentvalue": {"prefix": "trials shown: ", "font": {"size": FONT}},
                 "pad": {"t": 10},

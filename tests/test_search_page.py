@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pytest
-from apptest_helpers import open_page, written_query
+from apptest_helpers import chart_figures, open_page, written_query
 from streamlit.testing.v1 import AppTest
 
 from app.network_state import NetworkState
@@ -52,8 +52,8 @@ def written(at: AppTest) -> SearchState:
 
 
 def figure(at: AppTest, key: str) -> dict:
-    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id)
-    return json.loads(chart.proto.spec)
+    chart = next(c for c in at.get("bidi_component") if c.proto.id.endswith(f"-{key}"))
+    return json.loads(chart.proto.bytes)
 
 
 def trials_trace(fig: dict) -> dict:
@@ -71,7 +71,7 @@ def test_a_non_default_link_restores_and_draws_the_engine_trials():
     assert at.number_input(key="s_p_low").value == 0.5
     assert at.multiselect(key="s_searchers").value == ["grid", "tpe", "cmaes"]
     # one map per searcher, the best-so-far chart and the animation
-    assert len(at.get("plotly_chart")) == 3 + 2
+    assert len(chart_figures(at)) == 3 + 2
     results = tuning.run_searches(
         SMALL.problem(), SMALL.space(), SMALL.searchers, SMALL.budget, SMALL.seed
     )
@@ -159,7 +159,7 @@ def test_the_default_page_runs_every_searcher():
     assert not at.warning and not at.error
     assert written(at) == SearchState()
     assert at.title[0].value == "Hyperparameter search"
-    assert len(at.get("plotly_chart")) == len(tuning.SEARCHERS) + 2
+    assert len(chart_figures(at)) == len(tuning.SEARCHERS) + 2
     assert any("no verdict on an optimizer" in m.value for m in at.markdown)
     table = at.dataframe[0].value
     assert list(table["Trials"]) == [49, 50, 50, 50, 50, 50]
@@ -189,7 +189,7 @@ def test_a_network_link_runs_and_draws_the_maps():
     assert at.radio(key="s_kind").value == "network"
     assert at.selectbox(key="s_data").value == "spirals"
     assert at.text_input(key="s_widths").value == "8"
-    assert len(at.get("plotly_chart")) == 2 + 2
+    assert len(chart_figures(at)) == 2 + 2
     results = tuning.run_searches(NET_SMALL.problem(), NET_SMALL.space(), NET_SMALL.searchers, 8, 1)
     for key, r in results.items():
         trace = trials_trace(figure(at, f"map_{key}"))

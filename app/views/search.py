@@ -22,6 +22,7 @@ from app import network_state as net
 from app import search_compute as compute
 from app import search_figures as figures
 from app.page_links import sync_url
+from app.plotly_view import plotly_view
 from app.search_state import (
     MAX_BATCH,
     MAX_BUDGET,
@@ -441,7 +442,7 @@ def render() -> None:
             r = ordered[i]
             with col:
                 fig = figures.trial_map_figure(dense, r, i, space.param_log)
-                st.plotly_chart(fig, key=f"map_{r.searcher}", config=CHART_CONFIG)
+                plotly_view(fig, f"map_{r.searcher}", config=CHART_CONFIG)
                 best = r.best_params
                 st.caption(
                     f"Best: lr = {best['lr']:.3g}, {r.names[1]} = {best[r.names[1]]:.3g}. "
@@ -459,9 +460,7 @@ def render() -> None:
                     )
 
     st.subheader("Best so far")
-    st.plotly_chart(
-        figures.best_so_far_figure(ordered, dense), key="best_so_far", config=CHART_CONFIG
-    )
+    plotly_view(figures.best_so_far_figure(ordered, dense), "best_so_far", config=CHART_CONFIG)
     st.dataframe(
         summary_rows(results, dense),
         hide_index=True,
@@ -475,10 +474,8 @@ def render() -> None:
     st.caption(
         "Press Play: the trials appear one by one, in the order each searcher asked for them."
     )
-    st.plotly_chart(
-        figures.animation_figure(dense, ordered, space.param_log),
-        key="animation",
-        config=CHART_CONFIG,
+    plotly_view(
+        figures.animation_figure(dense, ordered, space.param_log), "animation", config=CHART_CONFIG
     )
 
     st.subheader("What the searchers do")
