@@ -20,6 +20,9 @@ class DiagnosticState(Protocol):
 
     def to_query(self) -> dict[str, str | list[str]]: ...
 
+    @classmethod
+    def from_query(cls, query: Any) -> tuple[Any, list[str]]: ...
+
 
 S = TypeVar("S", bound=DiagnosticState)
 
@@ -34,8 +37,7 @@ def sync_url(query: dict[str, Any], written_key: str) -> None:
 
 def open_diagnostic_page(
     prefix: str,
-    state_type: Callable[..., S],
-    from_query: Callable[[Any], tuple[S, list[str]]],
+    state_type: type[S],
     load: Callable[[S], None],
     controls: Callable[[], None],
     current: Callable[[], S],
@@ -53,7 +55,7 @@ def open_diagnostic_page(
         st.switch_page(EXPLORER, query_params=ss.pop("goto"))
     if f"{prefix}_steps" not in ss or f"{prefix}_scene" not in ss:
         if st.query_params:
-            state, warnings = from_query(st.query_params)
+            state, warnings = state_type.from_query(st.query_params)
         else:
             state, warnings = state_type(scene=ss.get("scene", AppState())), []
         load(state)

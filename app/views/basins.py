@@ -81,7 +81,7 @@ def controls() -> None:
 
 
 def render() -> None:
-    state = open_diagnostic_page("bs", BasinState, BasinState.from_query, load, controls, current)
+    state = open_diagnostic_page("bs", BasinState, load, controls, current)
     scene = state.scene
 
     st.header("Basins of attraction")

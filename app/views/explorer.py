@@ -619,14 +619,15 @@ def opening_state() -> tuple[AppState, list[str]]:
     return st.session_state.get("scene", AppState()), []
 
 
-def plotly_chart(fig: dict, key: str, state: AppState) -> None:
-    """One of the smaller charts (3-D view, curves), restyled in presenter mode."""
+def chart(fig: Any, key: str, state: AppState, **options: Any) -> None:
+    """One of the page's charts (``plotly_view``), restyled in presenter mode."""
     present = state.present
     plotly_view(
         presenter.restyle(fig, state.theme) if present else fig,
         key,
         config=CHART_CONFIG,
         app_theme=not present,
+        **options,
     )
 
 
@@ -670,8 +671,7 @@ def render() -> None:
     )
     log_colour = state.log_colour if state.log_colour is not None else surface.log_scale
 
-    present = state.present
-    if present:
+    if state.present:
         st.html(presenter.page_css(state.theme))
     if state.lesson is not None:
         lesson_panel(state.lesson)
@@ -689,14 +689,7 @@ def render() -> None:
         fig = figures.with_static_traces(
             fig, curvature_panel.curvature_traces(surface, runs, k, state)
         )
-    plotly_view(
-        presenter.restyle(fig, state.theme) if present else fig,
-        "contour",
-        config=CHART_CONFIG,
-        app_theme=not present,
-        on_click=start_from_click,
-        width="content",
-    )
+    chart(fig, "contour", state, on_click=start_from_click, width="content")
     shown = [
         name
         for name, on in (("surface3d", state.show_3d), ("curves", state.show_curves and bool(runs)))
@@ -710,7 +703,7 @@ def render() -> None:
             if name == "surface3d":
                 slot3d = st.empty()
             else:
-                plotly_chart(figures.curves_figure(runs, k), name, state)
+                chart(figures.curves_figure(runs, k), name, state)
     if runs:
         st.dataframe(
             figures.status_rows(runs, k, surface.points),
@@ -749,7 +742,7 @@ def render() -> None:
     )
     if slot3d is not None:
         with slot3d:
-            plotly_chart(
+            chart(
                 figures.surface3d_figure(surface, runs, k, log_colour=log_colour),
                 "surface3d",
                 state,

@@ -114,7 +114,7 @@ def controls() -> None:
 
 
 def render() -> None:
-    state = open_diagnostic_page("sw", SweepState, SweepState.from_query, load, controls, current)
+    state = open_diagnostic_page("sw", SweepState, load, controls, current)
     ss = st.session_state
     scene = state.scene
 
