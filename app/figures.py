@@ -35,6 +35,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -1078,6 +1079,23 @@ def _contour_base(
         "scaleratio": 1,
     }
     return _ContourBase(plot_w, plot_h, below, image, xaxis, yaxis)
+
+
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optiscape-figures")
+
+
+def prepare_contour(
+    surface: Surface,
+    log_colour: bool,
+    plot_size: int = PLOT_SIZE,
+    axis_titles: tuple[str, str] = ("x", "y"),
+) -> Future:
+    """Start building the surface's part of ``contour_figure`` (its image, colour bar and click
+    grid) in a background thread, for a page with other work to do first (the runs): numpy and
+    the PNG encoder release the GIL, so the two overlap. Wait on the future before
+    ``contour_figure`` (with the same arguments), which then finds that part built."""
+    titles = (str(axis_titles[0]), str(axis_titles[1]))
+    return _BACKGROUND.submit(_contour_base, surface, log_colour, plot_size, titles)
 
 
 def _contour(

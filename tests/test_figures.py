@@ -577,3 +577,19 @@ def test_adaptive_runs_get_per_axis_boxes_of_their_effective_learning_rates(surf
     assert half.max() == pytest.approx(factor * eff.max(), rel=0.02)
     legend = [t["name"] for t in fig["data"] if t.get("legendgroup") == "box" and t["x"] == [None]]
     assert legend == [figures.BOX_LABEL.format(factor=f" ×{factor:g}")]
+
+
+def test_prepare_contour_builds_the_part_contour_figure_uses():
+    """The page starts the surface's part of the contour in a background thread before its
+    runs; contour_figure then finds it built (a cache hit) and draws the same figure."""
+    surface = compute.surface("griewank")
+    runs = compute.runs("griewank", (), (OptimizerEntry.make("gd"),), (7.0, -6.0), 30, 0)
+    figures.clear_caches()
+    figures.prepare_contour(surface, True).result()
+    before = figures._contour_base.cache_info()
+    fig = figures.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
+    after = figures._contour_base.cache_info()
+    assert after.hits == before.hits + 1 and after.misses == before.misses
+    figures.clear_caches()
+    plain = figures.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
+    assert json.dumps(fig.figure, default=str) == json.dumps(plain.figure, default=str)

@@ -659,6 +659,9 @@ def render() -> None:
         "sample the surface", compute.surface, state.landscape, state.engine_params()
     )
     start = state.start_point()
+    log_colour = state.log_colour if state.log_colour is not None else surface.log_scale
+    # the surface's image is drawn while the runs compute (a new surface: some 35 ms)
+    contour_base = figures.prepare_contour(surface, log_colour)
     runs = engine_call(
         "run the optimizers",
         compute.runs,
@@ -669,7 +672,7 @@ def render() -> None:
         state.steps,
         state.seed,
     )
-    log_colour = state.log_colour if state.log_colour is not None else surface.log_scale
+    contour_base.exception()  # waited for; a failure is raised again by contour_figure
 
     if state.present:
         st.html(presenter.page_css(state.theme))
