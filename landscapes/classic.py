@@ -361,6 +361,16 @@ def mccormick() -> Landscape:
         x, y = _xy(p)
         return torch.sin(x + y) + (x - y) ** 2 - 1.5 * x + 2.5 * y + 1
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s, d = x + y, x - y
+        c = torch.cos(s)
+        f = torch.sin(s) + d * d - 1.5 * x + 2.5 * y + 1.0
+        return f, c + 2.0 * d - 1.5, c - 2.0 * d + 2.5
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        sn = torch.sin(x + y)
+        return 2.0 - sn, -2.0 - sn, 2.0 - sn
+
     return _classic(
         "mccormick",
         "McCormick",
@@ -377,6 +387,8 @@ def mccormick() -> Landscape:
         "side you start on decides.",
         references=(JAMIL_YANG, SFU),
         all_minima_known=True,
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -593,6 +605,14 @@ def styblinski_tang() -> Landscape:
         x, y = _xy(p)
         return 0.5 * ((x**4 - 16 * x**2 + 5 * x) + (y**4 - 16 * y**2 + 5 * y))
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x2, y2 = x * x, y * y
+        f = 0.5 * ((x2 * x2 - 16.0 * x2 + 5.0 * x) + (y2 * y2 - 16.0 * y2 + 5.0 * y))
+        return f, 2.0 * x2 * x - 16.0 * x + 2.5, 2.0 * y2 * y - 16.0 * y + 2.5
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return 6.0 * x * x - 16.0, 0.0, 6.0 * y * y - 16.0
+
     lo, hi, top = -2.90353402777118, 2.74680277099084, 0.15673125678034  # 1-D stationary points
     return _classic(
         "styblinski_tang",
@@ -623,6 +643,8 @@ def styblinski_tang() -> Landscape:
             SFU,
         ),
         all_minima_known=True,
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -639,6 +661,15 @@ def branin() -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         x, y = _xy(p)
         return (y - b * x**2 + c * x - 6) ** 2 + 10 * (1 - t) * torch.cos(x) + 10
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        u = y - b * x * x + c * x - 6.0
+        f = u * u + 10.0 * (1.0 - t) * torch.cos(x) + 10.0
+        return f, 2.0 * u * (c - 2.0 * b * x) - 10.0 * (1.0 - t) * torch.sin(x), 2.0 * u
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        u, du = y - b * x * x + c * x - 6.0, c - 2.0 * b * x
+        return 2.0 * du * du - 4.0 * b * u - 10.0 * (1.0 - t) * torch.cos(x), 2.0 * du, 2.0
 
     low, high = 10 * t, 20 - 10 * t
     return _classic(
@@ -665,6 +696,8 @@ def branin() -> Landscape:
         ),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -715,6 +748,15 @@ def rastrigin(A: float = 10.0) -> Landscape:
         x, y = _xy(p)
         return 2 * A + x**2 - A * torch.cos(2 * PI * x) + y**2 - A * torch.cos(2 * PI * y)
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ax, ay = 2.0 * PI * x, 2.0 * PI * y
+        f = 2.0 * A + x * x - A * torch.cos(ax) + y * y - A * torch.cos(ay)
+        return f, 2.0 * x + 2.0 * PI * A * torch.sin(ax), 2.0 * y + 2.0 * PI * A * torch.sin(ay)
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        k = 4.0 * PI * PI * A
+        return 2.0 + k * torch.cos(2.0 * PI * x), 0.0, 2.0 + k * torch.cos(2.0 * PI * y)
+
     t1 = _rastrigin_first_ring(A)
     ring = (
         ()
@@ -738,6 +780,8 @@ def rastrigin(A: float = 10.0) -> Landscape:
             SFU,
         ),
         all_minima_known=t1 is None,
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -801,6 +845,32 @@ def levi13() -> Landscape:
             + (y - 1) ** 2 * (1 + torch.sin(2 * PI * y) ** 2)
         )
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s3x, s3y, s2y = torch.sin(3.0 * PI * x), torch.sin(3.0 * PI * y), torch.sin(2.0 * PI * y)
+        dx, dy = x - 1.0, y - 1.0
+        wx, wy = 1.0 + s3y * s3y, 1.0 + s2y * s2y
+        f = s3x * s3x + dx * dx * wx + dy * dy * wy
+        gx = 3.0 * PI * torch.sin(6.0 * PI * x) + 2.0 * dx * wx
+        gy = (
+            3.0 * PI * dx * dx * torch.sin(6.0 * PI * y)
+            + 2.0 * dy * wy
+            + 2.0 * PI * dy * dy * torch.sin(4.0 * PI * y)
+        )
+        return f, gx, gy
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        s3y, s2y = torch.sin(3.0 * PI * y), torch.sin(2.0 * PI * y)
+        dx, dy = x - 1.0, y - 1.0
+        hxx = 18.0 * PI * PI * torch.cos(6.0 * PI * x) + 2.0 * (1.0 + s3y * s3y)
+        hxy = 6.0 * PI * dx * torch.sin(6.0 * PI * y)
+        hyy = (
+            18.0 * PI * PI * dx * dx * torch.cos(6.0 * PI * y)
+            + 2.0 * (1.0 + s2y * s2y)
+            + 8.0 * PI * dy * torch.sin(4.0 * PI * y)
+            + 8.0 * PI * PI * dy * dy * torch.cos(4.0 * PI * y)
+        )
+        return hxx, hxy, hyy
+
     return _classic(
         "levi13",
         "Lévi N.13",
@@ -812,6 +882,8 @@ def levi13() -> Landscape:
         r"+ (y - 1)^2\left(1 + \sin^2 2\pi y\right)",
         notice="Ripples laid over a bowl around (1, 1): small steps get trapped in the ripples.",
         references=(SFU, "Wikipedia, Test functions for optimization"),
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -827,6 +899,17 @@ def griewank() -> Landscape:
     def fn(p: torch.Tensor) -> torch.Tensor:
         x, y = _xy(p)
         return 1 + (x**2 + y**2) / 4000 - torch.cos(x) * torch.cos(y / root2)
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        v = y / root2
+        cx, sx, cv, sv = torch.cos(x), torch.sin(x), torch.cos(v), torch.sin(v)
+        f = 1.0 + (x * x + y * y) / 4000.0 - cx * cv
+        return f, x / 2000.0 + sx * cv, y / 2000.0 + cx * sv / root2
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        v = y / root2
+        cx, sx, cv, sv = torch.cos(x), torch.sin(x), torch.cos(v), torch.sin(v)
+        return 1.0 / 2000.0 + cx * cv, -sx * sv / root2, 1.0 / 2000.0 + cx * cv / 2.0
 
     return _classic(
         "griewank",
@@ -848,6 +931,8 @@ def griewank() -> Landscape:
             "Theory and Applications 34(1):11-39",
             SFU,
         ),
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
