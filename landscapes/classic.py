@@ -558,6 +558,36 @@ def goldstein_price() -> Landscape:
         b = 30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2)
         return a * b
 
+    def parts(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        """f = P Q with P = 1 + s² A, Q = 30 + w² B (s = x + y + 1, w = 2x - 3y), and the
+        first derivatives of A (A_x = A_y) and B."""
+        s, w = x + y + 1.0, 2.0 * x - 3.0 * y
+        a = 19.0 - 14.0 * x + 3.0 * x * x - 14.0 * y + 6.0 * x * y + 3.0 * y * y
+        b = 18.0 - 32.0 * x + 12.0 * x * x + 48.0 * y - 36.0 * x * y + 27.0 * y * y
+        a1 = -14.0 + 6.0 * x + 6.0 * y
+        bx, by = -32.0 + 24.0 * x - 36.0 * y, 48.0 - 36.0 * x + 54.0 * y
+        return s, w, a, b, a1, bx, by, 1.0 + s * s * a, 30.0 + w * w * b
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s, w, a, b, a1, bx, by, pp, qq = parts(x, y)
+        p1 = 2.0 * s * a + s * s * a1  # P_x = P_y
+        qx, qy = 4.0 * w * b + w * w * bx, -6.0 * w * b + w * w * by
+        return pp * qq, p1 * qq + pp * qx, p1 * qq + pp * qy
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        s, w, a, b, a1, bx, by, pp, qq = parts(x, y)
+        p1 = 2.0 * s * a + s * s * a1
+        p2 = 2.0 * a + 4.0 * s * a1 + 6.0 * s * s  # P_xx = P_xy = P_yy
+        qx, qy = 4.0 * w * b + w * w * bx, -6.0 * w * b + w * w * by
+        qxx = 8.0 * b + 8.0 * w * bx + 24.0 * w * w
+        qxy = -12.0 * b + 4.0 * w * by - 6.0 * w * bx - 36.0 * w * w
+        qyy = 18.0 * b - 12.0 * w * by + 54.0 * w * w
+        return (
+            p2 * qq + 2.0 * p1 * qx + pp * qxx,
+            p2 * qq + p1 * qy + p1 * qx + pp * qxy,
+            p2 * qq + 2.0 * p1 * qy + pp * qyy,
+        )
+
     return _classic(
         "goldstein_price",
         "Goldstein-Price",
@@ -589,6 +619,8 @@ def goldstein_price() -> Landscape:
         ),
         log_scale=True,
         all_minima_known=True,
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -949,6 +981,35 @@ def schaffer2() -> Landscape:
         x, y = _xy(p)
         return 0.5 + (torch.sin(x**2 - y**2) ** 2 - 0.5) / (1 + 0.001 * (x**2 + y**2)) ** 2
 
+    def parts(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        """f = 1/2 + N / D² with N = sin²(x² - y²) - 1/2, D = 1 + (x² + y²)/1000; N's first
+        derivatives and sin, cos of 2(x² - y²)."""
+        q = x * x - y * y
+        sq = torch.sin(q)
+        s2, c2 = torch.sin(2.0 * q), torch.cos(2.0 * q)
+        n, d = sq * sq - 0.5, 1.0 + 0.001 * (x * x + y * y)
+        return n, d, 2.0 * x * s2, -2.0 * y * s2, s2, c2
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n, d, nx, ny, _, _ = parts(x, y)
+        d2 = d * d
+        f = 0.5 + n / d2
+        return f, nx / d2 - 0.004 * x * n / (d2 * d), ny / d2 - 0.004 * y * n / (d2 * d)
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        n, d, nx, ny, s2, c2 = parts(x, y)
+        d2 = d * d
+        d3, d4 = d2 * d, d2 * d2
+        dx, dy = 0.002 * x, 0.002 * y
+        nxx = 2.0 * s2 + 8.0 * x * x * c2
+        nyy = -2.0 * s2 + 8.0 * y * y * c2
+        nxy = -8.0 * x * y * c2
+        return (
+            nxx / d2 - 4.0 * nx * dx / d3 + 6.0 * n * dx * dx / d4 - 0.004 * n / d3,
+            nxy / d2 - 2.0 * nx * dy / d3 - 2.0 * ny * dx / d3 + 6.0 * n * dx * dy / d4,
+            nyy / d2 - 4.0 * ny * dy / d3 + 6.0 * n * dy * dy / d4 - 0.004 * n / d3,
+        )
+
     return _classic(
         "schaffer2",
         "Schaffer N.2",
@@ -963,6 +1024,8 @@ def schaffer2() -> Landscape:
         notice="Valleys along the hyperbolas x² − y² = kπ: descent slides along them to their "
         "vertices, and only the diagonals lead to the centre.",
         references=(JAMIL_YANG, MISHRA, SFU),
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
@@ -979,6 +1042,22 @@ def easom() -> Landscape:
         x, y = _xy(p)
         return -torch.cos(x) * torch.cos(y) * torch.exp(-((x - PI) ** 2) - (y - PI) ** 2)
 
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        dx, dy = x - PI, y - PI
+        cx, sx, cy, sy = torch.cos(x), torch.sin(x), torch.cos(y), torch.sin(y)
+        e = torch.exp(-dx * dx - dy * dy)
+        return -cx * cy * e, cy * e * (sx + 2.0 * dx * cx), cx * e * (sy + 2.0 * dy * cy)
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        dx, dy = x - PI, y - PI
+        cx, sx, cy, sy = torch.cos(x), torch.sin(x), torch.cos(y), torch.sin(y)
+        e = torch.exp(-dx * dx - dy * dy)
+        return (
+            cy * e * (3.0 * cx - 4.0 * dx * sx - 4.0 * dx * dx * cx),
+            -e * (sx + 2.0 * dx * cx) * (sy + 2.0 * dy * cy),
+            cx * e * (3.0 * cy - 4.0 * dy * sy - 4.0 * dy * dy * cy),
+        )
+
     return _classic(
         "easom",
         "Easom",
@@ -994,6 +1073,8 @@ def easom() -> Landscape:
             "University of Louisville",
             SFU,
         ),
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
     )
 
 
