@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app import process
+
 st.set_page_config(page_title="optiscape", page_icon=":material/landscape:", layout="wide")
 
 PAGES = {
@@ -52,3 +54,4 @@ PAGES = {
 with st.sidebar:
     st.title("optiscape")
 st.navigation(PAGES).run()
+process.freeze_startup_objects()

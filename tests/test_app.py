@@ -367,3 +367,19 @@ def test_overlapping_prefetches_compute_every_run():
     store = compute._store()
     assert all((key, params, e, start, steps, seed) in store.runs for e in both)
     assert not store.prefetching
+
+
+def test_the_objects_alive_after_the_first_page_are_frozen_once(default_app, monkeypatch):
+    """The garbage collector's full collections skip the imported libraries (frozen after the
+    first page), and a later page does not collect and freeze again."""
+    import gc
+
+    from app import process
+
+    assert process._frozen.is_set()
+    assert gc.get_freeze_count() > 100_000  # torch, Streamlit, Plotly...
+    calls = []
+    monkeypatch.setattr(process.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(process.gc, "collect", lambda *a: calls.append("collect"))
+    process.freeze_startup_objects()
+    assert calls == []
