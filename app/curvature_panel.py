@@ -204,7 +204,6 @@ def curvature_panel(
     plotly_view(
         fig,
         MAP_KEY,
-        config={"displaylogo": False},
         on_click=_on_map_click if targets else None,
     )
     bound = "(2+2β)/((1+2β)λ_max)" if on_nesterov else "(2+2β)/λ_max"

@@ -37,6 +37,7 @@ PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 # the app's own palette and fonts for a figure that sets none: Streamlit's look on a light or a
 # dark page alike (the text colour is the page's, read by the component; the grid is a grey that
 # shows on both)
+CHART_CONFIG = {"displaylogo": False}  # Plotly's config for every chart: no logo in the modebar
 GRID = "rgba(128, 128, 128, 0.25)"
 _AXIS = {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID}
 APP_TEMPLATE = {
@@ -167,16 +168,16 @@ def plotly_view(
     fig: Any,
     key: str,
     *,
-    config: dict[str, Any] | None = None,
     app_theme: bool = True,
     on_click: Callable[[], None] | None = None,
     width: str | int = "stretch",
 ) -> None:
     """Draw ``fig`` (a ``go.Figure`` or figure dict) in the chart kept under ``key``.
 
-    ``app_theme``: give it the app's template (a presenter-restyled figure brings its own).
-    ``on_click``: called on a click on the chart, before the rerun; ``clicked_point(key)``."""
-    spec = figure_bytes(app_styled(fig) if app_theme else fig, config)
+    Plotly's config is ``CHART_CONFIG``. ``app_theme``: give it the app's template (a
+    presenter-restyled figure brings its own). ``on_click``: called on a click on the chart,
+    before the rerun; ``clicked_point(key)``."""
+    spec = figure_bytes(app_styled(fig) if app_theme else fig, CHART_CONFIG)
     _component(key=key, data=spec, width=width, on_click_change=on_click or (lambda: None))
 
 

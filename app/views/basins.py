@@ -121,7 +121,7 @@ def render() -> None:
     if not len(maps[0].minima):
         st.info("This surface lists no minima: every start is 'not converged' or 'diverged'.")
     fig = diagnostic_figures.basins_figure(surface, maps)
-    plotly_view(fig, "basin_chart", config={"displaylogo": False}, on_click=on_pick)
+    plotly_view(fig, "basin_chart", on_click=on_pick)
     st.dataframe(
         diagnostic_figures.basin_rows(maps),
         hide_index=True,

@@ -41,7 +41,6 @@ STEPS_PER_DECADE = 8  # values per decade on log-scale sliders
 INT_SCHEDULE_FIELDS = ("step_size", "t_max", "warmup")
 # text versions of the figures' end-of-path symbols, to name each optimizer's marker in the sidebar
 MARKER_TEXT = ("●", "■", "◆", "▲", "⬟", "⬢", "★", "✚")
-CHART_CONFIG = {"displaylogo": False}
 SERVER_TIME_HELP = "Time the server spent on this page: engine runs not cached yet, figures, table."
 
 
@@ -625,7 +624,6 @@ def chart(fig: Any, key: str, state: AppState, **options: Any) -> None:
     plotly_view(
         presenter.restyle(fig, state.theme) if present else fig,
         key,
-        config=CHART_CONFIG,
         app_theme=not present,
         **options,
     )

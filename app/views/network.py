@@ -37,10 +37,9 @@ from app.network_state import (
     first_order,
 )
 from app.page_links import sync_url
-from app.plotly_view import plotly_view
+from app.plotly_view import CHART_CONFIG, plotly_view
 
 T = TypeVar("T")
-CHART_CONFIG = {"displaylogo": False}
 MARKER_TEXT = ("●", "■", "◆", "▲")  # the plane figure's end-of-path symbols, to name each run
 UI_MAX_STEPS = 1000
 # starting learning rates when an optimizer is added: values that train these small networks
@@ -374,7 +373,7 @@ def show_plane(state: NetworkState) -> compute.PlaneView:
     else:
         plane = engine_call("sample the plane", compute.plane_view, state)
     with slot:
-        plotly_view(nfig.plane_figure(plane), "plane", config=CHART_CONFIG, width="content")
+        plotly_view(nfig.plane_figure(plane), "plane", width="content")
     return plane
 
 
@@ -436,7 +435,7 @@ def plane_optimization(state: NetworkState) -> None:
     fig = figures.contour_figure(
         surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
     )
-    plotly_view(fig, "plane_opt", config=CHART_CONFIG, width="content")
+    plotly_view(fig, "plane_opt", width="content")
     st.dataframe(
         figures.status_rows(runs, state.steps, surface.points),
         hide_index=True,
@@ -477,7 +476,7 @@ def render() -> None:
             "Every optimizer diverged: there is no trained network to centre a plane on. "
             "Lower the learning rates in the sidebar."
         )
-        plotly_view(nfig.training_curves_figure(training), "curves", config=CHART_CONFIG)
+        plotly_view(nfig.training_curves_figure(training), "curves")
         return
     st.info(PATH_NOTE)
 
@@ -504,12 +503,12 @@ def render() -> None:
         )
 
     if state.show_3d:
-        plotly_view(nfig.plane3d_figure(plane), "plane3d", config=CHART_CONFIG)
+        plotly_view(nfig.plane3d_figure(plane), "plane3d")
 
     left, right = st.columns(2)
     with left:
         st.subheader("Learning curves")
-        plotly_view(nfig.training_curves_figure(training), "curves", config=CHART_CONFIG)
+        plotly_view(nfig.training_curves_figure(training), "curves")
         st.caption(
             "Solid: training set, dashed: validation set (dropout off, full data). ★ marks each "
             "optimizer's lowest validation loss: the step early stopping would keep."
@@ -517,7 +516,7 @@ def render() -> None:
     with right:
         st.subheader("From the initialization to each solution")
         interp = engine_call("interpolate", compute.interpolation, compute.train_key(state))
-        plotly_view(nfig.interpolation_figure(interp), "interp", config=CHART_CONFIG)
+        plotly_view(nfig.interpolation_figure(interp), "interp")
         st.caption(
             "Training loss on the straight line θ(α) = θ₀ + α (θ_final − θ₀) (Goodfellow et al. "
             "2015, *Qualitatively characterizing neural network optimization problems*): a "

@@ -36,7 +36,6 @@ from optimizers import tuning
 
 T = TypeVar("T")
 STEPS_PER_DECADE = 4
-CHART_CONFIG = {"displaylogo": False}
 COLUMNS = 3
 
 VERDICT = (
@@ -442,7 +441,7 @@ def render() -> None:
             r = ordered[i]
             with col:
                 fig = figures.trial_map_figure(dense, r, i, space.param_log)
-                plotly_view(fig, f"map_{r.searcher}", config=CHART_CONFIG)
+                plotly_view(fig, f"map_{r.searcher}")
                 best = r.best_params
                 st.caption(
                     f"Best: lr = {best['lr']:.3g}, {r.names[1]} = {best[r.names[1]]:.3g}. "
@@ -460,7 +459,7 @@ def render() -> None:
                     )
 
     st.subheader("Best so far")
-    plotly_view(figures.best_so_far_figure(ordered, dense), "best_so_far", config=CHART_CONFIG)
+    plotly_view(figures.best_so_far_figure(ordered, dense), "best_so_far")
     st.dataframe(
         summary_rows(results, dense),
         hide_index=True,
@@ -474,9 +473,7 @@ def render() -> None:
     st.caption(
         "Press Play: the trials appear one by one, in the order each searcher asked for them."
     )
-    plotly_view(
-        figures.animation_figure(dense, ordered, space.param_log), "animation", config=CHART_CONFIG
-    )
+    plotly_view(figures.animation_figure(dense, ordered, space.param_log), "animation")
 
     st.subheader("What the searchers do")
     for key in state.searchers:

@@ -158,7 +158,7 @@ def render() -> None:
     fig = diagnostic_figures.sweep_figure(
         sweep, minimum_value=min(minima) if minima else None, theory=theory, betas=betas
     )
-    plotly_view(fig, "sweep_chart", config={"displaylogo": False}, on_click=on_pick)
+    plotly_view(fig, "sweep_chart", on_click=on_pick)
     if theory is not None:
         st.info(
             f"Quadratic surface: λ_min = {theory.lambda_min:.4g}, λ_max = {theory.lambda_max:.4g} "
