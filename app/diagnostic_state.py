@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from .literal import quoted
 from .query import QueryReader, float_in, int_in, number_text
 from .state import AppState, OptimizerEntry
 
@@ -69,7 +70,7 @@ class SweepState:
                 value = float_in(raw, low, high)
                 if value is None:
                     warn.append(
-                        f"{key}={raw!r} must be a number in [{low:g}, {high:g}]; using the default"
+                        f"{key}={quoted(raw)} must be a number in [{low:g}, {high:g}]; using the default"
                     )
                 else:
                     updates[attr] = value
@@ -78,7 +79,7 @@ class SweepState:
             value = int_in(raw, *COUNT_BOUNDS)
             if value is None:
                 warn.append(
-                    f"nlr={raw!r} must be an integer in [{COUNT_BOUNDS[0]}, {COUNT_BOUNDS[1]}]; "
+                    f"nlr={quoted(raw)} must be an integer in [{COUNT_BOUNDS[0]}, {COUNT_BOUNDS[1]}]; "
                     "using the default"
                 )
             else:
@@ -89,7 +90,7 @@ class SweepState:
                 updates["objective"] = raw
             else:
                 warn.append(
-                    f"obj={raw!r} must be one of {', '.join(OBJECTIVES)}; using the default"
+                    f"obj={quoted(raw)} must be one of {', '.join(OBJECTIVES)}; using the default"
                 )
         result = replace(state, **updates)
         if result.lr_low >= result.lr_high:
@@ -123,7 +124,7 @@ class BasinState:
             value = int_in(raw, *GRID_BOUNDS)
             if value is None:
                 warn.append(
-                    f"grid={raw!r} must be an integer in [{GRID_BOUNDS[0]}, {GRID_BOUNDS[1]}]; "
+                    f"grid={quoted(raw)} must be an integer in [{GRID_BOUNDS[0]}, {GRID_BOUNDS[1]}]; "
                     "using the default"
                 )
             else:

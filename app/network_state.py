@@ -27,6 +27,7 @@ from typing import Any
 
 import optimizers
 
+from .literal import quoted
 from .query import SCHEMA_VERSION, QueryReader, finite_float, int_in, number_text
 
 DATASETS = ("moons", "spirals", "digits")
@@ -67,13 +68,13 @@ class NetOptimizer:
         learning rate outside ``LR_RANGE``."""
         if name not in first_order():
             raise ValueError(
-                f"optimizer {name!r} is not one of the first-order optimizers "
+                f"optimizer {quoted(name)} is not one of the first-order optimizers "
                 f"({', '.join(first_order())})"
             )
         value = finite_float(str(lr))
         if value is None or not LR_RANGE[0] <= value <= LR_RANGE[1]:
             raise ValueError(
-                f"{name}: learning rate {lr!r} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]"
+                f"{name}: learning rate {quoted(lr)} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]"
             )
         return cls(name, value)
 
@@ -165,7 +166,7 @@ class NetworkState:
             value, problem = _decode(attr, raw)
             if problem:
                 warn.append(
-                    f"{key}={raw!r} {problem}; using the default {_encode(getattr(default, attr))}"
+                    f"{key}={quoted(raw)} {problem}; using the default {_encode(getattr(default, attr))}"
                 )
             else:
                 updates[attr] = value
@@ -174,7 +175,7 @@ class NetworkState:
             widths = _decode_widths(raw)
             if widths is None:
                 warn.append(
-                    f"w={raw!r} must be 1 to {MAX_LAYERS} layer widths in "
+                    f"w={quoted(raw)} must be 1 to {MAX_LAYERS} layer widths in "
                     f"[{WIDTH_RANGE[0]}, {WIDTH_RANGE[1]}] joined by '-'; using the default 64-32"
                 )
             else:
@@ -184,7 +185,7 @@ class NetworkState:
             value = finite_float(raw)
             if value is None or not SPAN_RANGE[0] <= value <= SPAN_RANGE[1]:
                 warn.append(
-                    f"span={raw!r} must be 'auto' or a number in "
+                    f"span={quoted(raw)} must be 'auto' or a number in "
                     f"[{SPAN_RANGE[0]:g}, {SPAN_RANGE[1]:g}]; fitting the paths"
                 )
             else:
@@ -304,20 +305,20 @@ def _decode_entry(raw: str, warn: list[str]) -> NetOptimizer | None:
     if name not in first_order():
         known = name in optimizers.available()
         why = "needs more than gradients" if known else "is unknown"
-        warn.append(f"optimizer {name!r} {why}; it is left out")
+        warn.append(f"optimizer {quoted(name)} {why}; it is left out")
         return None
     lr = float(optimizers.get(name).defaults["lr"])
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if key.strip() != "lr" or not sep:
             warn.append(
-                f"{name}: {pair!r} is not lr=value (only the learning rate is set here); ignored"
+                f"{name}: {quoted(pair)} is not lr=value (only the learning rate is set here); ignored"
             )
             continue
         value = finite_float(text)
         if value is None or not LR_RANGE[0] <= value <= LR_RANGE[1]:
             warn.append(
-                f"{name}: lr={text!r} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]; "
+                f"{name}: lr={quoted(text)} must be a number in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]; "
                 f"using {lr:g}"
             )
         else:

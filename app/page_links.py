@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
+from app.literal import show_link_messages
 from app.state import AppState
 
 EXPLORER = "views/explorer.py"
@@ -60,8 +61,7 @@ def open_diagnostic_page(
             state, warnings = state_type(scene=ss.get("scene", AppState())), []
         load(state)
         ss.pop(f"{prefix}_written", None)
-        for message in warnings:
-            st.warning(f"Link: {message}")
+        show_link_messages(warnings)
     controls()
     state = current()
     ss[f"{prefix}_state"] = state

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from .literal import quoted
+
 SCHEMA_VERSION = "1"  # the version every page's links are written in (``v=1``)
 
 
@@ -35,7 +37,7 @@ class QueryReader:
         version = self.one("v")
         if version is not None and version != SCHEMA_VERSION:
             self.warn.append(
-                f"link version v={version} is not known (this app reads v={SCHEMA_VERSION}); "
+                f"link version v={quoted(version)} is not known (this app reads v={SCHEMA_VERSION}); "
                 f"reading it as v={SCHEMA_VERSION}"
             )
 
@@ -63,7 +65,7 @@ def finite_float(text: str) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value if math.isfinite(value) else None
+    return value + 0.0 if math.isfinite(value) else None  # + 0.0: -0 reads as 0
 
 
 def float_in(text: str, low: float, high: float) -> float | None:

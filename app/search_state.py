@@ -30,8 +30,10 @@ from typing import Any
 import landscapes
 import optimizers
 from app import network_state as net
+from app.literal import quoted
 from app.query import SCHEMA_VERSION, QueryReader, int_in, number_text
 from app.state import (
+    STEPS_RANGE,
     AppState,
     OptimizerEntry,
     _decode_landscape_params,
@@ -39,7 +41,7 @@ from app.state import (
 )
 from optimizers import tuning
 
-MAX_STEPS = 2000
+MAX_STEPS = STEPS_RANGE[1]  # a run's steps: the explorer's bound
 MAX_BUDGET = 100  # the GP sampler's cost per trial grows with the trials so far
 MAX_BATCH = 10
 DEFAULT_SEARCHERS = tuning.SEARCHERS
@@ -236,7 +238,7 @@ class SearchState:
                 up["landscape"] = key
                 up["landscape_params"], up["start"] = (), None
             else:
-                warn.append(f"landscape {key!r} is unknown; using {state.landscape!r}")
+                warn.append(f"landscape {quoted(key)} is unknown; using {state.landscape!r}")
         land = up.get("landscape", state.landscape)
         lp = get.one("lp")
         if lp:
@@ -251,7 +253,7 @@ class SearchState:
                 up["optimizer"] = name
                 up["param"], up["param_range"] = None, None
             else:
-                warn.append(f"optimizer {name!r} is unknown; using {state.optimizer!r}")
+                warn.append(f"optimizer {quoted(name)} is unknown; using {state.optimizer!r}")
         opt = up.get("optimizer", state.optimizer)
 
         for qkey, attr, low, high in (
@@ -266,7 +268,7 @@ class SearchState:
                 if value is None:
                     what = {"n": "the budget n"}.get(qkey, qkey)
                     warn.append(
-                        f"{what}={raw!r} must be an integer in [{low}, {high}]; "
+                        f"{what}={quoted(raw)} must be an integer in [{low}, {high}]; "
                         f"using {getattr(cls(), attr)}"
                     )
                 else:
@@ -278,7 +280,7 @@ class SearchState:
                 up["param"] = hp
             else:
                 warn.append(
-                    f"hyperparameter {hp!r} is not one {opt} can search "
+                    f"hyperparameter {quoted(hp)} is not one {opt} can search "
                     f"({', '.join(tuning.searchable(opt))}); using {tuning.default_param(opt)!r}"
                 )
         for qkey, attr in (("lr", "lr_range"), ("hpr", "param_range")):
@@ -286,7 +288,9 @@ class SearchState:
             if raw is not None:
                 value = _pair(raw)
                 if value is None:
-                    warn.append(f"{qkey}={raw!r} must be two numbers low,high; using the default")
+                    warn.append(
+                        f"{qkey}={quoted(raw)} must be two numbers low,high; using the default"
+                    )
                 else:
                     up[attr] = value
 
@@ -297,7 +301,7 @@ class SearchState:
             for s in names:
                 if s not in tuning.SEARCHERS:
                     warn.append(
-                        f"searcher {s!r} is unknown (known: {', '.join(tuning.SEARCHERS)}); left out"
+                        f"searcher {quoted(s)} is unknown (known: {', '.join(tuning.SEARCHERS)}); left out"
                     )
             if known:
                 up["searchers"] = known
@@ -344,7 +348,7 @@ def _decode_network(get: QueryReader, up: dict[str, Any], warn: list[str]) -> No
             up["kind"] = kind
         else:
             warn.append(
-                f"problem kind prob={kind!r} is unknown (surface or network); using surface"
+                f"problem kind prob={quoted(kind)} is unknown (surface or network); using surface"
             )
     if up.get("kind") != "network":
         return
@@ -354,7 +358,7 @@ def _decode_network(get: QueryReader, up: dict[str, Any], warn: list[str]) -> No
             up["dataset"] = data
         else:
             warn.append(
-                f"data set {data!r} is unknown ({', '.join(NET_DATASETS)}); using {d.dataset!r}"
+                f"data set {quoted(data)} is unknown ({', '.join(NET_DATASETS)}); using {d.dataset!r}"
             )
     for qkey, attr, (low, high), what in (
         ("ns", "samples", net.SAMPLES_RANGE, "samples ns"),
@@ -366,7 +370,7 @@ def _decode_network(get: QueryReader, up: dict[str, Any], warn: list[str]) -> No
             value = int_in(raw, low, high)
             if value is None:
                 warn.append(
-                    f"{what}={raw!r} must be an integer in [{low}, {high}]; "
+                    f"{what}={quoted(raw)} must be an integer in [{low}, {high}]; "
                     f"using {getattr(d, attr)}"
                 )
             else:
@@ -381,14 +385,16 @@ def _decode_network(get: QueryReader, up: dict[str, Any], warn: list[str]) -> No
         if math.isfinite(value) and low <= value <= high:
             up["noise"] = value
         else:
-            warn.append(f"noise={raw!r} must be a number in [{low:g}, {high:g}]; using {d.noise:g}")
+            warn.append(
+                f"noise={quoted(raw)} must be a number in [{low:g}, {high:g}]; using {d.noise:g}"
+            )
     raw = get.one("widths")
     if raw is not None:
         widths = _widths(raw)
         if widths is None:
             low, high = net.WIDTH_RANGE
             warn.append(
-                f"widths={raw!r} must be 1 to {net.MAX_LAYERS} integers in [{low}, {high}] "
+                f"widths={quoted(raw)} must be 1 to {net.MAX_LAYERS} integers in [{low}, {high}] "
                 f"joined by '-' (e.g. 16-16); using {'-'.join(map(str, d.widths))}"
             )
         else:

@@ -49,9 +49,10 @@ from landscapes.formula import (
 )
 from optimizers import Schedule
 
+from .literal import quoted
 from .query import SCHEMA_VERSION, QueryReader, finite_float, flag_text, int_in, number_text
 
-MAX_STEPS = 5000
+STEPS_RANGE = (1, 2000)  # steps of a run: the link's bounds and the Steps slider's
 MAX_OPTIMIZERS = 8
 SCHEDULE_FIELDS = tuple(f.name for f in fields(Schedule) if f.name != "kind")
 CUSTOM = "custom"  # the landscape key of the user's own formula
@@ -239,7 +240,7 @@ class AppState:
             if known_landscape(key):
                 updates["landscape"] = key
             else:
-                warn.append(f"landscape {key!r} is unknown; showing {state.landscape!r}")
+                warn.append(f"landscape {quoted(key)} is unknown; showing {state.landscape!r}")
         land_key = updates.get("landscape", state.landscape)
         lp = get.one("lp")
         if lp:
@@ -264,16 +265,16 @@ class AppState:
             engine_params = replace(state, **updates).engine_params()
             updates["start"] = _decode_start(start, land_key, engine_params, warn)
         for qkey, attr, low, high in (
-            ("steps", "steps", 1, MAX_STEPS),
+            ("steps", "steps", *STEPS_RANGE),
             ("seed", "seed", 0, 2**31 - 1),
-            ("k", "step", 0, MAX_STEPS),
+            ("k", "step", 0, STEPS_RANGE[1]),
         ):
             raw = get.one(qkey)
             if raw is not None:
                 value = int_in(raw, low, high)
                 if value is None:
                     warn.append(
-                        f"{qkey}={raw!r} must be an integer in [{low}, {high}]; using the default"
+                        f"{qkey}={quoted(raw)} must be an integer in [{low}, {high}]; using the default"
                     )
                 else:
                     updates[attr] = value
@@ -289,7 +290,7 @@ class AppState:
                 if raw in ("0", "1"):
                     updates[attr] = raw == "1"
                 else:
-                    warn.append(f"{qkey}={raw!r} must be 0 or 1; using the default")
+                    warn.append(f"{qkey}={quoted(raw)} must be 0 or 1; using the default")
         updates.update(_decode_presentation(get, warn))
         if start is None:
             v1_start = _v1_start_to_read(replace(state, **updates))
@@ -339,7 +340,7 @@ def _decode_entry(raw: str, warn: list[str]) -> OptimizerEntry | None:
     name, *pairs = raw.split(",")
     name = name.strip()
     if name not in optimizers.available():
-        warn.append(f"optimizer {name!r} is unknown; it is left out")
+        warn.append(f"optimizer {quoted(name)} is unknown; it is left out")
         return None
     opt = optimizers.get(name)
     specs = {h.name: h for h in opt.all_hyperparams()}
@@ -349,11 +350,11 @@ def _decode_entry(raw: str, warn: list[str]) -> OptimizerEntry | None:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep:
-            warn.append(f"{name}: {pair!r} is not name=value; ignored")
+            warn.append(f"{name}: {quoted(pair)} is not name=value; ignored")
         elif key == "schedule" or key in SCHEDULE_FIELDS:
             sched[key] = text
         elif key not in specs:
-            warn.append(f"{name}: unknown hyperparameter {key!r}; ignored")
+            warn.append(f"{name}: unknown hyperparameter {quoted(key)}; ignored")
         else:
             h = specs[key]
             value: Any = (
@@ -378,7 +379,7 @@ def _decode_entry(raw: str, warn: list[str]) -> OptimizerEntry | None:
 def _decode_schedule(name: str, raw: dict[str, str], warn: list[str]) -> Schedule:
     kind = raw.pop("schedule", "constant")
     if kind not in optimizers.SCHEDULES:
-        warn.append(f"{name}: schedule {kind!r} is unknown; using a constant learning rate")
+        warn.append(f"{name}: schedule {quoted(kind)} is unknown; using a constant learning rate")
         return Schedule()
     values: dict[str, Any] = {
         k: v for k, v in V1_SCHEDULE_DEFAULTS.items() if k in SCHEDULE_FIELDS and kind != "constant"
@@ -386,7 +387,7 @@ def _decode_schedule(name: str, raw: dict[str, str], warn: list[str]) -> Schedul
     for key, text in raw.items():
         number = finite_float(text)
         if number is None:
-            warn.append(f"{name}: schedule {key}={text!r} is not a number; using the default")
+            warn.append(f"{name}: schedule {key}={quoted(text)} is not a number; using the default")
             continue
         values[key] = int(number) if key in ("step_size", "t_max", "warmup") else number
     try:
@@ -406,7 +407,7 @@ def _decode_presentation(get: QueryReader, warn: list[str]) -> dict[str, Any]:
         if lesson in BY_ID and BY_ID[lesson].page == "views/explorer.py":
             out["lesson"] = lesson
         else:
-            warn.append(f"lesson {lesson!r} is unknown; no lesson shown")
+            warn.append(f"lesson {quoted(lesson)} is unknown; no lesson shown")
     for key in ("hide", "lock"):
         raw = get.one(key)
         if raw is None:
@@ -415,7 +416,7 @@ def _decode_presentation(get: QueryReader, warn: list[str]) -> dict[str, Any]:
         unknown = [n for n in names if n not in CONTROLS]
         if unknown:
             warn.append(
-                f"{key}: {', '.join(map(repr, unknown))} not a control "
+                f"{key}: {', '.join(map(quoted, unknown))} not a control "
                 f"({', '.join(CONTROLS)}); ignored"
             )
         out[key] = tuple(n for n in CONTROLS if n in names)
@@ -424,13 +425,13 @@ def _decode_presentation(get: QueryReader, warn: list[str]) -> dict[str, Any]:
         if raw in ("0", "1"):
             out["present"] = raw == "1"
         else:
-            warn.append(f"present={raw!r} must be 0 or 1; using the default")
+            warn.append(f"present={quoted(raw)} must be 0 or 1; using the default")
     raw = get.one("theme")
     if raw is not None:
         if raw in THEMES:
             out["theme"] = raw
         else:
-            warn.append(f"theme={raw!r} must be one of {', '.join(THEMES)}; using light")
+            warn.append(f"theme={quoted(raw)} must be one of {', '.join(THEMES)}; using light")
     return out
 
 
@@ -441,7 +442,7 @@ def _decode_custom(fx: str | None, dom: str | None, warn: list[str]) -> dict[str
         parts = [finite_float(p) for p in dom.split(",")]
         try:
             if len(parts) != 4 or any(p is None for p in parts):
-                raise FormulaError(f"it must be four numbers x0,x1,y0,y1, got {dom!r}")
+                raise FormulaError(f"it must be four numbers x0,x1,y0,y1, got {quoted(dom)}")
             out["domain"] = check_domain(((parts[0], parts[1]), (parts[2], parts[3])))
         except FormulaError as exc:
             warn.append(f"dom: {exc}; using {_num_box(V1_STATE['domain'])}")
@@ -468,7 +469,7 @@ def _decode_landscape_params(key: str, raw: str, warn: list[str]) -> tuple[tuple
         name, sep, text = pair.partition(":")
         if not sep or name not in specs:
             warn.append(
-                f"landscape parameter {pair!r} is not one of {', '.join(specs) or 'none'}; ignored"
+                f"landscape parameter {quoted(pair)} is not one of {', '.join(specs) or 'none'}; ignored"
             )
             continue
         try:
@@ -484,7 +485,7 @@ def _decode_start(
     parts = raw.split(",")
     values = [finite_float(p) for p in parts] if len(parts) == 2 else [None]
     if any(v is None for v in values):
-        warn.append(f"start={raw!r} must be two numbers x,y; using the landscape's start")
+        warn.append(f"start={quoted(raw)} must be two numbers x,y; using the landscape's start")
         return None
     (x0, x1), (y0, y1) = landscape_for(key, params).domain
     x, y = values

@@ -151,6 +151,10 @@ def parse(text: str) -> Formula:
             f"character {bad!r} at column {stripped.index(bad) + 1} is not allowed "
             "(use plain ASCII: letters, digits, + - * / ^ ( ) , .)"
         )
+    if "#" in stripped:  # Python's parser would drop the rest as a comment, unchecked
+        raise FormulaError(
+            f"'#' at column {stripped.index('#') + 1} is not allowed: a formula has no comments"
+        )
     source = stripped.replace("^", "**")
     carets = [i for i, c in enumerate(stripped) if c == "^"]
 
@@ -402,8 +406,8 @@ def custom_landscape(
         params=(("fx", formula.text), ("x0", x0), ("x1", x1), ("y0", y0), ("y1", y1)),  # type: ignore[arg-type]
         formula=formula.latex,
         notice=(
-            f"Your surface f(x, y) = {formula.text}. Its minima are not known, so a run is "
-            "judged by its numbers alone (diverged, oscillating, stalled, trapped or moving)."
+            "Your own surface f(x, y). Its minima are not known, so a run is judged by its "
+            "numbers alone (diverged, oscillating, stalled, trapped or moving)."
         ),
         references=(),
         log_scale=False,

@@ -46,3 +46,9 @@ def chart_figures(at: AppTest) -> list[dict[str, Any]]:
     """Each explorer chart's figure (data, layout, frames, config) in page order: contour, 3-D,
     curves."""
     return [json.loads(element.proto.bytes) for element in at.get("bidi_component")]
+
+
+def message_text(at: AppTest) -> str:
+    """Every message the page shows, joined: the warnings' and errors' own words and the literal
+    text (``st.text``) in which ``app.literal`` shows what a link or a formula said."""
+    return " ".join(e.value for kind in (at.warning, at.error, at.text) for e in kind)

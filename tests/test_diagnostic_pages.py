@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures
+from apptest_helpers import chart_figures, message_text
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -146,7 +146,7 @@ def test_sweep_link_restores_and_the_url_keeps_it():
 
 def test_sweep_malformed_link_warns_and_falls_back():
     at = run_page("views/sweep.py", {**SWEEP_LINK, "nlr": "many", "obj": "speed"})
-    text = " ".join(w.value for w in at.warning)
+    text = message_text(at)
     assert "nlr='many'" in text and "obj='speed'" in text
     assert at.slider(key="sw_count").value == SweepState.count
     assert at.selectbox(key="sw_landscape").value == "quadratic"  # the rest applies
@@ -156,7 +156,7 @@ def test_auto_tune_applies_to_the_explorer():
     at = run_page("views/sweep.py", SWEEP_LINK)
     at.button(key="sw_tune").click().run()
     assert not at.exception
-    assert any("not a verdict on the optimizer" in w.value for w in at.warning)
+    assert "not a verdict on the optimizer" in message_text(at)
     assert any("Objective: fewest steps to converge" in m.value for m in at.markdown)
     tuned = at.dataframe[1].value["Tuned lr"].tolist()
     at.button(key="sw_apply").click().run()
@@ -183,7 +183,7 @@ def test_basins_page_opens_on_the_scene_and_warns_on_bad_links():
     at = run_page("views/basins.py", scene=BASIN_SCENE)
     assert at.selectbox(key="bs_landscape").value == "himmelblau"
     at = run_page("views/basins.py", {**BASIN_LINK, "grid": "7"})
-    assert any("grid='7'" in w.value for w in at.warning)
+    assert "grid='7'" in message_text(at)
     assert at.slider(key="bs_grid").value == BasinState.grid
 
 

@@ -260,6 +260,16 @@ HOSTILE = [
     "x + ÿ",
     "x; y",
     "x\ny",
+    # comments: Python's parser would drop them, and the app would show and keep them
+    "x**2 + y**2 # ![t](https://evil.example/p.png) [sign in](https://evil.example)",
+    "x # comment",
+    "#",
+    # unicode look-alikes and invisible characters
+    "\uff58 + y",  # full-width x
+    "x + \u0443",  # Cyrillic u
+    "x\u200b+ y",  # zero-width space
+    "x\u202e+ y",  # right-to-left override
+    "x\\\n+ y",  # a line continuation
 ]
 
 
@@ -285,6 +295,14 @@ def test_hostile_and_invalid_text_is_rejected_with_a_message(text, no_eval):
     with pytest.raises(FormulaError) as err:
         parse(text)
     assert len(str(err.value)) > 10
+
+
+def test_a_comment_is_refused_and_never_reaches_the_notice():
+    with pytest.raises(FormulaError, match=r"'#' at column 13 is not allowed: a formula has no"):
+        parse("x**2 + y**2 # [sign in](https://evil.example)")
+    surface = custom_landscape("x**2 + 10*y**2")
+    assert "x**2" not in surface.notice  # the notice is the app's words; the formula is maths
+    assert surface.formula == r"{x}^{2} + 10 \cdot {y}^{2}"
 
 
 def test_messages_say_what_and_where():

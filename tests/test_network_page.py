@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures, open_page, written_query
+from apptest_helpers import chart_figures, message_text, open_page, written_query
 from streamlit.testing.v1 import AppTest
 
 from app import network_figures as nfig
@@ -360,7 +360,7 @@ def test_a_link_restores_its_widgets_and_a_control_changes_it():
     at.radio(key="net_metric").set_value("acc").run()
     assert written(at).metric == "acc"
     at.text_input(key="net_widths").set_value("8-x").run()
-    assert any("Hidden widths" in w.value for w in at.warning)
+    assert "Hidden widths" in message_text(at)
     assert written(at).widths == (8, 8)
 
 
@@ -368,7 +368,7 @@ def test_a_malformed_link_warns_and_keeps_the_rest():
     at = open_network_page(
         {**SMALL, "data": "mnist", "o": ["adam,lr=0.02", "warp9"], "plane": "x", "span": "-1"}
     )
-    text = " ".join(w.value for w in at.warning)
+    text = message_text(at)
     assert "data=" in text and "warp9" in text and "plane=" in text and "span=" in text
     assert at.multiselect(key="net_opts").value == ["adam"]
     assert at.slider(key="net_steps").value == 20

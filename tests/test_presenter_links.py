@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures
+from apptest_helpers import chart_figures, message_text
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -186,7 +186,7 @@ def test_hidden_controls_are_not_drawn_and_locked_ones_are_disabled():
 
 def test_a_bad_control_name_warns_and_the_rest_applies():
     at = run_app({**BASE, "hide": "optimizers,warp", "theme": "neon", "present": "yes"})
-    text = " ".join(w.value for w in at.warning)
+    text = message_text(at)
     assert "'warp'" in text and "theme=" in text and "present=" in text
     assert written(at).hide == ("optimizers",)
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures, open_page, written_query
+from apptest_helpers import chart_figures, message_text, open_page, written_query
 from streamlit.testing.v1 import AppTest
 
 from app.network_state import NetworkState
@@ -120,7 +120,7 @@ def test_a_malformed_link_warns_and_falls_back():
         "ls": "himmelblau",
     }
     at = open_search_page(query)
-    text = " ".join(w.value for w in at.warning)
+    text = message_text(at)
     for part in ("the budget n='0'", "lr='abc'", "'beta9'", "searcher 'hill'", "steps='-5'"):
         assert part in text, (part, text)
     state = written(at)
@@ -135,11 +135,11 @@ def test_bad_settings_show_a_message():
     at.number_input(key="s_p_low").set_value(0.9)
     at.number_input(key="s_p_high").set_value(0.6).run()
     assert not at.exception
-    assert any("is empty" in e.value for e in at.error), [e.value for e in at.error]
+    assert "is empty" in message_text(at)
     at.number_input(key="s_p_high").set_value(0.95)
     at.multiselect(key="s_searchers").set_value([]).run()
     assert not at.error
-    assert any("No searcher selected" in w.value for w in at.warning)
+    assert "No searcher selected" in message_text(at)
     # choosing another optimizer resets the second hyperparameter and its range
     at.multiselect(key="s_searchers").set_value(["grid"])
     at.selectbox(key="s_optimizer").set_value("nesterov").run()
@@ -219,7 +219,7 @@ def test_a_malformed_network_link_warns_and_falls_back():
         "mb": "-3",
     }
     at = open_search_page(query)
-    text = " ".join(w.value for w in at.warning)
+    text = message_text(at)
     for part in ("widths='8-abc'", "ns='7'", "'mnist'", "noise='inf'", "mb='-3'"):
         assert part in text, (part, text)
     state = written(at)
@@ -246,7 +246,7 @@ def test_switching_the_problem_kind_keeps_each_kinds_settings():
     at.radio(key="s_kind").set_value("network").run()
     assert written(at).widths == (8,) and at.text_input(key="s_widths").value == "8"
     at.text_input(key="s_widths").set_value("8-abc").run()
-    assert any("hidden widths '8-abc'" in e.value for e in at.error)
+    assert "hidden widths '8-abc'" in message_text(at)
 
 
 # --- in a browser -------------------------------------------------------------------------------

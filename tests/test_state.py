@@ -136,7 +136,7 @@ def test_default_state_gives_a_short_link():
         ({"log": "maybe"}, "log=", lambda s: s.log_colour is None),
         ({"lp": "b:1e9", "ls": "rosenbrock"}, "parameter 'b'", lambda s: s.landscape_params == ()),
         ({"lp": "zz:1"}, "'zz:1'", lambda s: s.landscape_params == ()),
-        ({"v": "7"}, "v=7", lambda s: s == AppState()),
+        ({"v": "7"}, "v='7'", lambda s: s == AppState()),
         ({"o": "adam,lr"}, "not name=value", lambda s: s.optimizers[0].name == "adam"),
     ],
 )
@@ -212,5 +212,5 @@ def test_an_unknown_link_version_warns_and_reads_the_rest(decode):
 
     cls = {"explorer": AppState, "network": NetworkState, "search": SearchState}[decode]
     state, warnings = cls.from_query({"v": "7"})
-    assert warnings == ["link version v=7 is not known (this app reads v=1); reading it as v=1"]
+    assert warnings == ["link version v='7' is not known (this app reads v=1); reading it as v=1"]
     assert state == cls.from_query({"v": "1"})[0]

@@ -15,10 +15,10 @@ import streamlit as st
 
 from app import compute, diagnostic_compute, diagnostic_figures
 from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_start
+from app.literal import show_problem
 from app.page_links import open_diagnostic_page
 from app.plotly_view import clicked, plotly_view
-
-UI_MAX_STEPS = 2000
+from app.state import STEPS_RANGE
 
 
 def load(state: BasinState) -> None:
@@ -26,7 +26,7 @@ def load(state: BasinState) -> None:
     ss.bs_scene = state.scene
     ss.bs_landscape = state.scene.landscape
     ss.bs_grid = state.grid
-    ss.bs_steps = min(state.scene.steps, UI_MAX_STEPS)
+    ss.bs_steps = state.scene.steps
     x, y = state.scene.start_point()
     ss.bs_x, ss.bs_y = float(x), float(y)
 
@@ -76,7 +76,7 @@ def controls() -> None:
             key="bs_grid",
             help="grid x grid runs per optimizer; 200 is 40 000 runs each",
         )
-        st.slider("Steps", 10, UI_MAX_STEPS, key="bs_steps")
+        st.slider("Steps", *STEPS_RANGE, key="bs_steps")
         st.caption("The optimizers and their settings come from the explorer's scene.")
 
 
@@ -115,7 +115,7 @@ def render() -> None:
             )
     except Exception as exc:  # any engine failure becomes a message
         bar.empty()
-        st.error(f"Could not compute the basins: {exc}")
+        show_problem("Could not compute the basins.", str(exc))
         return
     bar.empty()
     if not len(maps[0].minima):

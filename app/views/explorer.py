@@ -21,12 +21,14 @@ import streamlit as st
 
 import optimizers
 from app import compute, curvature_panel, exports, figures, lessons, presenter
+from app.literal import show_link_messages, show_problem
 from app.page_links import sync_url
 from app.plotly_view import clicked_point, plotly_view
 from app.state import (
     CUSTOM,
     MAX_OPTIMIZERS,
     SCHEDULE_FIELDS,
+    STEPS_RANGE,
     AppState,
     OptimizerEntry,
     landscape_for,
@@ -34,9 +36,9 @@ from app.state import (
 )
 from landscapes.formula import DEFAULT_DOMAIN, DEFAULT_FORMULA, FormulaError, check_domain, parse
 from optimizers import Schedule
+from optimizers.schedules import FIELD_RANGES as SCHEDULE_RANGES
 
 T = TypeVar("T")
-UI_MAX_STEPS = 2000
 STEPS_PER_DECADE = 8  # values per decade on log-scale sliders
 INT_SCHEDULE_FIELDS = ("step_size", "t_max", "warmup")
 # text versions of the figures' end-of-path symbols, to name each optimizer's marker in the sidebar
@@ -49,7 +51,7 @@ def engine_call(what: str, fn: Callable[..., T], *args: Any) -> T:
     try:
         return fn(*args)
     except Exception as exc:  # any engine failure becomes a message
-        st.error(f"Could not {what}: {exc}")
+        show_problem(f"Could not {what}.", str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the script run
 
@@ -76,7 +78,7 @@ def load_widgets(state: AppState) -> None:
         add_entry(entry)
     ss.use_default_start = state.start is None
     ss.start_x, ss.start_y = state.start_point()
-    ss.steps = min(state.steps, UI_MAX_STEPS)
+    ss.steps = state.steps
     ss.seed = state.seed
     ss.k = min(state.shown_step(), ss.steps)
     ss.log_colour = state.log_colour
@@ -117,13 +119,17 @@ def read_entry(eid: int) -> OptimizerEntry:
             name, schedule=Schedule(ss[wkey(eid, "schedule")], **fields), **hp
         )
     except ValueError as exc:
-        st.warning(f"{opt.title}: {exc}. Using its defaults.")
+        show_problem(
+            f"{opt.title}: these settings are not valid; using its defaults.", str(exc), error=False
+        )
         return OptimizerEntry.make(name)
 
 
-def custom_values() -> tuple[str, tuple[tuple[float, float], tuple[float, float]], list[str]]:
+def custom_values() -> tuple[
+    str, tuple[tuple[float, float], tuple[float, float]], list[tuple[str, str]]
+]:
     """The custom formula and domain the widgets hold, checked: a bad one is replaced by the
-    default and its message returned."""
+    default, and (what was replaced, the parser's message) returned."""
     ss = st.session_state
     errors = []
     formula, domain = ss.get("formula", DEFAULT_FORMULA), DEFAULT_DOMAIN
@@ -136,11 +142,13 @@ def custom_values() -> tuple[str, tuple[tuple[float, float], tuple[float, float]
             )
         )
     except FormulaError as exc:
-        errors.append(f"Domain: {exc}. Using {DEFAULT_DOMAIN}.")
+        errors.append((f"This domain cannot be used; using {DEFAULT_DOMAIN}.", str(exc)))
     try:
         formula = parse(formula).text
     except FormulaError as exc:
-        errors.append(f"Formula: {exc}. Showing the default formula {DEFAULT_FORMULA}.")
+        errors.append(
+            (f"This formula cannot be used; showing the default {DEFAULT_FORMULA}.", str(exc))
+        )
         formula = DEFAULT_FORMULA
     return formula, domain, errors
 
@@ -312,20 +320,14 @@ def schedule_widgets(eid: int, disabled: bool = False) -> None:
     for name in Schedule(kind).used_fields():
         key = wkey(eid, f"s_{name}")
         ss[key] = ss.get(key, getattr(Schedule(), name))
+        low, high = SCHEDULE_RANGES[name]
         if name in INT_SCHEDULE_FIELDS:
             st.number_input(
-                name,
-                min_value=1 if name == "step_size" else 0,
-                max_value=UI_MAX_STEPS,
-                step=1,
-                key=key,
-                disabled=disabled,
+                name, min_value=int(low), max_value=int(high), step=1, key=key, disabled=disabled
             )
-        elif name == "eta_min":
-            st.number_input(name, min_value=0.0, format="%.4g", key=key, disabled=disabled)
-        else:  # gamma, start_factor
+        else:  # gamma, eta_min, start_factor
             st.number_input(
-                name, min_value=0.01, max_value=1.0, format="%.4g", key=key, disabled=disabled
+                name, min_value=low, max_value=high, format="%.4g", key=key, disabled=disabled
             )
 
 
@@ -432,8 +434,8 @@ def sidebar() -> None:
                     disabled=locked("landscape"),
                 )
         elif ss.landscape == CUSTOM:
-            for message in errors:
-                st.error(message)
+            for heading, detail in errors:
+                show_problem(heading, detail)
 
         if visible("optimizers"):
             st.subheader("Optimizers")
@@ -476,7 +478,7 @@ def sidebar() -> None:
             if not locked("start"):
                 st.caption("Or click on the contour to start there.")
         if visible("steps"):
-            st.slider("Steps", 10, UI_MAX_STEPS, key="steps", disabled=locked("steps"))
+            st.slider("Steps", *STEPS_RANGE, key="steps", disabled=locked("steps"))
             st.number_input(
                 "Seed of the gradient noise",
                 min_value=0,
@@ -498,7 +500,7 @@ def sidebar() -> None:
         st.caption(f"Engine device: **{compute.device_name()}** (torch)")
 
 
-def custom_inputs(errors: list[str], disabled: bool = False) -> None:
+def custom_inputs(errors: list[tuple[str, str]], disabled: bool = False) -> None:
     """The formula and domain inputs of the custom landscape, with the parser's messages."""
     ss = st.session_state
     (x0, x1), (y0, y1) = DEFAULT_DOMAIN
@@ -517,8 +519,8 @@ def custom_inputs(errors: list[str], disabled: bool = False) -> None:
         for column, name in zip(st.columns(2), names, strict=True):
             label = f"{name[-2]} from" if name.endswith("0") else f"{name[-2]} to"
             column.number_input(label, key=name, format="%.4g", disabled=disabled)
-    for message in errors:
-        st.error(message)
+    for heading, detail in errors:
+        show_problem(heading, detail)
 
 
 def step_controls(steps: int) -> None:
@@ -530,7 +532,7 @@ def step_controls(steps: int) -> None:
     cols = st.columns([1.1, 1, 1.3, 1.5, 5], vertical_alignment="bottom")
     for column, (label, delta) in zip(
         cols,
-        (("Reset", -UI_MAX_STEPS), ("Step", 1), ("Step ×10", 10), ("Run to end", None)),
+        (("Reset", -STEPS_RANGE[1]), ("Step", 1), ("Step ×10", 10), ("Run to end", None)),
         strict=False,
     ):
         column.button(label, on_click=move_step, args=(delta,), width="stretch", disabled=off)
@@ -639,8 +641,7 @@ def render() -> None:
         load_widgets(state)
         ss.link_warnings = warnings
         ss.pop("written_query", None)
-    for message in ss.pop("link_warnings", []):
-        st.warning(f"Link: {message}")
+    show_link_messages(ss.pop("link_warnings", []))
     pick = curvature_panel.take_pick()
     if pick is not None and pick.index < len(ss.entry_ids):  # a click on the rate map
         eid = ss.entry_ids[pick.index]
@@ -678,6 +679,8 @@ def render() -> None:
         lesson_panel(state.lesson)
     st.header(surface.name)
     st.info(surface.notice)
+    if state.landscape == CUSTOM:  # maths typeset from the checked syntax tree, never the text
+        st.latex(f"f(x, y) = {surface.formula}")
     if not runs:
         st.warning("No optimizer selected: add one in the sidebar.")
     step_controls(state.steps)

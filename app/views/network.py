@@ -22,6 +22,7 @@ import optimizers
 from app import figures
 from app import network_compute as compute
 from app import network_figures as nfig
+from app.literal import quoted, show_link_messages, show_problem
 from app.network_state import (
     DATASETS,
     MAX_LAYERS,
@@ -97,7 +98,7 @@ def engine_call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T
     try:
         return fn(*args, **kwargs)
     except Exception as exc:  # any engine failure becomes a message
-        st.error(f"Could not {what}: {exc}")
+        show_problem(f"Could not {what}.", str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the script run
 
@@ -198,7 +199,7 @@ def on_widths() -> None:
     widths = parse_widths(ss.net_widths)
     if widths is None:
         ss.net_widths_error = (
-            f"Hidden widths {ss.net_widths!r}: give 1 to {MAX_LAYERS} whole numbers in "
+            f"Hidden widths {quoted(ss.net_widths)}: give 1 to {MAX_LAYERS} whole numbers in "
             f"[{WIDTH_RANGE[0]}, {WIDTH_RANGE[1]}] joined by '-', e.g. 64-32. "
             f"Keeping {'-'.join(map(str, ss.net_widths_valid))}."
         )
@@ -454,11 +455,10 @@ def render() -> None:
         ss.net_link_warnings = warnings
         ss.pop("net_written_query", None)
     st.title("Network landscape")
-    for message in ss.pop("net_link_warnings", []):
-        st.warning(f"Link: {message}")
+    show_link_messages(ss.pop("net_link_warnings", []))
     sidebar()
     if message := ss.pop("net_widths_error", None):
-        st.warning(message)
+        show_problem("These hidden widths cannot be used.", message, error=False)
     state = current_state()
     ss.net_scene = state
     sync_url(state.to_query(), "net_written_query")

@@ -21,6 +21,7 @@ import optimizers
 from app import network_state as net
 from app import search_compute as compute
 from app import search_figures as figures
+from app.literal import quoted, show_link_messages, show_problem
 from app.page_links import sync_url
 from app.plotly_view import plotly_view
 from app.search_state import (
@@ -96,7 +97,7 @@ def engine_call(what: str, fn: Callable[..., T], *args: Any) -> T:
     try:
         return fn(*args)
     except Exception as exc:  # any engine failure becomes a message
-        st.error(f"Could not {what}: {exc}")
+        show_problem(f"Could not {what}.", str(exc))
         st.stop()
         raise  # unreachable
 
@@ -181,7 +182,7 @@ def parse_widths(text: str) -> tuple[int, ...]:
         widths = ()
     if not 1 <= len(widths) <= net.MAX_LAYERS or not all(low <= w <= high for w in widths):
         raise ValueError(
-            f"hidden widths {text!r} must be 1 to {net.MAX_LAYERS} integers in [{low}, {high}] "
+            f"hidden widths {quoted(text)} must be 1 to {net.MAX_LAYERS} integers in [{low}, {high}] "
             "joined by '-', e.g. 16-16"
         )
     return widths
@@ -390,15 +391,14 @@ def render() -> None:
         "searchers from Optuna tune one optimizer on one surface or one small network, with the "
         "same budget and seed."
     )
-    for message in ss.pop("s_link_warnings", []):
-        st.warning(f"Link: {message}")
+    show_link_messages(ss.pop("s_link_warnings", []))
 
     sidebar()
     try:
         state = widget_state()
         state.check()
     except ValueError as exc:
-        st.error(f"These settings cannot be searched: {exc}")
+        show_problem("These settings cannot be searched.", str(exc))
         st.stop()
     if not state.searchers:
         st.warning("No searcher selected: choose at least one in the sidebar.")

@@ -24,10 +24,11 @@ from app.diagnostic_state import (
     with_lr,
     with_lrs,
 )
+from app.literal import show_problem
 from app.page_links import open_diagnostic_page
 from app.plotly_view import clicked, plotly_view
+from app.state import STEPS_RANGE
 
-UI_MAX_STEPS = 2000
 HEAVY_BALL = ("momentum", "sgd")  # optimizers whose momentum is Polyak's heavy ball
 OBJECTIVE_NAMES = {"final_loss": "final loss after the run", "steps": "steps to converge"}
 
@@ -39,7 +40,7 @@ def load(state: SweepState) -> None:
     ss.sw_lr_low, ss.sw_lr_high = state.lr_low, state.lr_high
     ss.sw_count = state.count
     ss.sw_objective = state.objective
-    ss.sw_steps = min(state.scene.steps, UI_MAX_STEPS)
+    ss.sw_steps = state.scene.steps
 
 
 def on_landscape() -> None:
@@ -103,7 +104,7 @@ def controls() -> None:
             format="%.2e",
         )
         st.slider("Learning rates (log grid)", COUNT_BOUNDS[0], COUNT_BOUNDS[1], key="sw_count")
-        st.slider("Steps", 10, UI_MAX_STEPS, key="sw_steps")
+        st.slider("Steps", *STEPS_RANGE, key="sw_steps")
         st.radio(
             "Best learning rate by",
             OBJECTIVES,
@@ -147,7 +148,7 @@ def render() -> None:
             sweep = diagnostic_compute.sweep(*args)
             theory = diagnostic_compute.quadratic_theory(scene.landscape, scene.engine_params())
     except Exception as exc:  # any engine failure becomes a message
-        st.error(f"Could not run the sweep: {exc}")
+        show_problem("Could not run the sweep.", str(exc))
         return
     land = scene.surface()
     minima = [m.value for m in land.minima if m.kind == "global"]
