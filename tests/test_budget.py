@@ -12,8 +12,9 @@ import pytest
 
 import landscapes
 import optimizers
-from app import budget, diagnostic_compute
+from app import budget, diagnostic_compute, network_compute
 from app.diagnostic_state import BasinState
+from app.network_state import NetworkState
 from landscapes.network import cost as ncost
 from optimizers import cost
 from tests.apptest_helpers import chart_figures, open_page
@@ -145,3 +146,22 @@ def test_the_costly_basins_link_computes_a_coarser_grid(monkeypatch):
     heat = [t for t in fig["data"] if t.get("type") == "heatmap"]
     assert len(heat) == 8 and {axis_length(t["x"]) for t in heat} == {grid}
     assert at.slider(key="bs_grid").value == 200  # the link keeps what was asked
+
+
+def test_the_costly_network_link_is_capped_or_refused_with_the_budget_message(monkeypatch):
+    monkeypatch.setenv(budget.ENV, "10")
+    asked = NetworkState.from_query(NETWORK_LINK)[0]
+    plan = network_compute.plan(asked, 10.0)
+    assert plan.asked > 10.0 and plan.changes
+    at = open_page("views/network.py", NETWORK_LINK)
+    (message,) = budget_warnings(at)
+    assert "4 optimizers x 2000 steps on digits (cnn)" in message
+    if plan.fits:
+        assert plan.shown <= 10.0 and plan.state.steps < 2000
+        assert f"{plan.state.steps} training steps" in message
+        assert any(f"{plan.state.steps} steps, full batch" in m.value for m in at.markdown)
+    assert at.slider(key="net_steps").value == 2000  # the link keeps what was asked
+
+
+def test_the_default_network_view_fits_the_default_budget():
+    assert network_compute.plan(NetworkState(), 10.0).changes == ()

@@ -19,12 +19,12 @@ from torch import nn
 # --- calibrated constants (seconds; 2-core CPU, float32; see bench/cost_model.py) ----------------
 FORWARD_MAC_S = 3e-10  # one sample-MAC of a batched forward pass (surfaces, recorded values)
 TRAIN_MAC_S = 9e-9  # one sample-MAC of a training step: forward, backward and the update
-TRAIN_STEP_S = 0.02  # a training step's fixed work (batch, oracle, update rules), any size
+TRAIN_STEP_S = 0.01  # a training step's fixed work (batch, oracle, update rules), any size
 PARAM_STEP_S = 100e-9  # per run and parameter per step: the update rule on the flat vector
 HVP_MAC_S = 8e-9  # one sample-MAC of a Hessian-vector product (Hutchinson's batched probes)
 HVP_S = 4e-3  # a Hessian-vector product's fixed work (Hutchinson)
 LANCZOS_MAC_S = 2.5e-8  # one sample-MAC of a Lanczos iteration (one product, reorthogonalized)
-LANCZOS_ITER_S = 0.35  # a Lanczos iteration's fixed work
+LANCZOS_ITER_S = 0.1  # a Lanczos iteration's fixed work
 POINT_S = 30e-6  # a parameter vector's fixed work in a batched evaluation
 
 
