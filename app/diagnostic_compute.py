@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 import landscapes
-from optimizers import analysis
+from optimizers import analysis, cost
 
 from .state import OptimizerEntry, landscape_for
 
@@ -121,3 +121,58 @@ def rate_map(
         np.linspace(0.0, 0.99, n_beta),
         nesterov=nesterov,
     )
+
+
+# --- cost: what a view asks for against the budget (``app.budget``) -------------------------------
+
+
+def sweep_seconds(
+    key: str, params: Params, entries: tuple[OptimizerEntry, ...], count: int, steps: int
+) -> float:
+    """Estimated seconds of ``sweep`` (``optimizers.cost.sweep_seconds``)."""
+    return cost.sweep_seconds(_land(key, params), [e.spec() for e in entries], count, steps)
+
+
+def sweep_steps(
+    key: str,
+    params: Params,
+    entries: tuple[OptimizerEntry, ...],
+    count: int,
+    steps: int,
+    budget: float,
+) -> int:
+    """The most steps, up to ``steps``, whose sweep fits ``budget`` (at least 1)."""
+    fits = cost.largest_within(
+        lambda n: sweep_seconds(key, params, entries, count, n), budget, 1, steps
+    )
+    return fits or 1
+
+
+def basins_seconds(
+    key: str, params: Params, entries: tuple[OptimizerEntry, ...], grid: int, steps: int
+) -> float:
+    """Estimated seconds of every ``basin_map`` of ``entries`` (``optimizers.cost``)."""
+    return cost.basins_seconds(_land(key, params), [e.spec() for e in entries], grid, steps)
+
+
+def basins_setting(
+    key: str,
+    params: Params,
+    entries: tuple[OptimizerEntry, ...],
+    grid: int,
+    steps: int,
+    budget: float,
+    min_grid: int,
+) -> tuple[int, int]:
+    """(grid, steps) to compute within ``budget``: the asked ones when they fit; else the
+    finest grid (down to ``min_grid``) at the asked steps, the grid dominating the cost; else
+    ``min_grid`` and the most steps that fit (at least 1)."""
+    finest = cost.largest_within(
+        lambda g: basins_seconds(key, params, entries, g, steps), budget, min_grid, grid
+    )
+    if finest is not None:
+        return finest, steps
+    most = cost.largest_within(
+        lambda n: basins_seconds(key, params, entries, min_grid, n), budget, 1, steps
+    )
+    return min_grid, most or 1

@@ -18,19 +18,21 @@ No maths happens here beyond bookkeeping: the engine computes, this module unpac
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
 import optimizers
+from optimizers.cost import largest_within
 
 from .compute import Run, Surface, run_of
-from .network_state import NetOptimizer, NetworkState
+from .network_state import RESOLUTIONS, NetOptimizer, NetworkState
 
 COARSE = 11  # the preview grid drawn while the full one is computed
 AUTO_MARGIN = 1.25  # an automatic span is this many times the farthest projected point
@@ -580,3 +582,124 @@ def plane_runs(state: NetworkState) -> tuple[tuple[float, float], list[Run]]:
         for i, entry in enumerate(state.optimizers)
     ]
     return start, runs
+
+
+# --- cost: what a view asks for against the budget (``app.budget``) -------------------------------
+
+INTERPOLATION_POINTS = 61  # ``interpolation``'s default resolution
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _sizes(data: str, noise: float, samples: int, model: str, widths: tuple[int, ...]) -> tuple:
+    """(forward MACs per sample, parameters, training samples, validation samples) of a model
+    on a data set, from the engine (``landscapes.network.cost.forward_macs``)."""
+    net = _network()
+    from landscapes.network import cost
+
+    dataset = net.load_dataset(data, n_samples=samples or 600, noise=noise, seed=0)
+    module = net.build_model(model, dataset, widths=widths or (64, 32), seed=0)
+    macs = cost.forward_macs(module, dataset.input_shape)
+    n_params = sum(p.numel() for p in module.parameters())
+    return macs, n_params, int(dataset.y_train.shape[0]), int(dataset.y_val.shape[0])
+
+
+def view_seconds(state: NetworkState, curvature: bool = True) -> dict[str, float]:
+    """Estimated seconds of each part of the page for ``state`` (``landscapes.network.cost``):
+    training, plane directions, surface (and its coarse preview), path values, interpolation,
+    curvature panel, optimization in the plane; "total" sums them."""
+    from landscapes.network import cost
+
+    key = train_key(state)
+    macs, n_params, n_train, n_val = _sizes(key[0], key[1], key[2], key[3], key[4])
+    runs = len(state.optimizers)
+    batch = min(state.batch_size or n_train, n_train)
+    metric_n = n_train if state.metric == "train" else n_val
+    recorded = state.steps // state.record_every + 2
+    hessian_iters = inspect.signature(_network().hessian_directions).parameters["iters"].default
+    parts = {
+        "training": cost.training_seconds(
+            macs,
+            n_params,
+            runs=runs,
+            steps=state.steps,
+            batch=batch,
+            n_train=n_train,
+            n_val=n_val,
+            record_every=state.record_every,
+        ),
+        "plane": cost.lanczos_seconds(macs, n_train, hessian_iters)
+        if state.plane == "hessian"
+        else 0.0,
+        "surface": cost.evaluation_seconds(macs, state.resolution**2 + COARSE**2, metric_n),
+        "paths": cost.evaluation_seconds(macs, 2 * runs * recorded, metric_n),
+        "interpolation": cost.evaluation_seconds(macs, runs * INTERPOLATION_POINTS, n_train),
+        "curvature": cost.lanczos_seconds(macs, n_train, LANCZOS_ITERS)
+        + cost.hvp_seconds(macs, n_train, TRACE_SAMPLES)
+        if curvature
+        else 0.0,
+        "plane_opt": state.steps * runs * 2 * cost.evaluation_seconds(macs, 1, n_train) * 3
+        + cost.evaluation_seconds(macs, state.resolution**2, n_train)
+        if state.plane_opt
+        else 0.0,
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the page computes for an asked state: ``state`` (the asked one when it fits the
+    budget), whether the curvature panel is computed, the estimates, the changes in words, and
+    ``fits``: False when even the smallest setting is over the budget (the page refuses)."""
+
+    state: NetworkState
+    curvature: bool
+    asked: float
+    shown: float
+    changes: tuple[str, ...]
+    fits: bool = True
+
+
+def plan(state: NetworkState, budget: float) -> Plan:
+    """The largest view within ``budget`` seconds: the asked one if it fits; else, in turn, no
+    curvature panel, a PCA plane instead of the Hessian one and no optimization in the plane
+    where each alone takes over a quarter of the budget, the finest grid whose surface takes at
+    most a third of it, then the most steps that fit (the steps dominate: training and the
+    values along the paths)."""
+    asked = view_seconds(state)["total"]
+    if asked <= budget:
+        return Plan(state, True, asked, asked, ())
+    parts = view_seconds(state)
+    shown, curvature, changes = state, True, []
+    if parts["curvature"] > budget / 4:
+        curvature = False
+        changes.append("no curvature panel")
+    if parts["plane"] > budget / 4:
+        shown = replace(shown, plane="pca")
+        changes.append("a PCA plane instead of the Hessian one")
+    if parts["plane_opt"] > budget / 4:
+        shown = replace(shown, plane_opt=False)
+        changes.append("no optimization in the plane")
+    fine = [r for r in RESOLUTIONS if r <= state.resolution]
+    res = next(
+        (
+            r
+            for r in reversed(fine)
+            if view_seconds(replace(shown, resolution=r))["surface"] <= budget / 3
+        ),
+        min(RESOLUTIONS),
+    )
+    if res != state.resolution:
+        shown = replace(shown, resolution=res)
+        changes.append(f"a {res}×{res} grid")
+
+    def total(steps: int) -> float:
+        return view_seconds(replace(shown, steps=steps), curvature)["total"]
+
+    steps = largest_within(total, budget, 1, state.steps)
+    fits = steps is not None
+    steps = steps or 1
+    if steps != state.steps:
+        shown = replace(shown, steps=steps)
+        changes.append(f"{steps} training steps")
+    return Plan(shown, curvature, asked, total(steps), tuple(changes), fits)

@@ -9,7 +9,7 @@
 """
 
 from . import adam, first_order, second_order  # noqa: F401  (registers the optimizers)
-from .base import COMMON_HYPERPARAMS, HyperParam, Optimizer, Spec, available, get
+from .base import COMMON_HYPERPARAMS, HyperParam, Optimizer, Spec, StepCost, available, get
 from .device import default_device, describe, resolve_device
 from .diagnostics import STATUSES, Diagnosis
 from .runner import ResolvedSpec, SimulationResult, expand_specs, simulate
@@ -26,6 +26,7 @@ __all__ = [
     "Schedule",
     "SimulationResult",
     "Spec",
+    "StepCost",
     "available",
     "default_device",
     "describe",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import HParams, HyperParam, Optimizer, State, as_bool, divide, register, switch
+from .base import HParams, HyperParam, Optimizer, State, StepCost, as_bool, divide, register, switch
 from .first_order import coupled_weight_decay, lr_param, next_step, step_counter, weight_decay_param
 
 
@@ -140,6 +140,7 @@ register(
         reference="Kingma & Ba 2015, 'Adam: a method for stochastic optimization', ICLR; AMSGrad: "
         "Reddi, Kale & Kumar 2018, 'On the convergence of Adam and beyond', ICLR",
         torch_name="Adam",
+        cost=StepCost(12, 1.5),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
     )
@@ -156,6 +157,7 @@ register(
         maths=r"\theta \leftarrow \theta (1 - \eta\lambda),\ \text{then Adam's step}",
         reference="Loshchilov & Hutter 2019, 'Decoupled weight decay regularization', ICLR",
         torch_name="AdamW",
+        cost=StepCost(16, 2.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
     )
@@ -216,6 +218,7 @@ register(
         r"\frac{\mu_{t+1} m_t}{1-\prod_{i\le t+1}\mu_i}\Big) / (\sqrt{\hat v_t} + \epsilon)",
         reference="Dozat 2016, 'Incorporating Nesterov momentum into Adam', ICLR workshop",
         torch_name="NAdam",
+        cost=StepCost(23, 2.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
     )
@@ -264,6 +267,7 @@ register(
         r"\text{else } \theta_t = \theta_{t-1} - \eta \hat m_t",
         reference="Liu et al. 2020, 'On the variance of the adaptive learning rate and beyond', ICLR",
         torch_name="RAdam",
+        cost=StepCost(27, 2.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
     )
@@ -306,6 +310,7 @@ register(
         r"\theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t} m_t / u_t",
         reference="Kingma & Ba 2015, 'Adam: a method for stochastic optimization', ICLR, section 7.1",
         torch_name="Adamax",
+        cost=StepCost(17, 1.5),
         velocity_key="exp_avg",
         second_moment_key="exp_inf",
     )

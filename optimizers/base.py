@@ -165,6 +165,29 @@ class HyperParam:
 
 
 @dataclass(frozen=True)
+class StepCost:
+    """What one update of a rule costs, in the units the cost model (``optimizers.cost``)
+    calibrates on the machine; declared with the rule, so the model knows every optimizer.
+
+    Attributes:
+        ops: small tensor operations per update. Each costs a launch overhead whatever the
+            number of runs: what a race of a few single runs pays (a unit is ``cost.OP_S``).
+        per_run: work per run and update relative to one unit of elementwise work on a run's
+            ``(D,)`` row (``cost.RUN_S``): what a basin map's 40 000 runs pay. Newton's batched
+            2 x 2 eigendecomposition and BFGS's matrix products count here.
+        hessians: Hessians the oracle computes per update (their cost is the landscape's:
+            closed form or autograd).
+        line_search: the rule has the optional backtracking line search: with it on, every
+            update evaluates ``max_ls`` trial points per run.
+    """
+
+    ops: float = 10.0
+    per_run: float = 1.0
+    hessians: int = 0
+    line_search: bool = False
+
+
+@dataclass(frozen=True)
 class Optimizer:
     """A registered optimizer: its update rule and everything needed to present it.
 
@@ -194,6 +217,7 @@ class Optimizer:
             with ``(R, D)`` hyperparameter tensors as with ``(R, 1)``. The 2-D runner hands it
             ``(R, 2)`` tensors: torch multiplies equal shapes several times faster than it
             broadcasts ``(R, 1)`` over a last axis of 2.
+        cost: the work of one update, for the cost model (``optimizers.cost``).
     """
 
     name: str
@@ -212,6 +236,7 @@ class Optimizer:
     stationary: bool = False
     elementwise: bool = False
     fixed: tuple[tuple[str, float | bool], ...] = ()
+    cost: StepCost = StepCost()
 
     def all_hyperparams(self) -> tuple[HyperParam, ...]:
         """Its own hyperparameters, then the common ones (noise, clipping) it does not redefine."""

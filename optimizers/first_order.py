@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .base import HParams, HyperParam, Optimizer, Oracle, State, divide, register, switch
+from .base import HParams, HyperParam, Optimizer, Oracle, State, StepCost, divide, register, switch
 
 INF = math.inf
 
@@ -124,6 +124,7 @@ register(
         maths=r"\theta_t = \theta_{t-1} - \eta \nabla f(\theta_{t-1})",
         reference="Cauchy 1847, 'Méthode générale pour la résolution des systèmes d'équations simultanées'",
         torch_name="SGD",
+        cost=StepCost(2, 1.0),
         fixed=(("momentum", 0.0), ("dampening", 0.0), ("nesterov", False)),
     )
 )
@@ -148,6 +149,7 @@ register(
         maths=r"\theta_t = \theta_{t-1} - \eta\,(\nabla f(\theta_{t-1}) + \sigma \xi_t),\ \xi_t \sim N(0, I)",
         reference="Robbins & Monro 1951, 'A stochastic approximation method', Ann. Math. Stat. 22(3)",
         torch_name="SGD",
+        cost=StepCost(2, 1.0),
         velocity_key="momentum_buffer",
         check=_check_nesterov,
     )
@@ -164,6 +166,7 @@ register(
         maths=_SGD_MATHS,
         reference="Polyak 1964, 'Some methods of speeding up the convergence of iteration methods'",
         torch_name="SGD",
+        cost=StepCost(4, 1.0),
         velocity_key="momentum_buffer",
         check=_check_nesterov,
     )
@@ -181,6 +184,7 @@ register(
         reference="Nesterov 1983; Sutskever et al. 2013, 'On the importance of initialization and "
         "momentum in deep learning', ICML",
         torch_name="SGD",
+        cost=StepCost(5, 1.0),
         velocity_key="momentum_buffer",
         check=_check_nesterov,
     )
@@ -235,6 +239,7 @@ register(
         reference="Duchi, Hazan & Singer 2011, 'Adaptive subgradient methods for online learning and "
         "stochastic optimization', JMLR 12",
         torch_name="Adagrad",
+        cost=StepCost(6, 3.0),
         second_moment_key="sum",
     )
 )
@@ -326,6 +331,7 @@ register(
         reference="Hinton, Srivastava & Swersky 2012, Neural Networks for Machine Learning, lecture 6e; "
         "centered form: Graves 2013, 'Generating sequences with recurrent neural networks'",
         torch_name="RMSprop",
+        cost=StepCost(6, 1.5),
         velocity_key="momentum_buffer",
         second_moment_key="square_avg",
     )
@@ -389,6 +395,7 @@ register(
         r"u_t = \rho u_{t-1} + (1-\rho)\Delta_t^2,\quad \theta_t = \theta_{t-1} - \eta \Delta_t",
         reference="Zeiler 2012, 'ADADELTA: an adaptive learning rate method', arXiv:1212.5701",
         torch_name="Adadelta",
+        cost=StepCost(6, 1.5),
         second_moment_key="square_avg",
     )
 )

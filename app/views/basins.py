@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import compute, diagnostic_compute, diagnostic_figures
+from app import budget, compute, diagnostic_compute, diagnostic_figures
 from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_start
 from app.literal import show_problem
 from app.page_links import open_diagnostic_page
@@ -89,9 +89,23 @@ def render() -> None:
     if not scene.optimizers:
         st.warning("No optimizer in the scene: add one in the explorer.")
         return
+    args = (scene.landscape, scene.engine_params(), scene.optimizers)
+    grid, steps = state.grid, scene.steps
+    asked = diagnostic_compute.basins_seconds(*args, grid, steps)
+    if asked > budget.budget_seconds():
+        grid, steps = diagnostic_compute.basins_setting(
+            *args, grid, steps, budget.budget_seconds(), GRID_BOUNDS[0]
+        )
+        budget.report(
+            f"{state.grid} x {state.grid} start points x {len(scene.optimizers)} optimizers x "
+            f"{scene.steps} steps",
+            asked,
+            f"{grid} x {grid} start points" + (f", {steps} steps" if steps != scene.steps else ""),
+            diagnostic_compute.basins_seconds(*args, grid, steps),
+        )
     st.caption(
-        f"{surface.name}: {state.grid} x {state.grid} start points x "
-        f"{len(scene.optimizers)} optimizers x {scene.steps} steps. Each start is coloured by the "
+        f"{surface.name}: {grid} x {grid} start points x "
+        f"{len(scene.optimizers)} optimizers x {steps} steps. Each start is coloured by the "
         "known minimum its run reaches. Hover for start, end and steps; click a start to open "
         "the explorer from there."
     )
@@ -108,8 +122,8 @@ def render() -> None:
                     scene.landscape,
                     scene.engine_params(),
                     entry,
-                    state.grid,
-                    scene.steps,
+                    grid,
+                    steps,
                     scene.seed,
                 )
             )

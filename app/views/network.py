@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 import optimizers
-from app import figures
+from app import budget, figures
 from app import network_compute as compute
 from app import network_figures as nfig
 from app.literal import quoted, show_link_messages, show_problem
@@ -466,6 +466,24 @@ def render() -> None:
     if not state.optimizers:
         st.warning("No optimizer selected: pick one to four in the sidebar.")
         return
+    asked = state
+    plan = engine_call("estimate the work", compute.plan, state, budget.budget_seconds())
+    if plan.changes or not plan.fits:
+        what = (
+            f"{len(state.optimizers)} optimizers x {state.steps} steps on {state.dataset} "
+            f"({state.model}), a {state.resolution}×{state.resolution} {state.plane} plane"
+        )
+        if not plan.fits:
+            st.warning(
+                f"**Over the compute budget.** {what} would take about {plan.asked:.0f} s on this "
+                f"server, and even the smallest setting about {plan.shown:.0f} s; the budget is "
+                f"{budget.budget_seconds():g} s a view. Choose a smaller model, fewer optimizers "
+                f"or mini-batches; a server with a larger budget ({budget.ENV}) computes it.",
+                icon=":material/timer:",
+            )
+            st.stop()
+        budget.report(what, plan.asked, ", ".join(plan.changes), plan.shown)
+    state = plan.state
     n = len(state.optimizers)
     with st.spinner(f"Training {n} optimizer{'s' * (n > 1)} for {state.steps} steps…"):
         training = engine_call("train the network", compute.training, state)
@@ -543,14 +561,18 @@ def render() -> None:
             },
         )
 
-    curvature_panel(state, training)
+    if plan.curvature:
+        curvature_panel(state, training)
+    else:
+        st.subheader("Curvature at the centre")
+        st.caption("Not computed: over the compute budget (see above).")
 
     if state.plane_opt:
         plane_optimization(state)
 
     with st.expander("Share this view"):
         st.caption("Opening this link reproduces the same training, plane and figures.")
-        st.code(share_link(state), language=None)
+        st.code(share_link(asked), language=None)
     elapsed = (time.perf_counter() - started) * 1000
     st.caption(f"Page computed in {elapsed:.0f} ms.")
 
