@@ -764,7 +764,7 @@ class _Track:
     drawable: np.ndarray  # (T+1,) bool
     last_hidden: np.ndarray  # (T+1,) the last step <= k that is not drawable, -1 if none
     vectors: dict[str, np.ndarray]  # all_arrow_vectors(run)
-    path: tuple[Any, Any]  # the full path's drawable points (typed arrays x, y)
+    path: tuple[Any, Any]  # the whole path, one point per step, NaN where not drawable (x, y)
     now: dict[int, dict[str, Any]] = field(default_factory=dict)  # marker data per step, lazily
 
 
@@ -773,13 +773,13 @@ def _track(run: Run, view: _View) -> _Track:
         drawable = view.drawable(run.positions)
         steps = np.arange(len(drawable))
         path = _finite_f32(run.positions)
-        keep = _finite_rows(path) & drawable
+        path[~(_finite_rows(path) & drawable)] = np.nan
         return _Track(
             rounded=np.round(np.asarray(run.positions, dtype=np.float64), view.decimals),
             drawable=drawable,
             last_hidden=np.maximum.accumulate(np.where(drawable, -1, steps)),
             vectors=all_arrow_vectors(run),
-            path=(typed_array(path[keep, 0]), typed_array(path[keep, 1])),
+            path=(typed_array(path[:, 0]), typed_array(path[:, 1])),
         )
 
     return _RUN_PIECES.get((run,), ("track", view.decimals, view.centre, view.far), build)
@@ -1121,7 +1121,9 @@ def _contour(
     view = _View.of(surface.domain, factor, boxes)
 
     traces: list[dict[str, Any]] = list(base.below)
+    paths = []  # the path traces' indices: the player draws each up to the shown step
     for i, (run, track) in enumerate(zip(runs, tracks, strict=True)):
+        paths.append(len(traces))
         traces.append(
             {
                 "type": "scatter",
@@ -1241,8 +1243,10 @@ def _contour(
             }
         )
     moving = list(range(first_moving, len(traces)))
+    legend_names = []  # per legend entry: its index and [first step, name] as the step moves
     for i, run in enumerate(runs):  # legend entries: the run's colour and symbol, always listed
-        diverged = f" (diverged at step {run.diverged_at})" if run.diverged_at >= 0 else ""
+        names = legend_timeline(run, total)
+        legend_names.append([len(traces), names])
         traces.append(
             {
                 "type": "scatter",
@@ -1251,7 +1255,7 @@ def _contour(
                 "mode": "lines+markers",
                 "line": {"color": colour(i), "width": 4},
                 "marker": {"symbol": symbol(i), "size": 14, "color": colour(i)},
-                "name": run.label + diverged,
+                "name": name_at(names, step),
                 "legendgroup": f"run{i}",
                 "legendrank": i + 1,
                 "hoverinfo": "skip",
@@ -1300,13 +1304,13 @@ def _contour(
     room = plot_w  # Plotly puts as many entries in a row as fit in the plot area's width
     widest = max((45 + 7.8 * len(re.sub("<[^>]+>", "", n)) for n in names), default=0)
     columns = 2 if 2 * widest <= room else 1
-    legend_top = 150  # px below the plot area: under the x-axis title and the slider
+    legend_top = 70  # px below the plot area: under the x-axis title
     legend_height = 26 * math.ceil(len(names) / columns) + 10
     bottom = legend_top + legend_height + 10
     layout = template_layout(
         width=plot_w + 90 + 140,
-        height=plot_h + 56 + bottom,
-        margin={"l": 90, "r": 140, "t": 56, "b": bottom, "pad": 0},
+        height=plot_h + 16 + bottom,
+        margin={"l": 90, "r": 140, "t": 16, "b": bottom, "pad": 0},
         font={"size": FONT_SIZE},
         plot_bgcolor="#ffffff",
         uirevision=f"{surface.key}:{surface.domain}",
@@ -1331,10 +1335,36 @@ def _contour(
     )
     figure: dict[str, Any] = {"data": traces, "layout": layout}
     if frames:
-        layout["updatemenus"] = _player_buttons()
-        layout["sliders"] = [_slider(steps, step, plot_h)]
+        layout["meta"] = {
+            "player": {
+                "total": total,
+                "step": step,
+                "paths": paths,
+                "legend": legend_names,
+                "frame_ms": SPEEDS[1][1],
+                "speeds": [[label, ms] for label, ms in SPEEDS],
+            }
+        }
         figure["frames"] = frames
     return figure
+
+
+def legend_timeline(run: Run, total: int) -> list[list[Any]]:
+    """A run's legend name as the shown step moves: ``[[first step, name], ...]``. Its label
+    until the step where something happens: "diverged at step k" from step k on, and its final
+    status (converged, trapped, oscillating, …) once the step reaches the end ``total``; so the
+    legend never tells the end of the race before the race gets there."""
+    names: list[list[Any]] = [[0, run.label]]
+    if run.diverged_at >= 0:
+        names.append([int(run.diverged_at), f"{run.label}: diverged at step {run.diverged_at}"])
+    elif total > 0:
+        names.append([total, f"{run.label}: {run.status}"])
+    return names
+
+
+def name_at(names: Sequence[Sequence[Any]], step: int) -> str:
+    """The name of a ``legend_timeline`` at ``step``."""
+    return str([name for first, name in names if first <= step][-1])
 
 
 def grid_image(xs: np.ndarray, ys: np.ndarray, source: str) -> dict[str, Any]:
@@ -1398,72 +1428,6 @@ def _click_grid(surface: Surface, plot_w: int, plot_h: int) -> dict[str, Any]:
         "showlegend": False,
         "hovertemplate": "(%{x:.3g}, %{y:.3g})  f = %{customdata:.3g}<br>"
         "click: start here<extra></extra>",
-    }
-
-
-def _animate_args(frames: list[str] | None, duration: int) -> list[Any]:
-    return [
-        frames,
-        {
-            "frame": {"duration": duration, "redraw": False},
-            "transition": {"duration": 0},
-            "mode": "immediate",
-            "fromcurrent": True,
-        },
-    ]
-
-
-def _player_buttons() -> list[dict[str, Any]]:
-    base = {
-        "type": "buttons",
-        "direction": "left",
-        "showactive": False,
-        "yanchor": "bottom",
-        "y": 1.0,
-        "pad": {"b": 8, "t": 0, "l": 0, "r": 0},
-        "font": {"size": SMALL_FONT},
-        "bgcolor": "#f2f2f2",
-        "bordercolor": "#888888",
-    }
-    play = {
-        **base,
-        "x": 0.0,
-        "xanchor": "left",
-        "buttons": [
-            {"label": "▶ Play", "method": "animate", "args": _animate_args(None, 100)},
-            {"label": "❚❚ Pause", "method": "animate", "args": _animate_args([None], 0)},
-            {"label": "↺ Reset", "method": "animate", "args": _animate_args(["0"], 0)},
-        ],
-    }
-    speed = {
-        **base,
-        "x": 1.0,
-        "xanchor": "right",
-        "buttons": [
-            {"label": label, "method": "animate", "args": _animate_args(None, ms)}
-            for label, ms in SPEEDS
-        ],
-    }
-    return [play, speed]
-
-
-def _slider(steps: list[int], step: int, plot_h: int) -> dict[str, Any]:
-    return {
-        "active": steps.index(step) if step in steps else 0,
-        "steps": [
-            {"label": str(k), "method": "animate", "args": [[str(k)], _animate_args(None, 0)[1]]}
-            for k in steps
-        ],
-        "x": 0.0,
-        "len": 1.0,
-        "y": -62 / plot_h,
-        "yanchor": "top",
-        "pad": {"t": 0, "b": 0},
-        "currentvalue": {"prefix": "step ", "font": {"size": SMALL_FONT}, "xanchor": "left"},
-        "font": {"size": SMALL_FONT},
-        "transition": {"duration": 0},
-        "ticklen": 4,
-        "minorticklen": 0,
     }
 
 
@@ -1895,6 +1859,7 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
         hoverlabel={"font": {"size": SMALL_FONT}},
         legend={"font": {"size": SMALL_FONT}, "itemsizing": "constant"},
         uirevision="curves",
+        meta={"cursor": {"shape": 0}},  # the dotted line follows the contour's player
     )
     return {"data": traces, "layout": layout}
 

@@ -22,10 +22,10 @@ from plotly.subplots import make_subplots
 from .figures import (
     FONT_SIZE,
     SMALL_FONT,
+    SPEEDS,
     ColourLevels,
     FramedFigure,
     _colour_bar_trace,
-    _player_buttons,
     colour,
     frame_steps,
     grid_image,
@@ -98,6 +98,16 @@ def _drawable(plane: PlaneView, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.isfinite(a) & np.isfinite(b) & (np.abs(a) <= far) & (np.abs(b) <= far)
 
 
+def _legend_timeline(path: Any, total: int) -> list[list[Any]]:
+    """A path's legend name as the shown point moves (``figures.legend_timeline`` for a network's
+    recorded points): "diverged at step k" from the first point at or after that step."""
+    names: list[list[Any]] = [[0, path.label]]
+    if path.diverged_at >= 0:
+        at = int(np.searchsorted(np.asarray(path.steps), path.diverged_at))
+        names.append([min(at, total), f"{path.label}: diverged at step {path.diverged_at}"])
+    return names
+
+
 def _marker_at(plane: PlaneView, r: int, k: int) -> dict[str, Any]:
     """Run ``r``'s marker at recorded index ``k`` (a null point when it is not drawable)."""
     path = plane.paths[r]
@@ -144,45 +154,27 @@ def plane_figure(
             hovertemplate=f"(%{{x:.3g}}, %{{y:.3g}})  {metric_name} = %{{customdata:.4g}}<extra></extra>",
         )
     )
+    total = max((len(p.steps) - 1 for p in plane.paths), default=0)
+    path_traces, legend = [], []  # the player draws each path up to the shown recorded point
     for r, path in enumerate(plane.paths):
         keep = _drawable(plane, path.a, path.b)
         text = np.array(_hover_text(plane, r, metric_name), dtype=object)
-        diverged = f" (diverged at step {path.diverged_at})" if path.diverged_at >= 0 else ""
+        path_traces.append(len(traces))
+        legend.append([len(traces), _legend_timeline(path, total)])
         traces.append(
             go.Scatter(
-                x=_f32(path.a[keep]),
-                y=_f32(path.b[keep]),
-                text=text[keep].tolist(),
+                x=_f32(np.where(keep, path.a, np.nan)),
+                y=_f32(np.where(keep, path.b, np.nan)),
+                text=text.tolist(),
                 mode="lines+markers",
                 line={"color": colour(r), "width": 2.5},
                 marker={"size": 4, "color": colour(r)},
-                name=path.label + diverged,
+                name=path.label,
                 legendgroup=f"run{r}",
                 legendrank=r + 1,
                 hovertemplate=f"<b>{path.label}</b><br>%{{text}}<extra></extra>",
             )
         )
-        last = np.flatnonzero(keep)
-        if last.size:
-            k = int(last[-1])
-            traces.append(
-                go.Scatter(
-                    x=[float(path.a[k])],
-                    y=[float(path.b[k])],
-                    text=[text[k]],
-                    mode="markers",
-                    marker={
-                        "symbol": symbol(r),
-                        "size": 15,
-                        "color": colour(r),
-                        "line": {"width": 2, "color": "#ffffff"},
-                    },
-                    name=f"{path.label}: last drawable point",
-                    legendgroup=f"run{r}",
-                    showlegend=False,
-                    hovertemplate=f"<b>{path.label}</b> (end)<br>%{{text}}<extra></extra>",
-                )
-            )
     if plane.paths and _drawable(plane, plane.paths[0].a[:1], plane.paths[0].b[:1])[0]:
         traces.append(
             go.Scatter(
@@ -225,7 +217,6 @@ def plane_figure(
             )
         )
     moving = list(range(moving_from, len(traces)))
-    total = max((len(p.steps) - 1 for p in plane.paths), default=0)
     chosen = frame_steps(total, 0, max_frames) if plane.paths and total > 0 else []
     frames = [
         {
@@ -236,49 +227,26 @@ def plane_figure(
         for k in chosen
     ]
     recorded = plane.paths[0].steps if plane.paths else np.zeros(1)
-    slider = {
-        "active": 0,
-        "steps": [
-            {
-                "label": str(int(recorded[min(k, len(recorded) - 1)])),
-                "method": "animate",
-                "args": [
-                    [str(k)],
-                    {
-                        "frame": {"duration": 0, "redraw": False},
-                        "mode": "immediate",
-                        "transition": {"duration": 0},
-                    },
-                ],
-            }
-            for k in chosen
-        ],
-        "x": 0.0,
-        "len": 1.0,
-        "y": -70 / plot_size,
-        "yanchor": "top",
-        "pad": {"t": 0, "b": 0},
-        "currentvalue": {"prefix": "step ", "font": {"size": SMALL_FONT}, "xanchor": "left"},
-        "font": {"size": SMALL_FONT},
-        "ticklen": 4,
-        "minorticklen": 0,
+    player = {
+        "total": total,
+        "step": 0,
+        "paths": path_traces,
+        "legend": legend,
+        "labels": [int(s) for s in recorded[: total + 1]],  # the training step of each point
+        "frame_ms": SPEEDS[1][1],
+        "speeds": [[label, ms] for label, ms in SPEEDS],
     }
     fig = FramedFigure(
-        data=traces,
-        raw_frames=frames,
-        raw_layout={
-            "updatemenus": _player_buttons() if frames else [],
-            "sliders": [slider] if frames else [],
-        },
+        data=traces, raw_frames=frames, raw_layout={"meta": {"player": player}} if frames else {}
     )
-    legend_top = 150
+    legend_top = 70
     n_entries = len(plane.paths) + 2
     bottom = legend_top + 28 * n_entries + 20
     x_title, y_title = axis_titles(plane)
     fig.update_layout(
         width=plot_size + 90 + 140,
-        height=plot_size + 56 + bottom,
-        margin={"l": 90, "r": 140, "t": 56, "b": bottom, "pad": 0},
+        height=plot_size + 16 + bottom,
+        margin={"l": 90, "r": 140, "t": 16, "b": bottom, "pad": 0},
         font={"size": FONT_SIZE},
         plot_bgcolor="#ffffff",
         hovermode="closest",

@@ -86,7 +86,181 @@ function text(data) {
   return JSON.stringify(data);
 }
 
-export default function ({ parentElement, data, setTriggerValue }) {
+// --- the player: one timeline for a figure whose layout.meta.player describes it --------------
+// The figure holds every run's whole path and the animated traces of some steps (its frames,
+// named by step). The player owns the shown step k: it draws each path up to k, shows the frame
+// of the last frame step <= k, names each run in the legend as it stands at k, moves the
+// scrubber, tells the page's other charts (a cursor on the loss curves) and reports k to the
+// server when it stops (report), so that the tables and the link follow.
+
+const TYPED = {f4: Float32Array, f8: Float64Array, i1: Int8Array, u1: Uint8Array,
+               i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array};
+
+function decodeArray(v) {
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) return v;
+  if (v && typeof v === "object" && typeof v.bdata === "string") {
+    const bin = atob(v.bdata);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new TYPED[v.dtype.replace(/^[<>|=]/, "")](bytes.buffer);
+  }
+  return [];
+}
+
+const BAR_CSS = `
+.optiscape-player { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem;
+  margin: 0 0 0.4rem 0; font-size: 1.05rem; }
+.optiscape-player button, .optiscape-player select { font: inherit; color: inherit;
+  background: transparent; border: 1px solid rgba(128, 128, 128, 0.6); border-radius: 0.5rem;
+  padding: 0.3rem 0.75rem; cursor: pointer; line-height: 1.3; }
+.optiscape-player button:hover:not(:disabled) { border-color: #ff4b4b; color: #ff4b4b; }
+.optiscape-player button.play { font-weight: 600; min-width: 6.2rem; }
+.optiscape-player button:disabled, .optiscape-player input:disabled { opacity: 0.45; cursor: default; }
+.optiscape-player input[type=range] { flex: 1 1 8rem; min-width: 5rem; accent-color: #ff4b4b; }
+.optiscape-player .step { min-width: 7.5rem; font-variant-numeric: tabular-nums; }
+`;
+
+function playerBar(parent) {
+  let bar = parent.querySelector("div.optiscape-player");
+  if (bar) return bar;
+  if (!document.getElementById("optiscape-player-css")) {
+    const style = document.createElement("style");
+    style.id = "optiscape-player-css";
+    style.textContent = BAR_CSS;
+    document.head.appendChild(style);
+  }
+  bar = document.createElement("div");
+  bar.className = "optiscape-player";
+  bar.innerHTML =
+    '<button type="button" class="reset" title="Back to step 0">↺ Reset</button>' +
+    '<button type="button" class="play">▶ Play</button>' +
+    '<button type="button" class="step1" title="One step">Step</button>' +
+    '<button type="button" class="step10" title="Ten steps">Step ×10</button>' +
+    '<button type="button" class="end" title="The last step">Run to end</button>' +
+    '<select class="speed" title="Speed"></select>' +
+    '<input type="range" class="scrub" min="0" max="0" step="1" value="0" aria-label="Step shown">' +
+    '<span class="step"></span>';
+  parent.insertBefore(bar, parent.firstChild);
+  return bar;
+}
+
+function preparePlayer(fig) {
+  // the whole paths, kept by the player; Plotly is first handed each path up to the shown step
+  const spec = fig.layout.meta.player;
+  const paths = spec.paths.map((i) => ({x: decodeArray(fig.data[i].x), y: decodeArray(fig.data[i].y)}));
+  const k = Math.min(Math.max(spec.step, 0), spec.total);
+  spec.paths.forEach((index, i) => {
+    fig.data[index].x = paths[i].x.slice(0, k + 1);
+    fig.data[index].y = paths[i].y.slice(0, k + 1);
+  });
+  return paths;
+}
+
+function attachPlayer(Plotly, div, fig, paths, report) {
+  const spec = fig.layout.meta.player;
+  const total = spec.total;
+  const bar = playerBar(div.parentElement);
+  bar.style.display = spec.controls === "hidden" ? "none" : "";
+  const frames = (fig.frames || []).map((f) => ({step: Number(f.name), frame: f}))
+    .sort((a, b) => a.step - b.step);
+  const names = spec.legend || [];
+  const state = {k: Math.min(Math.max(spec.step, 0), total), playing: false, timer: null,
+                 ms: spec.frame_ms, shownNames: names.map(([, n]) => n[0][1])};
+  if (div.__player && div.__player.timer) clearTimeout(div.__player.timer);
+  div.__player = state;
+
+  const el = (name) => bar.querySelector(`.${name}`);
+  const speed = el("speed");
+  speed.innerHTML = spec.speeds.map(([label, ms]) =>
+    `<option value="${Number(ms)}"${ms === state.ms ? " selected" : ""}>${label}</option>`).join("");
+  const scrub = el("scrub");
+  scrub.max = String(total);
+  const locked = spec.controls === "locked";
+  for (const b of bar.querySelectorAll("button, input, select")) b.disabled = locked;
+
+  function frameAt(k) {  // the last frame at or before step k
+    let lo = 0, hi = frames.length - 1, best = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (frames[mid].step <= k) { best = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return frames[best];
+  }
+  function nameAt(list, k) {
+    let out = list[0][1];
+    for (const [first, name] of list) if (first <= k) out = name;
+    return out;
+  }
+  function draw(k) {
+    const f = frameAt(k);
+    const shown = f ? f.step : k;  // paths end where the markers are
+    const data = f ? [...f.frame.data] : [];
+    const traces = f ? [...f.frame.traces] : [];
+    for (let i = 0; i < paths.length; i++) {
+      data.push({x: paths[i].x.slice(0, shown + 1), y: paths[i].y.slice(0, shown + 1)});
+      traces.push(spec.paths[i]);
+    }
+    Plotly.animate(div, {data, traces}, {frame: {duration: 0, redraw: false},
+                                         transition: {duration: 0}, mode: "immediate"});
+    names.forEach(([index, list], j) => {
+      const name = nameAt(list, k);
+      if (name !== state.shownNames[j]) {
+        state.shownNames[j] = name;
+        Plotly.restyle(div, {name: [name]}, [index]);
+      }
+    });
+    scrub.value = String(k);
+    const label = spec.labels ? (s) => spec.labels[Math.min(s, spec.labels.length - 1)] : (s) => s;
+    el("step").textContent = `step ${label(k)} / ${label(total)}`;
+    el("play").textContent = state.playing ? "❚❚ Pause" : "▶ Play";
+    window.dispatchEvent(new CustomEvent("optiscape:step", {detail: {step: k}}));
+  }
+  function show(k, tell) {
+    state.k = Math.min(Math.max(Math.round(k), 0), total);
+    draw(state.k);
+    if (tell) report(state.k);
+  }
+  function stop(tell) {
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+    state.playing = false;
+    show(state.k, tell);
+  }
+  function tick() {
+    const next = frames.find((f) => f.step > state.k);
+    if (!next || !state.playing) { stop(true); return; }
+    show(next.step, false);
+    state.timer = setTimeout(tick, state.ms);
+  }
+  function play() {
+    if (state.k >= total) state.k = 0;  // Play at the end starts the race again
+    state.playing = true;
+    show(state.k, false);
+    state.timer = setTimeout(tick, state.ms);
+  }
+  el("play").onclick = () => (state.playing ? stop(true) : play());
+  el("reset").onclick = () => { if (state.playing) stop(false); show(0, true); };
+  el("step1").onclick = () => { if (state.playing) stop(false); show(state.k + 1, true); };
+  el("step10").onclick = () => { if (state.playing) stop(false); show(state.k + 10, true); };
+  el("end").onclick = () => { if (state.playing) stop(false); show(total, true); };
+  speed.onchange = () => { state.ms = Number(speed.value); };
+  scrub.oninput = () => { if (state.playing) stop(false); show(Number(scrub.value), false); };
+  scrub.onchange = () => show(Number(scrub.value), true);
+  show(state.k, false);
+  if (spec.autoplay && !div.__autoplayed) { div.__autoplayed = true; play(); }
+}
+
+function attachCursor(Plotly, div, fig) {
+  const shape = fig.layout.meta.cursor.shape;
+  if (div.__cursor) window.removeEventListener("optiscape:step", div.__cursor);
+  div.__cursor = (event) => {
+    const k = event.detail.step;
+    Plotly.relayout(div, {[`shapes[${shape}].x0`]: k, [`shapes[${shape}].x1`]: k});
+  };
+  window.addEventListener("optiscape:step", div.__cursor);
+}
+
+export default function ({ parentElement, data, setTriggerValue, setStateValue }) {
   let div = parentElement.querySelector("div.optiscape-plot");
   if (!div) {
     div = document.createElement("div");
@@ -98,15 +272,21 @@ export default function ({ parentElement, data, setTriggerValue }) {
   div.__spec = spec;
   const fig = JSON.parse(spec);
   const layout = fig.layout || {};
+  const meta = layout.meta || {};
   div.style.minHeight = layout.height ? `${layout.height}px` : "";  // no jump while Plotly loads
   const font = (layout.font = layout.font || {});
   if (!font.color) font.color = getComputedStyle(parentElement).color;
+  const player = meta.player ? preparePlayer(fig) : null;
   loadPlotly()
     .then((Plotly) => {
       if (div.__spec !== spec) return;  // a newer figure arrived while Plotly loaded
       const config = {responsive: true, ...fig.config};  // a chart without a width follows the page's
       return Plotly.react(div, {data: fig.data, layout, frames: fig.frames || [], config})
         .then(() => {
+          if (player) attachPlayer(Plotly, div, fig, player, (k) => {
+            if (meta.player.report) setStateValue("step", k);
+          });
+          if (meta.cursor) attachCursor(Plotly, div, fig);
           if (div.__clicks) return;
           div.__clicks = true;
           div.on("plotly_click", (event) => {
@@ -170,15 +350,44 @@ def plotly_view(
     *,
     app_theme: bool = True,
     on_click: Callable[[], None] | None = None,
+    on_step: Callable[[], None] | None = None,
+    controls: str = "show",
+    autoplay: bool = False,
     width: str | int = "stretch",
 ) -> None:
     """Draw ``fig`` (a ``go.Figure`` or figure dict) in the chart kept under ``key``.
 
     Plotly's config is ``CHART_CONFIG``. ``app_theme``: give it the app's template (a
     presenter-restyled figure brings its own). ``on_click``: called on a click on the chart,
-    before the rerun; ``clicked_point(key)``."""
-    spec = figure_bytes(app_styled(fig) if app_theme else fig, CHART_CONFIG)
-    _component(key=key, data=spec, width=width, on_click_change=on_click or (lambda: None))
+    before the rerun; ``clicked_point(key)``.
+
+    A figure with a player (``layout.meta.player``, the contour's) is played in the browser
+    above the chart: ``on_step`` is called when the player stops on a step (``stepped(key)``
+    reads it); ``controls`` is "show", "locked" (drawn, disabled) or "hidden"; ``autoplay``
+    plays it once when the chart is first drawn."""
+    out = app_styled(fig) if app_theme else dict(fig if isinstance(fig, dict) else fig.to_dict())
+    layout = out.get("layout", {})
+    player = (layout.get("meta") or {}).get("player")
+    if player is not None:  # a copy: the figure dict is shared with the figure caches
+        player = {**player, "report": on_step is not None, "controls": controls}
+        player["autoplay"] = autoplay
+        out["layout"] = {**layout, "meta": {**layout["meta"], "player": player}}
+    spec = figure_bytes(out, CHART_CONFIG)
+    _component(
+        key=key,
+        data=spec,
+        width=width,
+        on_click_change=on_click or (lambda: None),
+        on_step_change=on_step or (lambda: None),
+    )
+
+
+def stepped(key: str) -> int | None:
+    """The step the player of the chart under ``key`` last stopped on, or None; read it in the
+    ``on_step`` callback."""
+    state = st.session_state.get(key)
+    step = state.get("step") if hasattr(state, "get") else getattr(state, "step", None)
+    return int(step) if isinstance(step, int | float) and math.isfinite(step) else None
 
 
 def clicked(key: str) -> dict[str, Any] | None:

@@ -155,12 +155,13 @@ class AppState:
     start: tuple[float, float] | None = None
     steps: int = 500
     seed: int = 0
-    step: int | None = None  # the step shown; None: the last
+    step: int | None = 0  # the step shown; None: the last (a new scene opens at 0)
     log_colour: bool | None = None  # None: the landscape's own choice
-    show_3d: bool = True
+    # a calm default: paths, markers, the start and the minima; the rest one click away
+    show_3d: bool = False
     show_curves: bool = True
-    show_arrows: bool = True
-    show_curvature: bool = True
+    show_arrows: bool = False
+    show_curvature: bool = False
     formula: str = DEFAULT_FORMULA  # f(x, y) when landscape == "custom"
     domain: tuple[tuple[float, float], tuple[float, float]] = DEFAULT_DOMAIN  # custom only
     lesson: str | None = None  # the lesson shown with the view
@@ -749,6 +750,7 @@ def v1_base() -> AppState:
         optimizers=entries,
         steps=V1_STATE["steps"],
         seed=V1_STATE["seed"],
+        step=V1_STATE["step"],
         show_3d=V1_STATE["show_3d"],
         show_curves=V1_STATE["show_curves"],
         show_arrows=V1_STATE["show_arrows"],

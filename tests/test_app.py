@@ -51,6 +51,11 @@ def written_state(at: AppTest) -> AppState:
     return state
 
 
+def player(at: AppTest) -> dict:
+    """The contour's player as the page sends it (app.plotly_view)."""
+    return chart_figures(at)[0]["layout"]["meta"]["player"]
+
+
 @pytest.fixture(scope="module")
 def default_app() -> AppTest:
     return run_app()
@@ -59,8 +64,9 @@ def default_app() -> AppTest:
 def test_default_scene_runs_and_shows_every_view(default_app):
     at = default_app
     assert not at.warning
-    charts = chart_figures(at)  # contour, 3-D surface, curves
-    assert len(charts) == 3
+    charts = chart_figures(at)  # contour and curves: the 3-D view is one click away
+    assert len(charts) == 2
+    assert charts[0]["layout"]["meta"]["player"]["step"] == 0  # a new scene opens at step 0
     for fig in charts:
         assert fig["layout"]["template"] == APP_TEMPLATE and fig["config"] == {"displaylogo": False}
     table = at.dataframe[0].value
@@ -88,7 +94,7 @@ def test_the_url_holds_the_state(default_app):
         "toggles",
         "add",
         "remove",
-        "step_buttons",
+        "playback_lock",
     ],
 )
 def test_each_kind_of_control(change):
@@ -114,8 +120,8 @@ def test_each_kind_of_control(change):
         assert schedule.kind == "cosine" and schedule.t_max == 100
     elif change == "steps":
         at.slider(key="steps").set_value(120).run()
-        assert written_state(at).steps == 120
-        assert at.slider(key="k").value == 120
+        assert written_state(at).steps == 120 and written_state(at).step == 0
+        assert player(at)["total"] == 120
     elif change == "seed":
         at.number_input(key="seed").set_value(7).run()
         assert written_state(at).seed == 7
@@ -124,12 +130,12 @@ def test_each_kind_of_control(change):
         at.number_input(key="start_x").set_value(0.5).run()
         assert written_state(at).start == (0.5, 2.0)
     elif change == "toggles":
-        at.toggle(key="show_3d").set_value(False).run()
+        at.toggle(key="show_3d").set_value(True).run()
         at.toggle(key="show_curves").set_value(False).run()
         at.toggle(key="log_toggle").set_value(False).run()
-        assert len(chart_figures(at)) == 1
+        assert len(chart_figures(at)) == 2  # contour and 3-D
         state = written_state(at)
-        assert not state.show_3d and not state.show_curves and state.log_colour is False
+        assert state.show_3d and not state.show_curves and state.log_colour is False
     elif change == "add":
         at.selectbox(key="new_optimizer").set_value("rmsprop").run()
         button(at, "Add").click().run()
@@ -138,16 +144,11 @@ def test_each_kind_of_control(change):
     elif change == "remove":
         open_editor(at, 0).button(key="opt0_remove").click().run()
         assert [e.name for e in written_state(at).optimizers] == ["momentum", "adam", "newton"]
-    elif change == "step_buttons":
-        button(at, "Reset").click().run()
-        assert at.slider(key="k").value == 0
-        button(at, "Step").click().run()
-        assert at.slider(key="k").value == 1
-        button(at, "Step ×10").click().run()
-        assert at.slider(key="k").value == 11
-        assert written_state(at).step == 11
-        button(at, "Run to end").click().run()
-        assert at.slider(key="k").value == 500
+    elif change == "playback_lock":  # a link's lock= / hide= of the player's controls
+        at = run_app({**AppState().to_query(), "lock": "playback"})
+        assert player(at)["controls"] == "locked"
+        at = run_app({**AppState().to_query(), "hide": "playback"})
+        assert player(at)["controls"] == "hidden"
     assert not at.exception
 
 
@@ -170,7 +171,7 @@ def test_a_link_restores_its_view():
     assert at.select_slider(key="opt0_lr").value == 0.2
     assert at.checkbox(key="opt0_amsgrad").value is True
     assert at.number_input(key="start_x").value == -1.0
-    assert at.slider(key="steps").value == 300 and at.slider(key="k").value == 30
+    assert at.slider(key="steps").value == 300 and player(at)["step"] == 30
     assert len(chart_figures(at)) == 2
     assert written_state(at) == AppState.from_query(query)[0]
 

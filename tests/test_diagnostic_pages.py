@@ -63,10 +63,17 @@ def query_of(at: AppTest) -> dict[str, list[str]]:
 
 
 def test_states_round_trip_and_warn():
+    # the pages' links leave out the explorer's view switches and step shown: what they carry
+    # of the scene (surface, optimizers, start, steps, seed) reads back the same
     state = SweepState(SCENE, 2e-4, 0.3, 150, "steps")
-    assert SweepState.from_query(state.to_query()) == (state, [])
+    back, warnings = SweepState.from_query(state.to_query())
+    assert warnings == [] and back.to_query() == state.to_query()
+    assert (back.lr_low, back.lr_high, back.count, back.objective) == (2e-4, 0.3, 150, "steps")
+    assert back.scene.optimizers == SCENE.optimizers and back.scene.steps == SCENE.steps
     basin = BasinState(BASIN_SCENE, 37)
-    assert BasinState.from_query(basin.to_query()) == (basin, [])
+    back, warnings = BasinState.from_query(basin.to_query())
+    assert warnings == [] and back.to_query() == basin.to_query() and back.grid == 37
+    assert back.scene.optimizers == BASIN_SCENE.optimizers
     bad, warnings = SweepState.from_query(
         {**SCENE.to_query(), "lrlo": "nan", "lrhi": "1e9", "nlr": "5", "obj": "x"}
     )

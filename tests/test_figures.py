@@ -78,6 +78,13 @@ def trace_index(fig: go.Figure, name: str) -> int:
     return matches[0]
 
 
+def decode(spec) -> np.ndarray:
+    """A trace array as the browser gets it: Plotly's base64 typed-array spec, or a list."""
+    if isinstance(spec, dict):
+        return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.dtype(spec["dtype"]))
+    return np.asarray(spec, dtype=np.float64)
+
+
 def points(xs) -> int:
     return 0 if xs is None else len(xs)
 
@@ -132,10 +139,8 @@ def test_frame_count_follows_max_frames_and_keeps_the_shown_step(surface, runs) 
     fig = figures.contour_figure(surface, runs, 123, log_colour=False, max_frames=30)
     names = [f.name for f in frames_of(fig)]
     assert len(names) <= 30 and {"0", "123", str(STEPS)} <= set(names)
-    slider = sent_layout(fig).sliders[0]
-    assert [s.label for s in slider.steps] == names
-    assert names[slider.active] == "123"
-    assert [list(s.args[0]) for s in slider.steps] == [[n] for n in names]
+    player = fig.to_dict()["layout"]["meta"]["player"]
+    assert player["step"] == 123 and player["total"] == STEPS
 
 
 def test_frame_steps() -> None:
@@ -145,23 +150,40 @@ def test_frame_steps() -> None:
     assert {0, 333, 500} <= set(chosen)
 
 
-def test_player_buttons_animate_the_frames_without_redraw(contour) -> None:
-    labels = [b.label for menu in sent_layout(contour).updatemenus for b in menu.buttons]
-    assert any("Play" in label for label in labels)
-    assert any("Pause" in label for label in labels)
-    assert any("Reset" in label for label in labels)
-    speeds = {label: ms for label, ms in figures.SPEEDS}
-    assert set(speeds) <= set(labels)
-    for menu in sent_layout(contour).updatemenus:
-        for button in menu.buttons:
-            assert button.method == "animate"
-            frames, options = button.args
-            assert options["frame"]["redraw"] is False
-            assert options["transition"]["duration"] == 0
-            if button.label in speeds:
-                assert options["frame"]["duration"] == speeds[button.label]
-            if "Reset" in button.label:
-                assert list(frames) == ["0"] and options["mode"] == "immediate"
+def test_the_player_holds_every_path_whole_for_the_browser_to_cut(surface, runs, contour) -> None:
+    """The player (app.plotly_view) draws path trace i up to the shown step: the trace holds
+    one point per step, the run's position where drawable, a gap where not."""
+    sent = contour.to_dict()
+    player = sent["layout"]["meta"]["player"]
+    assert player["total"] == STEPS and [ms for _, ms in player["speeds"]] == [
+        ms for _, ms in figures.SPEEDS
+    ]
+    assert len(player["paths"]) == len(runs)
+    for index, run in zip(player["paths"], runs, strict=True):
+        trace = sent["data"][index]
+        x = decode(trace["x"])
+        y = decode(trace["y"])
+        assert len(x) == len(run.positions) == STEPS + 1
+        finite = np.isfinite(run.positions).all(axis=1)
+        np.testing.assert_allclose(x[finite], run.positions[finite, 0], rtol=1e-6)
+        np.testing.assert_allclose(y[finite], run.positions[finite, 1], rtol=1e-6)
+    assert "updatemenus" not in sent["layout"] and "sliders" not in sent["layout"]
+
+
+def test_the_legend_tells_a_run_s_state_only_once_the_step_gets_there(surface, diverging) -> None:
+    gd, adam = diverging
+    assert gd.diverged_at > 0
+    names = figures.legend_timeline(gd, STEPS)
+    assert figures.name_at(names, gd.diverged_at - 1) == gd.label
+    assert (
+        figures.name_at(names, gd.diverged_at) == f"{gd.label}: diverged at step {gd.diverged_at}"
+    )
+    names = figures.legend_timeline(adam, STEPS)
+    assert figures.name_at(names, STEPS - 1) == adam.label
+    assert figures.name_at(names, STEPS) == f"{adam.label}: {adam.status}"
+    fig = figures.contour_figure(surface, diverging, 0, log_colour=True).to_dict()
+    shown = [t["name"] for t in fig["data"] if t.get("legendrank") in (1, 2)]
+    assert shown == [gd.label, adam.label]  # at step 0 nothing is told
 
 
 def test_initial_data_shows_the_requested_step(surface, runs) -> None:
@@ -289,9 +311,12 @@ def test_diverging_run_leaves_the_plot_without_nan(surface, diverging) -> None:
     assert tuple(fig.layout.xaxis.range) == (x0, x1) and tuple(fig.layout.yaxis.range) == (y0, y1)
     path = next(t for t in fig.data if t.mode == "lines" and t.name == gd.label)
     x, y = np.asarray(path.x), np.asarray(path.y)
-    assert np.isfinite(x).all() and np.isfinite(y).all()
+    assert len(x) == STEPS + 1  # one point per step; beyond drawing (inf, NaN, far): a gap
+    drawn = np.isfinite(x) & np.isfinite(y)
+    assert drawn[: gd.diverged_at].all() and not drawn[-1]
+    x, y = x[drawn], y[drawn]
     assert ((x < x0) | (x > x1) | (y < y0) | (y > y1)).any()  # never clipped to the plot
-    assert any(t.name == f"{gd.label} (diverged at step {gd.diverged_at})" for t in fig.data)
+    assert any(t.name == f"{gd.label}: diverged at step {gd.diverged_at}" for t in fig.data)
     last = frames_of(raw)[-1]
     marker = next(
         d for i, d in zip(last.traces, last.data, strict=True) if fig.data[i].name == gd.label

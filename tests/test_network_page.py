@@ -125,7 +125,7 @@ def test_a_round_trip_through_a_url_string():
         ({"c": "9"}, "c=", "centre", 0),
         ({"model": "cnn"}, "model=cnn", "model", "mlp"),  # a CNN needs the digits images
         ({"o": ["adam,lr=0.01", "sgd,lr=0.1"], "c": "3"}, "c=3", "centre", 0),
-        ({"v": "7"}, "v=7", "dataset", "spirals"),  # read as v=1
+        ({"v": "7"}, "v='7'", "dataset", "spirals"),  # read as v=1
     ],
 )
 def test_a_bad_value_warns_and_takes_its_default(query, named, field, expected):
@@ -232,9 +232,14 @@ def test_the_plane_figure_draws_each_projected_path_with_its_numbers():
     assert "on the plane: training loss = 2" in good.text[0]
     assert "true iterate: training loss = 2.1" in good.text[0]
     assert "off the plane by 0.1" in good.text[-1]
-    bad = trace(fig, "SGD lr=100 (diverged at step 18)")
-    assert len(bad.x) == 6  # non-finite points are dropped, finite ones far outside are kept
-    assert max(bad.x) > plane.span
+    bad = trace(fig, "SGD lr=100")  # the legend says "diverged" once the player gets there
+    player = fig.to_dict()["layout"]["meta"]["player"]
+    index = next(i for i, t in enumerate(fig.data) if t.name == "SGD lr=100")
+    (entry,) = [names for i, names in player["legend"] if i == index]
+    assert entry[-1][1] == "SGD lr=100: diverged at step 18"
+    x = np.asarray(bad.x, dtype=float)
+    # one point per recorded step: non-finite points are gaps, finite ones far outside are kept
+    assert np.isfinite(x).sum() == 6 and np.nanmax(x) > plane.span
     assert fig.layout.xaxis.title.text == "PC1 (80.0 % of variance)"
     assert fig.layout.yaxis.title.text == "PC2 (15.0 % of variance)"
     centre = trace(fig, "centre: final point of Adam lr=0.01")
@@ -451,6 +456,9 @@ def test_a_shared_link_draws_the_projected_paths(browser, server):
             f"() => {{ const el = document.querySelector({PLANE!r});"
             " return !!el && Array.isArray(el.data) && el.data.length > 0; }"
         )
+        # the plane opens at the first recorded step; its player's Run to end draws every path
+        # whole
+        page.locator(".st-key-plane .optiscape-player button.end").click()
         paths = page.locator(PLANE).evaluate(JS_PATHS)
         assert [p["name"] for p in paths] == [o.label for o in state.optimizers]
         a, b = engine_projection(state)

@@ -81,12 +81,21 @@ def test_random_states_round_trip_exactly(seed):
 
 
 def test_default_state_gives_a_short_link():
+    """A new scene opens at step 0 with the views calm (no 3-D, arrows or curvature); its link
+    says so, since a v=1 link without these keys means the end and every view, as it always
+    did."""
     assert AppState().to_query() == {
         "v": "1",
         "ls": "rosenbrock",
         "o": ["gd", "momentum", "adam,lr=0.1", "newton,lr=0.5"],
+        "k": "0",
+        "view3d": "0",
+        "arrows": "0",
+        "curv": "0",
     }
-    assert AppState.from_query({}) == (AppState(), [])
+    assert AppState.from_query(AppState().to_query()) == (AppState(), [])
+    old, warnings = AppState.from_query({})
+    assert warnings == [] and old.step is None and old.show_3d and old.show_arrows
 
 
 @pytest.mark.parametrize(
@@ -136,7 +145,7 @@ def test_default_state_gives_a_short_link():
         ({"log": "maybe"}, "log=", lambda s: s.log_colour is None),
         ({"lp": "b:1e9", "ls": "rosenbrock"}, "parameter 'b'", lambda s: s.landscape_params == ()),
         ({"lp": "zz:1"}, "'zz:1'", lambda s: s.landscape_params == ()),
-        ({"v": "7"}, "v='7'", lambda s: s == AppState()),
+        ({"v": "7"}, "v='7'", lambda s: s == AppState.from_query({"v": "1"})[0]),
         ({"o": "adam,lr"}, "not name=value", lambda s: s.optimizers[0].name == "adam"),
     ],
 )

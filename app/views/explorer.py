@@ -23,7 +23,7 @@ import optimizers
 from app import compute, curvature_panel, exports, figures, lessons, presenter
 from app.literal import show_link_messages, show_problem
 from app.page_links import sync_url
-from app.plotly_view import clicked_point, plotly_view
+from app.plotly_view import clicked_point, plotly_view, stepped
 from app.state import (
     CUSTOM,
     MAX_OPTIMIZERS,
@@ -195,7 +195,7 @@ def share_link(state: AppState) -> str:
 def on_landscape_change() -> None:
     st.session_state.use_default_start = True
     st.session_state.log_colour = None
-    st.session_state.k = st.session_state.steps
+    st.session_state.k = 0  # a new scene opens at step 0, with Play as the next action
 
 
 def on_lesson_pick() -> None:
@@ -236,10 +236,12 @@ def start_from_click() -> None:
         st.session_state.start_x, st.session_state.start_y = point
 
 
-def move_step(delta: int | None) -> None:
-    """Step and Step x10 (delta > 0), Reset (a large negative delta) or Run to end (None)."""
-    ss = st.session_state
-    ss.k = ss.steps if delta is None else int(np.clip(ss.k + delta, 0, ss.steps))
+def on_step() -> None:
+    """The contour's player stopped on a step (Pause, Step, Reset, Run to end, the scrubber):
+    the tables, the curvature and the link follow it."""
+    step = stepped("contour")
+    if step is not None:
+        st.session_state.k = int(min(max(step, 0), st.session_state.steps))
 
 
 # --- widgets ---------------------------------------------------------------------------------------
@@ -523,20 +525,12 @@ def custom_inputs(errors: list[tuple[str, str]], disabled: bool = False) -> None
         show_problem(heading, detail)
 
 
-def step_controls(steps: int) -> None:
-    ss = st.session_state
-    ss.k = int(min(ss.k, steps))
+def player_controls() -> str:
+    """How the contour's player shows its controls: "hidden", "locked" or "show" (a link's
+    hide= and lock= of "playback")."""
     if not visible("playback"):
-        return
-    off = locked("playback")
-    cols = st.columns([1.1, 1, 1.3, 1.5, 5], vertical_alignment="bottom")
-    for column, (label, delta) in zip(
-        cols,
-        (("Reset", -STEPS_RANGE[1]), ("Step", 1), ("Step ×10", 10), ("Run to end", None)),
-        strict=False,
-    ):
-        column.button(label, on_click=move_step, args=(delta,), width="stretch", disabled=off)
-    cols[4].slider("Step shown", 0, steps, key="k", disabled=off)
+        return "hidden"
+    return "locked" if locked("playback") else "show"
 
 
 def export_buttons(
@@ -683,8 +677,7 @@ def render() -> None:
         st.latex(f"f(x, y) = {surface.formula}")
     if not runs:
         st.warning("No optimizer selected: add one in the sidebar.")
-    step_controls(state.steps)
-    k = int(ss.k)
+    ss.k = k = int(min(ss.k, state.steps))
 
     fig = contour = figures.contour_figure(
         surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
@@ -693,7 +686,15 @@ def render() -> None:
         fig = figures.with_static_traces(
             fig, curvature_panel.curvature_traces(surface, runs, k, state)
         )
-    chart(fig, "contour", state, on_click=start_from_click, width="content")
+    chart(
+        fig,
+        "contour",
+        state,
+        on_click=start_from_click,
+        on_step=on_step,
+        controls=player_controls(),
+        width="content",
+    )
     shown = [
         name
         for name, on in (("surface3d", state.show_3d), ("curves", state.show_curves and bool(runs)))
