@@ -2,8 +2,9 @@
 
 What AppTest cannot see is checked here: the page renders without an exception (and its
 screenshot becomes assets/explorer.png), a shared link restores its widgets and draws the engine's
-trajectories, the Step button moves the markers by one step, a click on the contour sets the
-start point, and Plotly's own Play button moves the markers while the surface image stays. The
+trajectories up to the step it shows, the player's Step button moves the markers by one step,
+Play moves the one scrubber and never draws a path beyond the step shown, Reset returns to step
+0, a click on the contour sets the start point, and the surface image stays during playback. The
 module starts its own server on a free port; one page of the default scene is shared by the tests
 that use it, in file order. Without Playwright or Debian's Chromium (/usr/bin/chromium) the tests
 are skipped, except under CI (the CI environment variable set), where that is a failure.
@@ -29,7 +30,16 @@ TIMEOUT_MS = 30_000  # any one wait in the page (the first page load imports tor
 # The explorer's charts (app.plotly_view) stay in the page across reruns and are updated in place;
 # a container is marked data-stale="true" while the script that may replace it runs.
 CONTOUR = '.st-key-contour[data-stale="false"] .js-plotly-plot'
-STEP_SHOWN = ".st-key-k"
+PLAYER = ".st-key-contour .optiscape-player"  # the contour's player (app.plotly_view)
+SCRUBBER = f"{PLAYER} input.scrub"
+PLAYER_BUTTONS = {  # label: the player button's class
+    "Reset": "reset",
+    "Play": "play",
+    "Pause": "play",
+    "Step": "step1",
+    "Step ×10": "step10",
+    "Run to end": "end",
+}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 # Decodes a trace array as Plotly holds it: a plain array, a typed array, or the {dtype, bdata}
@@ -130,7 +140,7 @@ def markers(page) -> np.ndarray:
 
 
 def step_shown(page) -> int:
-    return int(page.locator(f"{STEP_SHOWN} input[type=range]").input_value())
+    return int(page.locator(SCRUBBER).input_value())
 
 
 def engine_positions(state: AppState) -> np.ndarray:
@@ -165,14 +175,22 @@ def wait_markers_at(page, expected: np.ndarray, atol: float) -> None:
 
 
 def click_button(page, label: str) -> None:
-    page.get_by_role("button", name=label, exact=True).click()
+    """A button of the contour's player."""
+    page.locator(f"{PLAYER} button.{PLAYER_BUTTONS[label]}").click()
 
 
 def wait_step_shown(page, k: int) -> None:
     page.wait_for_function(
-        "([sel, k]) => document.querySelector(sel)?.value === String(k)",
-        arg=[f"{STEP_SHOWN} input[type=range]", k],
+        "([sel, k]) => document.querySelector(sel)?.value === String(k)", arg=[SCRUBBER, k]
     )
+
+
+# In one tick of the page: the scrubber's step and the number of points each path draws.
+JS_SHOWN = """([sel, scrub]) => {
+  const el = document.querySelector(sel);
+  const paths = el.layout.meta.player.paths.map((i) => el.data[i].x.length);
+  return [Number(document.querySelector(scrub).value), paths];
+}"""
 
 
 def click_empty_spot(page) -> np.ndarray:
@@ -222,9 +240,9 @@ def wait_start_set(page, target: np.ndarray) -> None:
 
 
 def play_until_moved(page) -> None:
-    """Click Plotly's Play button and wait until the markers moved (an animation frame drew)."""
+    """Click the player's Play button and wait until the markers moved (a frame drew)."""
     before = markers(page)
-    contour(page).locator(".updatemenu-button", has_text="Play").click()
+    click_button(page, "Play")
     page.wait_for_function(
         "([sel, before]) => {"
         " const el = document.querySelector(sel);"
@@ -275,7 +293,7 @@ def page_state(page) -> AppState:
 def test_default_scene_renders(default_page):
     """First in the module: the shared page is still the untouched default scene."""
     page = default_page
-    assert page.locator(".js-plotly-plot").count() == 3  # contour, 3-D surface, curves
+    assert page.locator(".js-plotly-plot").count() == 2  # contour and curves (3-D: one click)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stDataFrame"]').first.is_visible()  # the status table
     assert contour(page).locator(".imagelayer image").count() == 1  # the surface
@@ -306,20 +324,19 @@ def test_a_shared_link_restores_widgets_and_trajectories(open_page):
     assert texts[0].endswith("Adam lr=0.2"), texts
     assert texts[1].endswith("Gradient descent lr=0.01"), texts
     assert step_shown(page) == 30
-    assert page.locator(f"{STEP_SHOWN} [data-testid=stSliderThumbValue]").inner_text() == "30"
     assert page.locator(".st-key-start_x input").input_value() == "-1"
     assert page.locator(".st-key-start_y input").input_value() == "2.5"
 
-    # the trajectories drawn: each run's full path equals the engine's, to float32 precision
+    # the trajectories drawn: each run's path up to the step shown (30), and no further, equals
+    # the engine's, to float32 precision
     expected = engine_positions(state)
     drawn = traces(page)
     for i, entry in enumerate(state.optimizers):
         path = [t for t in drawn if t["name"] == entry.label and t["mode"] == "lines"]
         assert len(path) == 1, [t["name"] for t in drawn]
         got = np.column_stack([path[0]["x"], path[0]["y"]]).astype(float)
-        want = expected[i][np.isfinite(expected[i]).all(axis=1)]
-        assert got.shape == want.shape == (state.steps + 1, 2)
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+        assert got.shape == (31, 2)
+        np.testing.assert_allclose(got, expected[i][:31], rtol=1e-5, atol=1e-7)
     # the markers show step 30
     np.testing.assert_allclose(
         markers(page), expected[:, 30], rtol=1e-5, atol=marker_tolerance(state)
@@ -375,16 +392,32 @@ def test_play_moves_the_markers_and_keeps_the_surface(default_page):
     errors_before = len(page.page_errors)
 
     play_until_moved(page)
-    # mid-animation: the surface (a layout image) is still drawn
+    # mid-animation: the surface (a layout image) is still drawn, the one scrubber moves, and no
+    # path is drawn beyond the step it shows
     assert contour(page).locator(".imagelayer image").count() == 1
     assert contour(page).evaluate("(el) => el.layout.images.length") == 1
     assert np.isfinite(markers(page)).all()
-    assert page.page_errors[errors_before:] == []
-    contour(page).locator(".updatemenu-button", has_text="Pause").click()
+    seen = []
+    for _ in range(5):
+        k, lengths = page.evaluate(JS_SHOWN, [CONTOUR, SCRUBBER])
+        assert all(n <= k + 1 for n in lengths), (k, lengths)
+        seen.append(k)
+        next_paint(page)
+        page.wait_for_timeout(150)
+    assert seen[-1] > seen[0] > 0  # Play moves the scrubber
+    click_button(page, "Pause")
     assert contour(page).locator(".imagelayer image").count() == 1
-    # Pause interrupts Play's Plotly.animate call, whose promise plotly.js then rejects with
-    # undefined ("API call to Plotly.animate rejected"): that one is expected
-    assert set(page.page_errors[errors_before:]) <= {"undefined"}, page.page_errors
+    paused = step_shown(page)
+    page.wait_for_function(  # the step it paused on reaches the server and the link
+        "(k) => new URLSearchParams(location.search).get('k') === String(k)", arg=paused
+    )
+    wait_idle(page)
+    k, lengths = page.evaluate(JS_SHOWN, [CONTOUR, SCRUBBER])
+    assert k == paused and all(n <= k + 1 for n in lengths)
+    click_button(page, "Reset")
+    wait_step_shown(page, 0)
+    wait_markers_at(page, expected[:, 0], marker_tolerance(state))
+    assert page.page_errors[errors_before:] == [], page.page_errors
 
 
 def axis_ranges(page) -> list[list[float]]:
@@ -411,8 +444,7 @@ def test_a_zoom_survives_a_rerun(default_page):
 
     click_button(page, "Step" if k < page_state(page).steps else "Reset")
     page.wait_for_function(
-        "([sel, k]) => document.querySelector(sel)?.value !== String(k)",
-        arg=[f"{STEP_SHOWN} input[type=range]", k],
+        "(k) => new URLSearchParams(location.search).get('k') !== String(k)", arg=k
     )
     state = page_state(page)
     wait_markers_at(page, engine_positions(state)[:, state.shown_step()], marker_tolerance(state))
@@ -429,10 +461,11 @@ def test_a_zoom_survives_a_rerun(default_page):
 
 
 def test_a_click_after_play_still_sets_the_start(default_page):
-    """After Plotly's player ran, a click on the contour still sets the start."""
+    """After the player ran, a click on the contour still sets the start."""
     page = default_page
     play_until_moved(page)
-    contour(page).locator(".updatemenu-button", has_text="Pause").click()
+    click_button(page, "Pause")
+    wait_idle(page)
     page.evaluate("() => { window.__errors = []; }")
     target = click_empty_spot(page)
     wait_start_set(page, target)
