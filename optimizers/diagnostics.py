@@ -14,7 +14,8 @@ The classification looks at the last ``W + 1`` recorded points of each run (the 
 3. oscillating: along the dominant direction of the tail's updates (first principal axis), the
    steps change sign at least 80 % of the time and the loss is not decreasing; the period is
    2 W / (number of sign changes) steps. The curvature of the final Hessian along that direction
-   (``axis_curvature``, d^T H d) explains it: a step size above 2 / curvature overshoots.
+   (``axis_curvature``, d^T H d) explains it: a gradient-descent step above 2 / curvature
+   overshoots (other methods have their own limits: ``analysis.stability_verdict``).
 4. stalled: the run has (nearly) stopped far from any minimum: its displacement over the tail is
    below ``stol`` diagonals (vanishing gradient on a plateau, or a saddle: see ``detail``).
 5. moving: anything else; it is still making progress.
@@ -99,8 +100,8 @@ class Diagnosis:
 def _oscillation_text(direction: np.ndarray, period: int, amplitude: float, curv: float) -> str:
     angle = np.degrees(np.arctan2(direction[1], direction[0])) % 180
     why = (
-        f"; the curvature along it is {curv:.3g}, so steps longer than 2/{curv:.3g} = "
-        f"{2 / curv:.3g} overshoot"
+        f"; the curvature along it is {curv:.3g}, so gradient-descent steps longer than "
+        f"2/{curv:.3g} = {2 / curv:.3g} overshoot"
         if curv > 0
         else ""
     )

@@ -330,3 +330,13 @@ def test_the_panel_shows_newtons_own_rule_for_a_converged_newton():
     assert newton["Critical step"] == 2.0 and newton["Method"] == "damped Newton"
     assert gd["Stable if"] == "lr < 2/λ_max"
     assert gd["Critical step"] == pytest.approx(2.0 / table["λ_max"].iloc[1])
+
+
+def test_the_oscillation_detail_names_gradient_descents_limit():
+    """The status detail's 2/curvature is gradient descent's limit (the iteration 1 - lr c has
+    modulus 1 at lr = 2/c), and says so."""
+    quad = landscapes.get("quadratic", kappa=1.0, angle=0.0, lambda_max=10.0)
+    r = optimizers.simulate(quad, [("gd", {"lr": 0.2})], steps=200)
+    assert r.status[0, 0] == "oscillating"
+    assert "gradient-descent steps longer than 2/10 = 0.2 overshoot" in r.diagnosis.detail[0, 0]
+    assert spectral_radius(sgd_matrix(0.2, 10.0, 0.0, False)) == pytest.approx(1.0)
