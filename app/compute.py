@@ -11,7 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import streamlit as st
@@ -19,7 +19,7 @@ import streamlit as st
 import landscapes
 import optimizers
 
-from .state import OptimizerEntry, landscape_for
+from .state import AppState, OptimizerEntry, landscape_for
 
 GRID = 161  # surface samples per axis: smooth on a projector, light to send
 
@@ -80,6 +80,7 @@ class Run:
     distance: float  # to the nearest known minimum
     diverged_at: int  # -1 if never
     evaluations: dict[str, int]
+    slot: int | None = None  # colour slot in the scene (colour and marker); None: by position
 
 
 @st.cache_data(show_spinner=False)
@@ -187,6 +188,41 @@ def runs(
     with store.lock:
         store.touch(keys)
     return [found[k] for k in keys]
+
+
+def in_scene(found: Sequence[Run], state: AppState) -> list[Run]:
+    """The runs of ``state``'s optimizers as its figures show them: each with the scene's label
+    (no two alike) and colour slot (``None`` where it is the run's position).
+
+    A cached run is shared by every scene that has its entry, so a run whose label or slot is
+    not its own is shown as a copy; the copy is remembered, so that a rerun hands the figure
+    caches (keyed by the runs' identity) the same objects."""
+    out = []
+    for i, (run, label, slot) in enumerate(
+        zip(found, state.labels(), state.run_slots(), strict=True)
+    ):
+        own = None if slot == i else slot
+        if run.label == label and run.slot == own:
+            out.append(run)
+            continue
+        key = (id(run), label, own)
+        with _COPIES_LOCK:
+            hit = _COPIES.get(key)
+            if hit is not None and hit[0] is run:
+                _COPIES.move_to_end(key)
+                out.append(hit[1])
+                continue
+            copy = replace(run, label=label, slot=own)
+            _COPIES[key] = (run, copy)  # keeps ``run`` alive: its id is not reused meanwhile
+            while len(_COPIES) > COPIES:
+                _COPIES.popitem(last=False)
+        out.append(copy)
+    return out
+
+
+COPIES = 64  # relabelled runs remembered by ``in_scene``
+_COPIES: OrderedDict[tuple[int, str, int | None], tuple[Run, Run]] = OrderedDict()
+_COPIES_LOCK = threading.Lock()
 
 
 def _compute(

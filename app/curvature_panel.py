@@ -1,9 +1,11 @@
 """The explorer's curvature and stability panel: "why does it oscillate?" with a visible answer.
 
 At step ``k`` of each run: the Hessian's eigenvalues and eigenvectors (a table, and trace dicts
-drawing the axes on the contour), the local condition number, and the critical step
-(2 + 2 beta) / lambda_max (beta = 0 but for SGD's momentum; over 1 + 2 beta for Nesterov's)
-against the run's current effective step. On a quadratic surface, a learning-rate x momentum map
+drawing the axes on the contour), the local condition number, and the engine's stability verdict
+for the run's own method (``optimizers.analysis.stability_verdict``, by the family the optimizer
+declares): 2/lambda_max for gradient descent, (2 + 2 beta)/lambda_max for heavy-ball momentum,
+(2 + 2 beta)/((1 + 2 beta) lambda_max) for Nesterov's, 0 < lr < 2 for Newton, none for the
+adaptive and quasi-Newton methods. This module only renders those statements. On a quadratic surface, a learning-rate x momentum map
 of the convergence rate of heavy-ball momentum, or Nesterov's when the optimizer a click sets is
 a Nesterov run, with the settings of that family marked; a click on the map picks a setting.
 
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from optimizers.analysis import critical_step
+from optimizers.analysis import StabilityVerdict, stability_verdict
 
 from . import diagnostic_compute, diagnostic_figures
 from .compute import Run, Surface
@@ -90,12 +92,19 @@ def _nesterov(state: AppState, i: int) -> bool:
     return i < len(state.optimizers) and bool(state.optimizers[i].values.get("nesterov"))
 
 
-def _current_step(run: Run, k: int) -> float:
-    """The largest per-axis effective step size the optimizer applied at step k."""
-    if len(run.effective_lr) == 0:
-        return float(run.lr)
-    row = run.effective_lr[min(k, len(run.effective_lr) - 1)]
-    return float(np.nanmax(row)) if np.isfinite(row).any() else float(run.lr)
+def _verdict(
+    state: AppState, i: int, run: Run, k: int, eigenvalues: np.ndarray
+) -> StabilityVerdict:
+    """The engine's stability statement for run i at step k (its method, its status)."""
+    entry = state.optimizers[i] if i < len(state.optimizers) else None
+    values = entry.values if entry is not None else {}
+    factor = 1.0
+    if entry is not None and "lr" in values:
+        factor = float(entry.schedule.factors(float(values["lr"]), k + 1)[k])
+    row = run.effective_lr[min(k, len(run.effective_lr) - 1)] if len(run.effective_lr) else None
+    return stability_verdict(
+        run.name, values, eigenvalues, status=run.status, effective_lr=row, lr_factor=factor
+    )
 
 
 def curvature_traces(surface: Surface, runs: Sequence[Run], k: int, state: AppState) -> list[dict]:
@@ -137,11 +146,8 @@ def curvature_panel(
     if curv is None:
         st.info("Every run has left the surface: no curvature to show.")
         return None
-    betas = [_beta(state, i) for i in range(len(runs))]
-    nesterov = [_nesterov(state, i) for i in range(len(runs))]
-    crit = critical_step(curv.eigenvalues[:, -1], np.array(betas), np.array(nesterov))
-    steps = [_current_step(r, k) for r in runs]
-    rows = diagnostic_figures.curvature_rows([r.label for r in runs], pts, curv, steps, crit)
+    verdicts = [_verdict(state, i, r, k, curv.eigenvalues[i]) for i, r in enumerate(runs)]
+    rows = diagnostic_figures.curvature_rows([r.label for r in runs], pts, curv, verdicts)
     st.dataframe(
         rows,
         hide_index=True,
@@ -153,10 +159,13 @@ def curvature_panel(
     )
     st.caption(
         f"At step {k}: the Hessian's eigenvalues λ are the curvatures along its eigenvectors (the "
-        "axes drawn on the contour: steep solid, flat dotted). A step longer than 2/λ_max "
-        "((2+2β)/λ_max with heavy-ball momentum β) overshoots the steep axis and grows; the "
-        "condition number λ_max/λ_min says how much slower the flat axis is. Adaptive methods "
-        "(Adam, RMSprop…) scale each axis: their current step is the largest per-axis one."
+        "axes drawn on the contour: steep solid, flat dotted); the condition number λ_max/λ_min "
+        "says how much slower the flat axis is. Each run is held to the stability limit of its own "
+        "method on this point's quadratic model: lr < 2/λ_max for gradient descent, "
+        "(2+2β)/λ_max for heavy-ball momentum β, (2+2β)/((1+2β)λ_max) for Nesterov's; Newton "
+        "divides by the curvature (stable for 0 < lr < 2 where the Hessian is positive definite); "
+        "adaptive and quasi-Newton methods rescale each axis as they go, so no λ_max limit "
+        "applies to them. A converged run is never said to overshoot."
     )
     for r in runs:
         if r.status in ("oscillating", "trapped", "diverged"):

@@ -19,7 +19,14 @@ from plotly.subplots import make_subplots
 from .figures import OKABE_ITO, RawFigure, template_layout, typed_array
 
 if TYPE_CHECKING:
-    from optimizers.analysis import BasinResult, Curvature, QuadraticTheory, RateMap, SweepResult
+    from optimizers.analysis import (
+        BasinResult,
+        Curvature,
+        QuadraticTheory,
+        RateMap,
+        StabilityVerdict,
+        SweepResult,
+    )
 
     from .compute import Surface
 
@@ -472,25 +479,14 @@ def curvature_rows(
     names: Sequence[str],
     points: np.ndarray,
     curvature: Curvature,
-    steps: Sequence[float],
-    criticals: Sequence[float],
+    verdicts: Sequence[StabilityVerdict],
 ) -> list[dict[str, Any]]:
-    """A table row per run: point, eigenvalues and eigenvectors, condition number, the critical
-    step (``criticals``, e.g. (2 + 2 beta)/lambda_max) against the run's current step size."""
+    """A table row per run: point, eigenvalues and eigenvectors, condition number, and the
+    engine's stability verdict for the run's own method (``analysis.stability_verdict``): its
+    rule, critical step (empty where none applies), current step and statement."""
     rows = []
     for i, name in enumerate(names):
-        w, v = curvature.eigenvalues[i], curvature.eigenvectors[i]
-        step, crit = float(steps[i]), float(criticals[i])
-        if not np.isfinite(w).all():
-            verdict = "no curvature here (the run has left the surface)"
-        elif w[-1] <= 0:
-            verdict = "no positive curvature: nothing to overshoot (saddle or concave)"
-        elif step > crit:
-            verdict = "step above the critical step: it overshoots along the steep axis"
-        elif step > 0.5 * crit:
-            verdict = "step past half the critical step: it zig-zags across the steep axis"
-        else:
-            verdict = "step well below the critical step: stable"
+        w, v, verdict = curvature.eigenvalues[i], curvature.eigenvectors[i], verdicts[i]
         rows.append(
             {
                 "Run": name,
@@ -500,9 +496,11 @@ def curvature_rows(
                 "Flat axis": f"({v[0, 0]:.2f}, {v[1, 0]:.2f})",
                 "Steep axis": f"({v[0, 1]:.2f}, {v[1, 1]:.2f})",
                 "Condition": float(curvature.condition[i]),
-                "Critical step": crit,
-                "Current step": step,
-                "Verdict": verdict,
+                "Method": verdict.method,
+                "Stable if": verdict.rule or "—",
+                "Critical step": verdict.critical if np.isfinite(verdict.critical) else None,
+                "Current step": verdict.step if np.isfinite(verdict.step) else None,
+                "Verdict": verdict.text,
             }
         )
     return rows

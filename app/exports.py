@@ -29,7 +29,7 @@ import numpy as np
 import plotly.io as pio
 from PIL import Image, ImageDraw, ImageFont
 
-from .figures import END_SYMBOLS, OKABE_ITO
+from .figures import END_SYMBOLS, OKABE_ITO, slot
 from .state import AppState
 
 if TYPE_CHECKING:
@@ -214,11 +214,12 @@ def gif_bytes(
     background.paste(_surface_image(surface, log_colour, width, height), (0, 0))
     font = ImageFont.load_default()
     base_draw = ImageDraw.Draw(background)
-    colours = [_rgb(OKABE_ITO[i % len(OKABE_ITO)]) for i in range(len(runs))]
+    slots = [slot(run, i) for i, run in enumerate(runs)]  # the figures' colours and markers
+    colours = [_rgb(OKABE_ITO[s % len(OKABE_ITO)]) for s in slots]
     palette = _palette(colours)
     for i, run in enumerate(runs):
         y = height + 22 + 18 * i
-        _marker(base_draw, 10, y, 5, i, colours[i])
+        _marker(base_draw, 10, y, 5, slots[i], colours[i])
         base_draw.text((22, y - 6), f"{run.label}: {run.status}", fill=(0, 0, 0), font=font)
     paths = [
         _pixels(np.asarray(r.positions, dtype=np.float64), surface.domain, width, height)
@@ -239,7 +240,7 @@ def gif_bytes(
                 and -10 <= last[0] <= width + 10
                 and -10 <= last[1] <= height + 10
             ):
-                _marker(draw, float(last[0]), float(last[1]), 6, i, colours[i])
+                _marker(draw, float(last[0]), float(last[1]), 6, slots[i], colours[i])
         draw.rectangle((0, height, width, height + 16), fill=(255, 255, 255))
         draw.text((6, height + 3), f"step {k} of {total}", fill=(0, 0, 0), font=font)
         images.append(frame.quantize(palette=palette, dither=Image.Dither.NONE))

@@ -376,6 +376,12 @@ def symbol(i: int) -> str:
     return END_SYMBOLS[i % len(END_SYMBOLS)]
 
 
+def slot(run: Run, i: int) -> int:
+    """The colour slot of ``run``, the ``i``-th run of a figure: its own (``Run.slot``, kept
+    when other runs are added or removed), else its position."""
+    return i if run.slot is None else run.slot
+
+
 def _fmt(value: float, digits: int = 3) -> str:
     """Short text for a number: ``digits`` significant digits, '—' when not finite."""
     if value is None or not math.isfinite(value):
@@ -1130,7 +1136,7 @@ def _contour(
                 "x": track.path[0],
                 "y": track.path[1],
                 "mode": "lines",
-                "line": {"color": colour(i), "width": 2},
+                "line": {"color": colour(slot(run, i)), "width": 2},
                 "name": run.label,
                 "legendgroup": f"run{i}",
                 "showlegend": False,
@@ -1178,7 +1184,7 @@ def _contour(
                         "symbol": "arrow",
                         "angleref": "previous",
                         "size": [0, 13, 0] * len(runs),
-                        "color": [colour(r) for r in range(len(runs)) for _ in range(3)],
+                        "color": [colour(slot(r, i)) for i, r in enumerate(runs) for _ in range(3)],
                     },
                     "unselected": _KEEP_OPACITY,
                     "legendgroup": kind,
@@ -1208,12 +1214,12 @@ def _contour(
                 "type": "scatter",
                 **now[offset + i],
                 "mode": "lines+markers" if arrows else "lines",
-                "line": {"color": colour(i), "width": 3.5},
+                "line": {"color": colour(slot(run, i)), "width": 3.5},
                 "marker": {
                     "symbol": "arrow",
                     "angleref": "previous",
                     "size": [0] * (TAIL + 3) + [13],
-                    "color": colour(i),
+                    "color": colour(slot(run, i)),
                 },
                 "unselected": _KEEP_OPACITY,
                 "legendgroup": f"run{i}",
@@ -1230,9 +1236,9 @@ def _contour(
                 **now[offset + i],
                 "mode": "markers",
                 "marker": {
-                    "symbol": symbol(i),
+                    "symbol": symbol(slot(run, i)),
                     "size": 16,
-                    "color": colour(i),
+                    "color": colour(slot(run, i)),
                     "line": {"width": 2, "color": "#ffffff"},
                 },
                 "unselected": _KEEP_OPACITY,
@@ -1253,8 +1259,12 @@ def _contour(
                 "x": [None],
                 "y": [None],
                 "mode": "lines+markers",
-                "line": {"color": colour(i), "width": 4},
-                "marker": {"symbol": symbol(i), "size": 14, "color": colour(i)},
+                "line": {"color": colour(slot(run, i)), "width": 4},
+                "marker": {
+                    "symbol": symbol(slot(run, i)),
+                    "size": 14,
+                    "color": colour(slot(run, i)),
+                },
                 "name": name_at(names, step),
                 "legendgroup": f"run{i}",
                 "legendrank": i + 1,
@@ -1634,7 +1644,7 @@ def _surface3d(
                 "y": line.xyz[1],
                 "z": line.xyz[2],
                 "mode": "lines",
-                "line": {"color": colour(i), "width": 5},
+                "line": {"color": colour(slot(run, i)), "width": 5},
                 "name": run.label,
                 "hoverinfo": "skip",
             }
@@ -1650,9 +1660,9 @@ def _surface3d(
                     "z": [float(line.heights[k])],
                     "mode": "markers",
                     "marker": {
-                        "symbol": END_SYMBOLS_3D[i % len(END_SYMBOLS_3D)],
+                        "symbol": END_SYMBOLS_3D[slot(run, i) % len(END_SYMBOLS_3D)],
                         "size": 8,
-                        "color": colour(i),
+                        "color": colour(slot(run, i)),
                         "line": {"color": "#ffffff", "width": 1},
                     },
                     "name": f"{run.label}, step {k}",
@@ -1757,7 +1767,7 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
                     "x": x,
                     "y": y,
                     "mode": "lines",
-                    "line": {"color": colour(i), "width": 2.5},
+                    "line": {"color": colour(slot(run, i)), "width": 2.5},
                     "name": run.label,
                     "legendgroup": f"run{i}",
                     "showlegend": row == 1,
@@ -1779,12 +1789,12 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
                     "marker": {
                         "symbol": "x",
                         "size": 14,
-                        "color": colour(i),
-                        "line": {"width": 1, "color": colour(i)},
+                        "color": colour(slot(run, i)),
+                        "line": {"width": 1, "color": colour(slot(run, i))},
                     },
                     "text": [f"diverged at step {run.diverged_at}"],
                     "textposition": "bottom right",
-                    "textfont": {"color": colour(i), "size": SMALL_FONT},
+                    "textfont": {"color": colour(slot(run, i)), "size": SMALL_FONT},
                     "cliponaxis": False,
                     "legendgroup": f"run{i}",
                     "showlegend": False,

@@ -1,5 +1,5 @@
 """Ready lessons: each is a complete explorer view (an ``AppState``, so a ``v=1`` link) with a
-title, a one-paragraph explanation and what to notice.
+title, a one-line summary, a one-paragraph explanation and what to notice.
 
 Lessons are data. Every teaching claim made here is checked numerically by
 ``tests/test_lessons.py`` (e.g. "diverges" really has the status "diverged"), and a lesson's link
@@ -10,6 +10,7 @@ gradient noise depends on the seed and the step only.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from optimizers import Schedule
 
@@ -17,6 +18,8 @@ from .network_state import NetOptimizer, NetworkState
 from .state import AppState, OptimizerEntry
 
 E = OptimizerEntry.make
+# each lesson's picture, written by ``python -m bench.lesson_thumbnails``
+THUMBNAILS = Path(__file__).resolve().parent.parent / "assets" / "lessons"
 QUADRATIC = (("kappa", 5.0),)  # the teaching bowl: curvatures 10 and 2, GD diverges for lr > 0.2
 
 
@@ -26,6 +29,7 @@ class Lesson:
 
     id: str
     title: str
+    summary: str  # one line: what the lesson shows (the Lessons page's card)
     explanation: str
     notice: str
     state: AppState | NetworkState
@@ -34,6 +38,17 @@ class Lesson:
     def page(self) -> str:
         """The page script that shows the lesson: the explorer, or the network page."""
         return "views/network.py" if isinstance(self.state, NetworkState) else "views/explorer.py"
+
+    @property
+    def url_path(self) -> str:
+        """The page's address under the app's: "" for the explorer, "network" for the network
+        page (``app.main``)."""
+        return "network" if isinstance(self.state, NetworkState) else ""
+
+    @property
+    def thumbnail(self) -> Path:
+        """The lesson's picture: its chart as the page draws it (``bench.lesson_thumbnails``)."""
+        return THUMBNAILS / f"{self.id}.png"
 
     def view(self) -> AppState | NetworkState:
         """The state that opens this lesson: for the explorer, the view plus ``lesson=<id>``
@@ -62,6 +77,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "lr-too-small",
         "Learning rate too small",
+        "lr = 0.005 on a bowl: the right direction, but steps far too short.",
         "Gradient descent moves by the learning rate times the gradient. On this bowl (curvatures "
         "10 and 2) a learning rate of 0.005 shrinks the distance to the minimum by only 1 % to 5 % "
         "per step, so after 100 steps the run is still far away. Nothing is wrong with the "
@@ -73,6 +89,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "lr-just-right",
         "Learning rate just right",
+        "lr = 0.1: the steep direction is solved in one step, then fast convergence.",
         "With lr = 0.1, one step removes the steep direction's error completely (1 - 0.1 x 10 = "
         "0) and the flat direction's error shrinks by 1 - 0.1 x 2 = 0.8 per step. The best "
         "constant rate for a quadratic is 2 / (lambda_max + lambda_min) = 1/6; anything near it "
@@ -84,6 +101,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "lr-oscillating",
         "Learning rate too large: oscillation",
+        "lr = 0.19: every step overshoots the valley floor; the run zig-zags in.",
         "At lr = 0.19 the steep direction's error is multiplied by 1 - 0.19 x 10 = -0.9 each "
         "step: it changes sign and shrinks only slowly. The run bounces from wall to wall across "
         "the valley while the flat direction converges.",
@@ -94,6 +112,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "lr-diverging",
         "Learning rate too large: divergence",
+        "lr = 0.21, past 2 / lambda_max: the zig-zag grows and the run blows up.",
         "Past lr = 2 / lambda_max = 0.2 the steep direction's error is multiplied by more than 1 "
         "in size each step (1 - 0.21 x 10 = -1.1): every bounce is bigger than the last and the "
         "run blows up. The status table says at which step.",
@@ -104,6 +123,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "momentum-spiral",
         "Momentum overshoots and spirals",
+        "Heavy-ball momentum builds speed, overshoots and spirals into the minimum.",
         "Heavy-ball momentum (Polyak 1964) adds 0.9 of the previous step to each new one. The "
         "run builds up speed, shoots past the minimum, turns and comes back: on a bowl it "
         "spirals in. Plain gradient descent with the same learning rate never overshoots.",
@@ -114,6 +134,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "nesterov-vs-momentum",
         "Nesterov versus heavy-ball momentum",
+        "Nesterov's look-ahead brakes earlier: a tighter spiral than momentum's.",
         "Nesterov's method (Nesterov 1983; Sutskever et al. 2013) takes the gradient after the "
         "momentum step, a look-ahead that brakes before the overshoot. Same learning rate, same "
         "momentum: the Nesterov path turns earlier, overshoots less and settles sooner.",
@@ -124,6 +145,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "saddle-escape",
         "Stalled at a saddle; noise and Adam escape",
+        "Gradient descent waits at a saddle point; noise and Adam get away.",
         "Started almost exactly on the saddle's stable direction (y = 1e-6), gradient descent "
         "slides into the saddle point, where the gradient vanishes, and waits there: the escape "
         "direction grows only by a factor 1 + 2 lr per step. A little gradient noise kicks the "
@@ -142,6 +164,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "plateau-adagrad",
         "A plateau: vanishing gradients, and Adagrad's decaying step",
+        "Tiny gradients stall gradient descent; Adam and Adagrad cross the plateau.",
         "On the plateau the gradient is about 3e-4: gradient descent (and momentum) multiply it "
         "by the learning rate and barely move. Adaptive methods divide by the gradient's size, so "
         "their steps stay large. Adagrad divides by the square root of the sum of all past "
@@ -158,6 +181,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "cliff-clipping",
         "A cliff: exploding gradients and clipping",
+        "A huge gradient throws momentum back; clipping its norm walks it down.",
         "Near the cliff the gradient is huge. A momentum step that lands on it is thrown far back "
         "(Pascanu et al. 2013). Clipping the gradient's norm to 1 bounds every step, so the run "
         "walks down the cliff instead of being catapulted.",
@@ -173,6 +197,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "rosenbrock-ravine",
         "The Rosenbrock ravine",
+        "A curved narrow valley: GD crawls, momentum and Adam glide, Newton jumps.",
         "Rosenbrock's valley is steep across and nearly flat along its curved floor. Gradient "
         "descent needs a small learning rate to survive the walls and then crawls along the "
         "floor; momentum accumulates speed along it, Adam rescales each axis, and Newton's "
@@ -193,6 +218,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "himmelblau-basins",
         "Himmelblau's four basins",
+        "Four equal minima: the path, not the quality, decides where a run ends.",
         "Himmelblau's function has four minima of exactly the same value. From one start "
         "different optimizers, or the same one with a different learning rate, end in different "
         "basins: which minimum you reach says nothing about its quality, only about the path.",
@@ -208,6 +234,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "rastrigin-traps",
         "Rastrigin's traps",
+        "An egg-crate of local minima: every local method is trapped.",
         "Rastrigin's function is a bowl covered by an egg-crate of local minima. A local method "
         "follows the gradient into the nearest dimple and stops: the global minimum at the centre "
         "is invisible from there. Different step sizes land in different dimples.",
@@ -221,6 +248,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "sgd-noise",
         "SGD noise and batch size",
+        "Noisy gradients jitter around the minimum; a cosine schedule quiets them.",
         "Stochastic gradient descent sees a noisy gradient. Here the noise is Gaussian with "
         "standard deviation 'noise', which stands for the minibatch: it scales like "
         "1/sqrt(batch size), so noise 0.5 is a batch 16 times larger than noise 2. With a "
@@ -239,6 +267,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "second-order",
         "Newton versus quasi-Newton versus first-order",
+        "Newton, BFGS and Adam on Rosenbrock: what each step costs and what it buys.",
         "Newton's method solves for the step with the Hessian (one Hessian per step), BFGS builds "
         "an estimate of it from successive gradients (no Hessian at all), and Adam uses "
         "gradients only. The table's evaluation counts show the price of each step; the paths "
@@ -254,6 +283,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "momentum-bumps",
         "Momentum rolls over small bumps",
+        "Momentum rolls over the ripples where gradient descent gets stuck.",
         "A bowl with ripples: gradient descent stops in the first ripple it meets, a local "
         "minimum. Momentum carries speed through the small bumps and reaches the centre; Adam's "
         "normalised steps do too.",
@@ -282,6 +312,7 @@ LESSONS += (
     Lesson(
         "overfitting",
         "Overfitting and early stopping",
+        "Training loss keeps falling while validation loss turns up: stop early.",
         "A network with about 4,500 weights and 150 noisy training points can memorise them. The "
         "training loss keeps falling, but the validation loss (points the network never trains "
         "on) reaches its minimum early and then climbs: the network is fitting the noise. "
@@ -294,6 +325,7 @@ LESSONS += (
     Lesson(
         "weight-decay",
         "Weight decay reshapes the surface",
+        "A bowl added to the loss keeps the weights small and validation loss down.",
         "Weight decay adds (wd/2) ||theta||^2 to the training objective: a bowl centred at zero "
         "added to the network's loss surface. Its minimum moves towards small weights, where the "
         "function is smoother. On the same network and data as the overfitting lesson, wd = 0.01 "

@@ -87,7 +87,9 @@ class NetOptimizer:
 
     @property
     def label(self) -> str:
-        """Display name, e.g. "Adam lr=0.01"."""
+        """Display name, e.g. "Adam lr=0.01". The learning rate is the only setting, and an
+        optimizer appears at most once on the page (a link that repeats one uses its first
+        entry), so the labels of a network view never repeat."""
         return f"{optimizers.get(self.name).title} lr={self.lr:g}"
 
 

@@ -3,8 +3,9 @@ on a link (or the explorer's scene), and send the student to the explorer with a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -12,6 +13,25 @@ from app.literal import show_link_messages
 from app.state import AppState
 
 EXPLORER = "views/explorer.py"
+
+
+def app_root(url: str | None, page_path: str = "") -> str | None:
+    """The app's own address (scheme, host, base path, ending in "/") from the address of one of
+    its pages (``st.context.url``), whose ``url_path`` is ``page_path``; None without a usable
+    address (AppTest, or a browser that sent none)."""
+    scheme, netloc, path, _, _ = urlsplit(url or "")
+    if scheme not in ("http", "https") or not netloc:
+        return None
+    path = path.rstrip("/")
+    if page_path and path.endswith("/" + page_path):
+        path = path[: -len(page_path) - 1]
+    return urlunsplit((scheme, netloc, path + "/", "", ""))
+
+
+def page_link(root: str | None, page_path: str, query: Mapping[str, str | Sequence[str]]) -> str:
+    """A link to page ``page_path`` ("" for the explorer) showing ``query``: absolute under
+    ``root`` (see ``app_root``), else relative to the app's address ("?..." or "network?...")."""
+    return f"{root or ''}{page_path}?{urlencode(query, doseq=True)}"
 
 
 class DiagnosticState(Protocol):

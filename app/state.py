@@ -10,6 +10,10 @@ Query schema ``v=1`` (every field optional; a missing one takes its default)::
     o=adam,lr=0.05,beta1=0.8       one optimizer per "o" (repeat it), name then name=value
     o=gd,lr=0.002,schedule=cosine  (schedule fields: step_size, gamma, t_max, eta_min, warmup,
                                    start_factor)
+    o=adam,lr=0.1,c=2              c: the run's colour slot (colour and marker); links that name
+                                   none colour by position. Written on every entry when the
+                                   slots are not the positions (a run was removed); an entry
+                                   without one takes the lowest free slot
     start=-1.5,2                   start point (default: the landscape's)
     steps=500  seed=0  k=120       run length, noise seed, the step shown
     log=1  view3d=1  curves=1  arrows=1  curv=1     display switches (curv: curvature panel)
@@ -49,6 +53,7 @@ from landscapes.formula import (
 )
 from optimizers import Schedule
 
+from .labels import lowest_free, run_label, unique_labels
 from .literal import quoted
 from .query import SCHEMA_VERSION, QueryReader, finite_float, flag_text, int_in, number_text
 
@@ -126,13 +131,10 @@ class OptimizerEntry:
 
     @property
     def label(self) -> str:
-        """Display name: the title and the learning rate, e.g. "Adam lr=0.05"."""
-        title = optimizers.get(self.name).title
-        lr = self.values.get("lr")
-        text = f"{title} lr={lr:g}" if lr is not None else title
-        if self.schedule.kind != "constant":
-            text += f" ({self.schedule.kind})"
-        return text
+        """Display name: the title, the learning rate and every setting that differs from the
+        optimizer's defaults, e.g. "Momentum lr=0.01 clip=1" (see ``app.labels``). Two equal
+        entries have equal labels; ``AppState.labels`` numbers the copies."""
+        return run_label(self.name, dict(self.hyperparams), self.schedule)
 
 
 # Rosenbrock from (-1.5, 2): gradient descent zig-zags and crawls, momentum gets most of the way,
@@ -169,6 +171,21 @@ class AppState:
     lock: tuple[str, ...] = ()  # controls shown but disabled
     present: bool = False  # presenter mode
     theme: str = "light"  # presenter theme: "light" or "dark"
+    # each optimizer's colour slot (its colour and marker in every figure), parallel to
+    # ``optimizers``; () means by position. Slots that are the positions, or that do not fit the
+    # optimizers (another length, a repeat, out of range), are stored as ().
+    slots: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        slots = tuple(int(s) for s in self.slots)
+        fits = (
+            len(slots) == len(self.optimizers)
+            and len(set(slots)) == len(slots)
+            and all(0 <= s < MAX_OPTIMIZERS for s in slots)
+        )
+        if not fits or slots == tuple(range(len(slots))):
+            slots = ()
+        object.__setattr__(self, "slots", slots)
 
     # -- derived ------------------------------------------------------------------------------
     def engine_params(self) -> tuple[tuple[str, Any], ...]:
@@ -186,6 +203,14 @@ class AppState:
     def shown_step(self) -> int:
         return self.steps if self.step is None else min(self.step, self.steps)
 
+    def run_slots(self) -> tuple[int, ...]:
+        """Each optimizer's colour slot: ``slots``, or the positions when it is empty."""
+        return self.slots or tuple(range(len(self.optimizers)))
+
+    def labels(self) -> tuple[str, ...]:
+        """Each optimizer's label, no two alike (a repeated one is numbered: "... #2")."""
+        return tuple(unique_labels(e.label for e in self.optimizers))
+
     # -- encoding -----------------------------------------------------------------------------
     def to_query(self) -> dict[str, str | list[str]]:
         """Query parameters for this state; defaults are left out to keep links short."""
@@ -198,6 +223,8 @@ class AppState:
             if self.domain != V1_STATE["domain"]:
                 q["dom"] = _num_box(self.domain)
         q["o"] = [_encode_entry(e) for e in self.optimizers]
+        if self.slots:  # colours that are not by position: every entry names its slot
+            q["o"] = [f"{o},c={c}" for o, c in zip(q["o"], self.slots, strict=True)]
         start = self.start if self.start is not None else _v1_start_to_write(self)
         if start is not None:
             q["start"] = f"{number_text(start[0])},{number_text(start[1])}"
@@ -251,11 +278,17 @@ class AppState:
 
         entries = get.all("o")
         if entries:
-            decoded = [e for raw in entries[:MAX_OPTIMIZERS] if (e := _decode_entry(raw, warn))]
+            decoded, wanted = [], []
+            for raw in entries[:MAX_OPTIMIZERS]:
+                text, slot = _split_slot(raw, warn)
+                if e := _decode_entry(text, warn):
+                    decoded.append(e)
+                    wanted.append(slot)
             if len(entries) > MAX_OPTIMIZERS:
                 warn.append(f"only the first {MAX_OPTIMIZERS} optimizers of the link are used")
             if decoded:
                 updates["optimizers"] = tuple(decoded)
+                updates["slots"] = _fill_slots(wanted, warn)
         if land_key != CUSTOM:
             filled = _v1_fill_params(land_key, updates.get("landscape_params", ()))
             if filled:
@@ -335,6 +368,48 @@ def _encode_entry(entry: OptimizerEntry) -> str:
             if value != V1_SCHEDULE_DEFAULTS.get(name, getattr(Schedule(kind=sched.kind), name)):
                 parts.append(f"{name}={number_text(value)}")
     return ",".join(parts)
+
+
+def _split_slot(raw: str, warn: list[str]) -> tuple[str, int | None]:
+    """An ``o=`` entry without its ``c=`` part (the colour slot), and that slot (None: none,
+    or one that is not an integer in [0, MAX_OPTIMIZERS))."""
+    parts = raw.split(",")
+    slot = None
+    kept = [parts[0]]
+    for pair in parts[1:]:
+        key, sep, text = pair.partition("=")
+        if key.strip() != "c" or not sep:
+            kept.append(pair)
+            continue
+        slot = int_in(text, 0, MAX_OPTIMIZERS - 1)
+        if slot is None:
+            warn.append(
+                f"{parts[0].strip()}: c={quoted(text)} must be an integer in "
+                f"[0, {MAX_OPTIMIZERS - 1}]; colour by position"
+            )
+    return ",".join(kept), slot
+
+
+def _fill_slots(wanted: Sequence[int | None], warn: list[str]) -> tuple[int, ...]:
+    """Colour slots of a link's optimizers: the slot an entry names (a repeated one is dropped
+    with a warning), the lowest free slot for an entry that names none. A link that names no
+    slot colours by position, as links did before slots."""
+    taken: list[int] = []
+    for slot in wanted:
+        if slot is not None and slot in taken:
+            warn.append(f"colour slot c={slot} is given twice; the second run takes a free one")
+        elif slot is not None:
+            taken.append(slot)
+    out: list[int] = []
+    named = set()
+    for slot in wanted:
+        if slot is not None and slot not in named:
+            named.add(slot)
+            out.append(slot)
+        else:
+            free = lowest_free([*taken, *out])
+            out.append(free)
+    return tuple(out)
 
 
 def _decode_entry(raw: str, warn: list[str]) -> OptimizerEntry | None:

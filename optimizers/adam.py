@@ -130,6 +130,7 @@ def _adam_params(lr: float, weight_decay: float, decoupled: bool) -> tuple[Hyper
 register(
     Optimizer(
         name="adam",
+        stability="adaptive",
         title="Adam",
         init=_moments_init,
         update=_adam_update,
@@ -148,6 +149,7 @@ register(
 register(
     Optimizer(
         name="adamw",
+        stability="adaptive",
         title="AdamW",
         init=_moments_init,
         update=_adam_update,
@@ -196,6 +198,7 @@ def _nadam_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="nadam",
+        stability="adaptive",
         title="NAdam",
         init=_nadam_init,
         update=_nadam_update,
@@ -255,6 +258,7 @@ def _radam_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="radam",
+        stability="adaptive",
         title="RAdam",
         init=_moments_init,
         update=_radam_update,
@@ -300,6 +304,7 @@ def _adamax_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="adamax",
+        stability="adaptive",
         title="Adamax",
         init=_adamax_init,
         update=_adamax_update,

@@ -21,7 +21,7 @@ Theory used (f = 1/2 x^T A x, eigenvalues 0 < lambda_min <= lambda_max of A):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -592,3 +592,218 @@ def critical_step(
     factor = np.where(nesterov, 1.0 / (1.0 + 2.0 * beta), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(lam > 0, (2.0 + 2.0 * beta) * factor / lam, np.inf)
+
+
+# --- stability verdicts: each method against its own limit ---------------------------------
+
+
+@dataclass(frozen=True)
+class StabilityVerdict:
+    """What the local quadratic model at a point says about one run's step, by the stability
+    theory of its own method (declared by the optimizer: ``Optimizer.stability``).
+
+    Attributes:
+        method: the theory applied, in words ("gradient descent", "heavy-ball momentum β = 0.9",
+            "Nesterov momentum β = 0.9", "adaptive (Adam)", "damped Newton", "quasi-Newton
+            (BFGS)", or "none").
+        rule: the stability condition shown to the user, e.g. "lr < 2/λ_max" ("" where none).
+        critical: the largest stable step in the units of ``step`` (NaN where no such step
+            applies; inf where there is no positive curvature to overshoot).
+        step: the run's step compared with ``critical``: the learning rate in force (SGD's rule,
+            Newton, quasi-Newton) or the largest per-coordinate step (adaptive methods); NaN
+            where unknown.
+        rate: the factor by which the error along the steep axis changes per step on the local
+            quadratic (the spectral radius of the iteration there; NaN where the theory gives
+            none). Above 1 it grows.
+        overshoots: the statement says the step overshoots (never for a converged run).
+        text: the statement.
+    """
+
+    method: str
+    rule: str
+    critical: float
+    step: float
+    rate: float
+    overshoots: bool
+    text: str
+
+
+def _largest(row: Sequence[float] | np.ndarray | None) -> float:
+    a = np.asarray([] if row is None else row, dtype=np.float64).ravel()
+    a = a[np.isfinite(a)]
+    return float(a.max()) if a.size else math.nan
+
+
+def _sgd_verdict(hp: dict, lam: np.ndarray, status: str, step: float) -> StabilityVerdict:
+    """Gradient descent, heavy-ball or Nesterov momentum (torch.optim.SGD's rule) on the local
+    quadratic: weight decay adds ``weight_decay`` to every curvature; dampening tau scales the
+    gradient entering the buffer by 1 - tau (so the step acts as lr (1 - tau))."""
+    beta = float(hp.get("momentum", 0.0))
+    nesterov = bool(hp.get("nesterov", False)) and beta > 0
+    gain = 1.0 - float(hp.get("dampening", 0.0)) if beta > 0 else 1.0
+    lam_max = float(lam[-1]) + float(hp.get("weight_decay", 0.0))
+    if beta == 0:
+        method, bound, rule = "gradient descent", 2.0, "lr < 2/λ_max"
+    elif nesterov:
+        method, bound = f"Nesterov momentum β = {beta:.3g}", (2 + 2 * beta) / (1 + 2 * beta)
+        rule = f"lr < (2+2β)/((1+2β)λ_max), β = {beta:.3g}"
+    else:
+        method, bound = f"heavy-ball momentum β = {beta:.3g}", 2 + 2 * beta
+        rule = f"lr < (2+2β)/λ_max, β = {beta:.3g}"
+    if gain != 1.0:
+        rule += f", dampening {1 - gain:.3g}"
+    if lam_max <= 0:
+        text = "no positive curvature here: nothing to overshoot (a saddle's or a maximum's axes)"
+        return StabilityVerdict(method, rule, math.inf, step, math.nan, False, text)
+    critical = bound / (gain * lam_max)
+    radius = nesterov_radius if nesterov else heavy_ball_radius
+    rho, swings = (float(np.asarray(v)) for v in radius(step * gain, beta, lam_max))
+    if not math.isfinite(step):
+        text = f"critical step {critical:.3g}; the run's step is not known here"
+        return StabilityVerdict(method, rule, critical, step, math.nan, False, text)
+    if step >= critical and status == "converged":
+        text = (
+            f"the step {step:.3g} is above this point's critical step {critical:.3g}, yet the run "
+            "converged: the local quadratic model at this point does not hold for the whole run "
+            "(no overshoot verdict)"
+        )
+        return StabilityVerdict(method, rule, critical, step, rho, False, text)
+    if step >= critical:
+        text = (
+            f"step {step:.3g} above the critical step {critical:.3g}: along the steep axis the "
+            f"error grows {rho:.3g}× per step, it overshoots"
+        )
+        return StabilityVerdict(method, rule, critical, step, rho, True, text)
+    how = "swinging across the steep axis" if swings else "without swinging"
+    text = (
+        f"stable: step {step:.3g} below the critical step {critical:.3g}; along the steep axis "
+        f"the error shrinks {rho:.3g}× per step, {how}"
+    )
+    return StabilityVerdict(method, rule, critical, step, rho, False, text)
+
+
+def _newton_verdict(hp: dict, lam: np.ndarray, status: str, lr: float) -> StabilityVerdict:
+    """Damped Newton x <- x - lr H^-1 g (curvatures |lambda| or clipped at ``damping``): on a
+    quadratic with every curvature above the floor the error is multiplied by 1 - lr per step,
+    whatever lambda_max: stable iff 0 < lr < 2, one step at lr = 1."""
+    method = "damped Newton"
+    floor = float(hp.get("damping", 0.0))
+    if bool(hp.get("line_search", False)):
+        text = (
+            "a backtracking line search picks each step so that the loss decreases enough "
+            "(Armijo): no overshoot verdict, and no λ_max bound (Newton divides by the curvature)"
+        )
+        return StabilityVerdict(method, "Armijo line search", math.nan, lr, math.nan, False, text)
+    rule = "0 < lr < 2 (no λ_max bound)"
+    if lam[0] < 0:
+        how = (
+            "divides by |λ| there (saddle-free), so it goes downhill along that axis"
+            if bool(hp.get("saddle_free", True))
+            else f"clips the curvature to the floor {floor:.3g} there, so it takes a long step "
+            "downhill along that axis"
+        )
+        text = (
+            f"negative curvature λ_min = {lam[0]:.3g} here: a pure Newton step would go toward "
+            f"the saddle or maximum along that axis; this one {how}"
+        )
+        return StabilityVerdict(method, rule, math.nan, lr, math.nan, False, text)
+    if lam[0] < floor:
+        text = (
+            f"nearly flat axis (λ_min = {lam[0]:.3g} below the floor {floor:.3g}): the step "
+            f"along it is lr × gradient / {floor:.3g}, not the local model's minimum"
+        )
+        return StabilityVerdict(method, rule, math.nan, lr, math.nan, False, text)
+    rho = abs(1.0 - lr)
+    if lr >= 2.0 and status != "converged":
+        text = (
+            f"lr = {lr:.3g} ≥ 2: the damped Newton step overshoots the local model's minimum, "
+            f"the error grows {rho:.3g}× per step"
+        )
+        return StabilityVerdict(method, rule, 2.0, lr, rho, True, text)
+    if lr >= 2.0:
+        text = (
+            f"lr = {lr:.3g} ≥ 2 is unstable on this point's quadratic model, yet the run "
+            "converged (no overshoot verdict)"
+        )
+        return StabilityVerdict(method, rule, 2.0, lr, rho, False, text)
+    text = (
+        f"stable: Newton divides by the curvature, so on the local quadratic the error is "
+        f"multiplied by |1 − lr| = {rho:.3g} per step whatever λ_max (stable for 0 < lr < 2; "
+        "lr = 1 lands on the model's minimum)"
+    )
+    return StabilityVerdict(method, rule, 2.0, lr, rho, False, text)
+
+
+def stability_verdict(
+    name: str,
+    hyperparams: Mapping[str, Any],
+    eigenvalues: Sequence[float] | np.ndarray,
+    *,
+    status: str = "moving",
+    effective_lr: Sequence[float] | np.ndarray | None = None,
+    lr_factor: float = 1.0,
+) -> StabilityVerdict:
+    """The stability statement for a run of optimizer ``name`` at a point whose Hessian has
+    ``eigenvalues`` (ascending), by the rule its optimizer declares (``Optimizer.stability``):
+
+    - "sgd": gradient descent is stable iff lr lambda_max < 2; heavy-ball momentum beta iff
+      lr lambda_max < 2 + 2 beta (Polyak 1964; Goh 2017); Nesterov's (torch's form) iff
+      lr lambda_max < (2 + 2 beta) / (1 + 2 beta) (Jury conditions on
+      z^2 - (1 + beta)(1 - a) z + beta (1 - a), a = lr lambda); the rate is the spectral radius
+      of the iteration matrix along the steep axis (``heavy_ball_radius``, ``nesterov_radius``).
+    - "adaptive": no critical step from lambda_max: the per-coordinate step (lr / (sqrt(v) + eps)
+      for Adam) adapts as the run goes; no verdict.
+    - "newton": 0 < lr < 2 where the Hessian is positive definite (the error is multiplied by
+      |1 - lr|); what the modified step does where it is not; no verdict with a line search.
+    - "quasi_newton": no lambda_max bound (an inverse-Hessian estimate sets the step); with a
+      line search every step satisfies Armijo's condition.
+
+    A run whose ``status`` is "converged" is never told it overshoots.
+
+    Args:
+        hyperparams: the run's values (missing ones take the optimizer's defaults).
+        status: the run's status (``optimizers.STATUSES``).
+        effective_lr: the per-coordinate step the optimizer applied at this point (the runner's
+            ``effective_lr`` row; the scheduled lr for SGD's rule).
+        lr_factor: the schedule's factor at this step (Newton and quasi-Newton read lr * it).
+    """
+    opt = get_optimizer(name)
+    hp = {**opt.defaults, **dict(hyperparams), **dict(opt.fixed)}
+    lam = np.sort(np.asarray(eigenvalues, dtype=np.float64).ravel())
+    lr = float(hp.get("lr", math.nan)) * float(lr_factor)
+    family = opt.stability
+    if lam.size == 0 or not np.isfinite(lam).all():
+        text = "no curvature here (the run has left the surface)"
+        return StabilityVerdict(opt.title, "", math.nan, math.nan, math.nan, False, text)
+    if family == "sgd":
+        step = _largest(effective_lr)
+        return _sgd_verdict(hp, lam, status, lr if math.isnan(step) else step)
+    if family == "adaptive":
+        step = _largest(effective_lr)
+        now = f" now up to {step:.3g}" if math.isfinite(step) else ""
+        text = (
+            f"no critical step from λ_max: {opt.title} divides each coordinate's step by its own "
+            f"running gradient scale (per-coordinate step{now}), which adapts as the run goes, "
+            "so 2/λ_max does not bound it"
+        )
+        method = f"adaptive ({opt.title})"
+        return StabilityVerdict(method, "none from λ_max", math.nan, step, math.nan, False, text)
+    if family == "newton":
+        return _newton_verdict(hp, lam, status, lr)
+    if family == "quasi_newton":
+        method = f"quasi-Newton ({opt.title})"
+        if bool(hp.get("line_search", False)):
+            text = (
+                "a backtracking line search picks each step so that the loss decreases enough "
+                "(Armijo): no overshoot verdict, and no λ_max bound"
+            )
+            return StabilityVerdict(
+                method, "Armijo line search", math.nan, lr, math.nan, False, text
+            )
+        text = (
+            f"no λ_max bound: the step (length lr = {lr:.3g}) follows an inverse-Hessian estimate "
+            "built from past gradients, which rescales every axis by its own curvature"
+        )
+        return StabilityVerdict(method, "none from λ_max", math.nan, lr, math.nan, False, text)
+    text = f"no stability theory is declared for {opt.title}: no verdict"
+    return StabilityVerdict(opt.title, "", math.nan, math.nan, math.nan, False, text)

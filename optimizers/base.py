@@ -107,6 +107,8 @@ UpdateFn = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, State, HParams, Oracle], tuple[torch.Tensor, State]
 ]
 CheckFn = Callable[[dict[str, float | bool]], None]
+Stability = Literal["sgd", "adaptive", "newton", "quasi_newton", "none"]
+STABILITY_FAMILIES: tuple[str, ...] = ("sgd", "adaptive", "newton", "quasi_newton", "none")
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,11 @@ class Optimizer:
             ``(R, 2)`` tensors: torch multiplies equal shapes several times faster than it
             broadcasts ``(R, 1)`` over a last axis of 2.
         cost: the work of one update, for the cost model (``optimizers.cost``).
+        stability: the family whose stability theory on a local quadratic applies (the curvature
+            panel's verdict, ``optimizers.analysis.stability_verdict``): "sgd" (gradient descent,
+            heavy-ball or Nesterov momentum by its ``momentum`` and ``nesterov`` values),
+            "adaptive" (per-coordinate steps lr / (sqrt(v) + eps)), "newton" (a damped step on
+            the Newton direction), "quasi_newton" (BFGS, L-BFGS) or "none" (no verdict).
     """
 
     name: str
@@ -237,6 +244,7 @@ class Optimizer:
     elementwise: bool = False
     fixed: tuple[tuple[str, float | bool], ...] = ()
     cost: StepCost = StepCost()
+    stability: Stability = "none"
 
     def all_hyperparams(self) -> tuple[HyperParam, ...]:
         """Its own hyperparameters, then the common ones (noise, clipping) it does not redefine."""
@@ -295,6 +303,11 @@ _REGISTRY: dict[str, Optimizer] = {}
 
 
 def register(opt: Optimizer) -> Optimizer:
+    if opt.stability not in STABILITY_FAMILIES:
+        raise ValueError(
+            f"optimizer {opt.name!r}: stability must be one of {', '.join(STABILITY_FAMILIES)}, "
+            f"got {opt.stability!r}"
+        )
     if opt.name in _REGISTRY:
         raise ValueError(f"optimizer {opt.name!r} registered twice")
     _REGISTRY[opt.name] = opt

@@ -7,12 +7,15 @@ The classification looks at the last ``W + 1`` recorded points of each run (the 
 2. converged / trapped: every point of the last ``K = max(2, W // 5)`` lies within ``r`` of one
    known minimum (``r = rtol * domain diagonal``): converged for a global minimum, trapped for a
    local one. A run that has stopped moving at a point with zero gradient and a positive-definite
-   Hessian that is not in the landscape's list is also trapped (or converged, if its loss equals
-   the global minimum's value).
+   Hessian that is not in the landscape's list has reached a minimum: where the landscape names
+   its global minimum, it is converged if its loss equals the global minimum's value and trapped
+   if it is above; where no global minimum is known (a custom formula), it is converged to a
+   minimum that is not known to be the global one (never "trapped": nothing says it is a trap).
 3. oscillating: along the dominant direction of the tail's updates (first principal axis), the
    steps change sign at least 80 % of the time and the loss is not decreasing; the period is
    2 W / (number of sign changes) steps. The curvature of the final Hessian along that direction
-   (``axis_curvature``, d^T H d) explains it: a step size above 2 / curvature overshoots.
+   (``axis_curvature``, d^T H d) explains it: a gradient-descent step above 2 / curvature
+   overshoots (other methods have their own limits: ``analysis.stability_verdict``).
 4. stalled: the run has (nearly) stopped far from any minimum: its displacement over the tail is
    below ``stol`` diagonals (vanishing gradient on a plateau, or a saddle: see ``detail``).
 5. moving: anything else; it is still making progress.
@@ -35,9 +38,13 @@ _FIXED_REASONS = (
     "stopped near a saddle point (negative curvature along one axis)",
     "stopped in a local minimum that is not in the landscape's list",
     "reached a point with the global minimum's value",
+    "reached a minimum (zero gradient, positive-definite Hessian); this surface's minima are not "
+    "known, so it is not known to be the global one",
 )
-R_MOVING, R_FLAT, R_SADDLE, R_UNLISTED, R_GLOBAL_VALUE = range(len(_FIXED_REASONS))
-R_OSCILLATING, R_AT_MINIMUM, R_DIVERGED = 5, 6, 7
+R_MOVING, R_FLAT, R_SADDLE, R_UNLISTED, R_GLOBAL_VALUE, R_UNKNOWN_MINIMUM = range(
+    len(_FIXED_REASONS)
+)
+R_OSCILLATING, R_AT_MINIMUM, R_DIVERGED = 6, 7, 8
 
 
 @dataclass
@@ -93,8 +100,8 @@ class Diagnosis:
 def _oscillation_text(direction: np.ndarray, period: int, amplitude: float, curv: float) -> str:
     angle = np.degrees(np.arctan2(direction[1], direction[0])) % 180
     why = (
-        f"; the curvature along it is {curv:.3g}, so steps longer than 2/{curv:.3g} = "
-        f"{2 / curv:.3g} overshoot"
+        f"; the curvature along it is {curv:.3g}, so gradient-descent steps longer than "
+        f"2/{curv:.3g} = {2 / curv:.3g} overshoot"
         if curv > 0
         else ""
     )
@@ -171,7 +178,10 @@ def diagnose(
     code[still], reason[still] = STALLED, R_FLAT
     reason[still & (eig[..., 0] < -1e-8 * np.maximum(1.0, np.abs(eig[..., -1])))] = R_SADDLE
     unlisted = still & (grad_norms[..., -1] <= gtol) & (eig[..., 0] > 0)
-    code[unlisted], reason[unlisted] = TRAPPED, R_UNLISTED
+    if any(m.kind == "global" for m in minima):  # below: converged where at the global value
+        code[unlisted], reason[unlisted] = TRAPPED, R_UNLISTED
+    else:  # no global minimum known: a minimum, not known to be a trap
+        code[unlisted], reason[unlisted] = CONVERGED, R_UNKNOWN_MINIMUM
 
     code[oscillating], reason[oscillating] = OSCILLATING, R_OSCILLATING
     period[oscillating] = np.round(2 * w / np.maximum(flips[oscillating], 1)).astype(np.int64)

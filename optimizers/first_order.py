@@ -115,6 +115,7 @@ _SGD_MATHS = (
 register(
     Optimizer(
         name="gd",
+        stability="sgd",
         title="Gradient descent",
         init=_sgd_init,
         update=_sgd_update,
@@ -131,6 +132,7 @@ register(
 register(
     Optimizer(
         name="sgd",
+        stability="sgd",
         title="SGD",
         init=_sgd_init,
         update=_sgd_update,
@@ -157,6 +159,7 @@ register(
 register(
     Optimizer(
         name="momentum",
+        stability="sgd",
         title="Momentum",
         init=_sgd_init,
         update=_sgd_update,
@@ -174,6 +177,7 @@ register(
 register(
     Optimizer(
         name="nesterov",
+        stability="sgd",
         title="Nesterov",
         init=_sgd_init,
         update=_sgd_update,
@@ -213,6 +217,7 @@ def _adagrad_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="adagrad",
+        stability="adaptive",
         title="Adagrad",
         init=_adagrad_init,
         update=_adagrad_update,
@@ -289,6 +294,7 @@ def _rmsprop_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="rmsprop",
+        stability="adaptive",
         title="RMSprop",
         init=_rmsprop_init,
         update=_rmsprop_update,
@@ -365,6 +371,7 @@ def _adadelta_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="adadelta",
+        stability="adaptive",
         title="Adadelta",
         init=_adadelta_init,
         update=_adadelta_update,

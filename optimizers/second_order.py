@@ -125,6 +125,7 @@ def _newton_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="newton",
+        stability="newton",
         title="Newton",
         init=_newton_init,
         update=_newton_update,
@@ -217,6 +218,7 @@ def _bfgs_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="bfgs",
+        stability="quasi_newton",
         title="BFGS",
         init=_bfgs_init,
         update=_bfgs_update,
@@ -330,6 +332,7 @@ def _lbfgs_update(params, loss, grad, state, hp, oracle):
 register(
     Optimizer(
         name="lbfgs",
+        stability="quasi_newton",
         title="L-BFGS",
         init=_lbfgs_init,
         update=_lbfgs_update,

@@ -112,10 +112,11 @@ def render() -> None:
     maps = []
     bar = st.progress(0.0, text="Running the optimizers from every start…")
     try:
+        labels = scene.labels()
         for i, entry in enumerate(scene.optimizers):
             bar.progress(
                 i / len(scene.optimizers),
-                text=f"Running {entry.label} ({i + 1}/{len(scene.optimizers)})…",
+                text=f"Running {labels[i]} ({i + 1}/{len(scene.optimizers)})…",
             )
             maps.append(
                 diagnostic_compute.basin_map(

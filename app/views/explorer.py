@@ -21,6 +21,7 @@ import streamlit as st
 
 import optimizers
 from app import compute, curvature_panel, exports, figures, lessons, presenter
+from app.labels import lowest_free, unique_labels
 from app.literal import show_link_messages, show_problem
 from app.page_links import sync_url
 from app.plotly_view import clicked_point, plotly_view, stepped
@@ -74,8 +75,9 @@ def load_widgets(state: AppState) -> None:
     for name, value in state.landscape_params:
         ss[f"lp_{state.landscape}_{name}"] = value
     ss.entry_ids = []
-    for entry in state.optimizers:
-        add_entry(entry)
+    ss.entry_slots = {}
+    for entry, slot in zip(state.optimizers, state.run_slots(), strict=True):
+        add_entry(entry, slot)
     ss.use_default_start = state.start is None
     ss.start_x, ss.start_y = state.start_point()
     ss.steps = state.steps
@@ -93,9 +95,14 @@ def load_widgets(state: AppState) -> None:
     }
 
 
-def add_entry(entry: OptimizerEntry) -> None:
+def add_entry(entry: OptimizerEntry, slot: int | None = None) -> None:
+    """Add an optimizer's widgets; its colour slot is ``slot``, else the lowest one free (a run
+    keeps its colour and marker when others are added or removed)."""
     ss = st.session_state
     eid = next(ss.entry_counter)
+    if slot is None:
+        slot = lowest_free([ss.entry_slots[e] for e in ss.entry_ids])
+    ss.entry_slots = {**ss.entry_slots, eid: slot}
     ss.entry_ids = [*ss.entry_ids, eid]
     ss[wkey(eid, "name")] = entry.name
     for name, value in entry.values.items():
@@ -168,6 +175,7 @@ def current_state() -> AppState:
         landscape=key,
         landscape_params=tuple(sorted(params)),
         optimizers=tuple(read_entry(eid) for eid in ss.entry_ids),
+        slots=tuple(ss.entry_slots[eid] for eid in ss.entry_ids),
         start=None if ss.use_default_start else (float(ss.start_x), float(ss.start_y)),
         steps=steps,
         seed=int(ss.seed),
@@ -349,16 +357,15 @@ def remember_editor(eid: int) -> None:
     ss[wkey(eid, "editor_open")] = bool(ss[wkey(eid, "editor")])
 
 
-def optimizer_editor(eid: int, index: int, disabled: bool = False) -> None:
+def optimizer_editor(eid: int, entry: OptimizerEntry, label: str, disabled: bool = False) -> None:
     """An optimizer's editor. Only an open one draws its widgets (some 40 ms per rerun for six
     closed ones); a closed one keeps their values, which Streamlit drops for widgets not drawn."""
     ss = st.session_state
-    entry = read_entry(eid)
     opt = optimizers.get(entry.name)
     # the label (part of the expander's identity) changes with the learning rate: the open state
     # is kept under a key of its own and given as the new expander's initial state
     editor = st.expander(
-        f"{MARKER_TEXT[index % len(MARKER_TEXT)]} {entry.label}",
+        f"{MARKER_TEXT[ss.entry_slots[eid] % len(MARKER_TEXT)]} {label}",
         expanded=ss.get(wkey(eid, "editor_open"), False),
         key=wkey(eid, "editor"),
         on_change=remember_editor,
@@ -441,8 +448,10 @@ def sidebar() -> None:
 
         if visible("optimizers"):
             st.subheader("Optimizers")
-            for i, eid in enumerate(ss.entry_ids):
-                optimizer_editor(eid, i, disabled=locked("optimizers"))
+            entries = [read_entry(eid) for eid in ss.entry_ids]
+            labels = unique_labels(e.label for e in entries)
+            for eid, entry, label in zip(ss.entry_ids, entries, labels, strict=True):
+                optimizer_editor(eid, entry, label, disabled=locked("optimizers"))
             if len(ss.entry_ids) < MAX_OPTIMIZERS and not locked("optimizers"):
                 titles = {n: optimizers.get(n).title for n in optimizers.available()}
                 left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -665,6 +674,7 @@ def render() -> None:
         state.steps,
         state.seed,
     )
+    runs = compute.in_scene(runs, state)  # labels no two alike, colours that stay with a run
     contour_base.exception()  # waited for; a failure is raised again by contour_figure
 
     if state.present:

@@ -1,57 +1,83 @@
-"""The Lessons page: ready explorer views with an explanation each, and a link builder for teachers.
+"""The Lessons page: ready views, one card each, and a link builder for teachers.
 
-A lesson opens the explorer with its view (``st.switch_page`` with the lesson's query), so the
-explorer's URL is the lesson's link. The link builder picks a lesson (or the current scene), the
-controls a student sees, and presenter mode, and shows the resulting link.
+Each card shows a picture of what the lesson shows (``assets/lessons/<id>.png``, written by
+``python -m bench.lesson_thumbnails``), its title, one line, a button that opens it, and its
+absolute link to copy; the explanation is one click away. A lesson opens its page with its view
+(``st.switch_page`` with the lesson's query), so that page's URL is the lesson's link. The link
+builder picks a lesson (or the current scene), the controls a student sees, and presenter mode,
+and shows the resulting link.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit, urlunsplit
-
 import streamlit as st
 
 from app import lessons, presenter
+from app.page_links import app_root, page_link
 from app.state import AppState
+
+COLUMNS = 3  # cards per row
+PAGE_PATH = "lessons"  # this page's url_path (app.main)
+RELATIVE_NOTE = (
+    "This page does not know its own address here: each link is shown as the part to add "
+    "after the app's address (for example http://localhost:8501/)."
+)
+
+
+def root() -> str | None:
+    """The app's address as the browser sees it, or None (then links are shown relative)."""
+    return app_root(st.context.url, PAGE_PATH)
 
 
 def explorer_link(state: AppState) -> str:
-    """An absolute link to the explorer (the app's root) showing ``state``."""
-    scheme, netloc, _, _, _ = urlsplit(st.context.url or "")
-    return urlunsplit((scheme, netloc, "/", urlencode(state.to_query(), doseq=True), ""))
+    """A link to the explorer (the app's root) showing ``state``."""
+    return page_link(root(), "", state.to_query())
 
 
-def lesson_card(lesson: lessons.Lesson) -> None:
+def lesson_card(lesson: lessons.Lesson, base: str | None) -> None:
     with st.container(border=True):
-        st.markdown(f"#### {lesson.title}")
-        st.markdown(lesson.explanation)
-        st.markdown(f"**What to notice:** {lesson.notice}")
-        left, right = st.columns([1, 3], vertical_alignment="center")
+        if lesson.thumbnail.exists():
+            st.image(str(lesson.thumbnail), width="stretch")
+        else:
+            st.caption("(no picture yet: python -m bench.lesson_thumbnails)")
+        st.markdown(f"**{lesson.title}**")
+        st.caption(lesson.summary)
         where = "explorer" if lesson.page == "views/explorer.py" else "network page"
-        if left.button(f"Open in the {where}", key=f"open_{lesson.id}", type="primary"):
+        if st.button(
+            f"Open in the {where}", key=f"open_{lesson.id}", type="primary", width="stretch"
+        ):
             st.session_state.explorer_reload = True
             st.switch_page(lesson.page, query_params=lesson.query())
-        prefix = "" if lesson.page == "views/explorer.py" else "network"
-        right.caption(f"Link: `{prefix}?{urlencode(lesson.query(), doseq=True)}`")
+        st.code(page_link(base, lesson.url_path, lesson.query()), language=None, wrap_lines=True)
+        with st.expander("Explanation"):
+            st.markdown(lesson.explanation)
+            st.markdown(f"**What to notice:** {lesson.notice}")
 
 
 def render() -> None:
     st.header("Lessons")
     st.caption(
-        "Each lesson is a complete view of the explorer: the same surface, optimizers, start and "
-        "noise seed, so it draws the same picture every time. Open one, then change anything."
+        "Each lesson is a complete view: the same surface, optimizers, start and noise seed, so "
+        "it draws the same picture every time. Open one, then change anything; copy its link "
+        "into slides or a message."
     )
+    base = root()
+    if base is None:
+        st.info(RELATIVE_NOTE)
     with st.expander("Link builder: what students see", expanded=False):
         choices = {
             "": "The current explorer scene",
             **{x.id: x.title for x in lessons.EXPLORER_LESSONS},
         }
         picked = st.selectbox("View", list(choices), format_func=choices.get, key="builder_view")
-        base = lessons.get(picked).view() if picked else st.session_state.get("scene", AppState())
-        state = presenter.link_builder(base, key="lessons_builder")
-        st.code(explorer_link(state), language=None)
-    for lesson in lessons.LESSONS:
-        lesson_card(lesson)
+        scene = lessons.get(picked).view() if picked else st.session_state.get("scene", AppState())
+        state = presenter.link_builder(scene, key="lessons_builder")
+        st.code(explorer_link(state), language=None, wrap_lines=True)
+    for start in range(0, len(lessons.LESSONS), COLUMNS):
+        row = lessons.LESSONS[start : start + COLUMNS]
+        for column, lesson in zip(st.columns(COLUMNS), row, strict=False):
+            with column:
+                lesson_card(lesson, base)
 
 
 render()
