@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from trajectories import assert_same_run
 
 import landscapes
 import optimizers
@@ -159,20 +160,31 @@ def test_newton_solves_a_quadratic_in_one_step_and_escapes_saddles():
     assert abs(free.positions[0, 0, -1, 1]) > 0.1
 
 
+# BFGS against the direct loop: step for step over the first HORIZON steps, then the outcome. The
+# two compute gradients differently (closed form against autograd), so they differ by an ulp from
+# the first steps; down Rosenbrock's curved valley that difference grows ~2x a step (1e-15 at step
+# 8, 1e-11 at step 20, 1e-6 at step 35 on the machine where it was measured, more or less on
+# another CPU), then shrinks again as both runs land on the minimum.
+BFGS_HORIZON = 20
+BFGS_STEPS = 100  # every run below has settled well before (the slowest at step ~90)
+
+
 @pytest.mark.parametrize("line_search", [False, True])
 @pytest.mark.parametrize(
     "key,start", [("rosenbrock", (-1.5, 2.0)), ("himmelblau", (0.5, 0.5)), ("beale", (1.0, 1.0))]
 )
 def test_bfgs_matches_direct_loop(key, start, line_search):
     land = landscapes.get(key)
-    steps = 40
-    ours = optimizers.simulate(land, [("bfgs", {"line_search": line_search})], [start], steps=steps)
-    ref, f_evals = direct_bfgs(land.fn, start, steps, line_search=line_search)
-    # Rosenbrock's valley amplifies rounding (one ulp at step 7 grows ~3x a step), so the
-    # agreement is 1e-9 over the first 25 steps and 1e-6 to the end
-    np.testing.assert_allclose(ours.positions[0, 0, :25], ref[:25], rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(ours.positions[0, 0], ref, rtol=1e-6, atol=1e-6)
-    assert ours.evaluations["function"][0, 0] == steps + f_evals
+    spec = ("bfgs", {"line_search": line_search})
+    ours = optimizers.simulate(land, [spec], [start], steps=BFGS_STEPS)
+    ref, f_evals = direct_bfgs(land.fn, start, BFGS_STEPS, line_search=line_search)
+    assert_same_run(ours.positions[0, 0], ref, horizon=BFGS_HORIZON, tol=1e-9, what=key)
+    # the line search's trials: exactly the loop's over the horizon; over the whole run, within
+    # a few (a trial the Armijo test takes or rejects by a hair near the end of the chaos)
+    short = optimizers.simulate(land, [spec], [start], steps=BFGS_HORIZON)
+    _, short_evals = direct_bfgs(land.fn, start, BFGS_HORIZON, line_search=line_search)
+    assert short.evaluations["function"][0, 0] == BFGS_HORIZON + short_evals
+    assert abs(ours.evaluations["function"][0, 0] - (BFGS_STEPS + f_evals)) <= 3
 
 
 def test_line_search_makes_bfgs_converge_on_rosenbrock():
