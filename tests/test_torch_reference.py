@@ -2,7 +2,8 @@
 
 Every configuration runs in one batched ``simulate`` call with several starts; each run is then
 replayed the usual way (torch.optim on one 2-element tensor, one step at a time) and the two
-trajectories must agree to 1e-9 over 300 steps.
+trajectories must agree to 1e-9 over 300 steps (where the dynamics amplify rounding: over the
+steps where it stays bounded, then in where and when the run ends).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from trajectories import assert_same_run
 
 import optimizers
 from landscapes.base import Landscape, Minimum
@@ -111,8 +113,14 @@ CONFIGS = [
 
 # Runs whose dynamics amplify rounding: differences of one ulp (libm's pow against torch's, the
 # order of a sum) grow past 1e-9 within 300 steps, whatever the rule. Fixed-step L-BFGS down
-# Rosenbrock's curved valley from (-1.5, 2) is one (1e-13 at step 25, 1e-6 at step 300).
+# Rosenbrock's curved valley from (-1.5, 2) is one: 1e-13 at step 25, past 1e-12 from step 27 to
+# 37 and past 1e-9 from step 40 to 55 (the two configurations, the start moved by 0 to 3 ulps),
+# up to 5e-6, then both land on (1, 1). These are compared step for step over SENSITIVE_HORIZON
+# steps, then by where and when they settle. With history_size 3 and torch's default
+# tolerance_change (1e-9) the run stops ~5e-6 short of the minimum, at a point the rounding
+# chooses: the ends agree within 1e-5 there.
 SENSITIVE = {("lbfgs", "rosenbrock", 0)}
+SENSITIVE_HORIZON = 25
 
 _LR_SCALE = {"rosenbrock": 1.0, "himmelblau": 3.0, "quadratic": 10.0}
 _FIRST_ORDER_SCALED = {"gd", "sgd", "momentum", "nesterov"}
@@ -257,11 +265,14 @@ def test_batched_rules_match_torch_optim(surface):
     worst = {}
     for i, (name, hp) in enumerate(specs):
         for j, start in enumerate(starts):
-            if (name, surface, j) in SENSITIVE:
-                continue
             ref = torch_trajectory(land.fn, name, hp, start)
             assert np.isfinite(ref).all(), f"reference run {name} {hp} diverged on {surface}"
             ours = result.positions[i, j]
+            if (name, surface, j) in SENSITIVE:
+                assert_same_run(
+                    ours, ref, horizon=SENSITIVE_HORIZON, tol=TOL, end_tol=1e-5, what=f"{name} {hp}"
+                )
+                continue
             worst[f"{name} {hp} start {j}"] = float(np.abs(ours - ref).max())
             # the run actually moved: a frozen trajectory would agree trivially at step 0 only
             assert np.abs(ref[-1] - ref[0]).max() > 1e-3
