@@ -37,6 +37,18 @@ def quadratic(l1: float = 10.0, l2: float = 1.0, angle: float = 0.3) -> Landscap
     )
 
 
+# A batch may run other kernels (another reduction order, vectorised against scalar code) than a
+# lone run, so the two agree only up to how far the dynamics carry a last-bit difference. Measured
+# with the start moved by one ulp, over these 120 steps on Rosenbrock: momentum, Adam, RMSprop and
+# Nesterov move by 1e-14 at most (compared at 1e-12 to the end); Newton by 2e-13 in its first steps
+# (the Hessian's condition number is ~2500 there), then it lands exactly on (1, 1) (1e-10); L-BFGS
+# is chaotic: past 1e-14 from step 14, 4e-8 at the end, where torch's tolerance_change stops it
+# ~2e-5 short of the minimum. (horizon, tolerance) of the step-for-step comparison; past it the
+# runs must end within 1e-6 of each other and settle within 2 steps of each other.
+BATCH_STEPS = 120
+BATCH_COMPARISON = {"newton": (BATCH_STEPS, 1e-10), "lbfgs": (12, 1e-12)}
+
+
 def test_batched_runs_equal_single_runs():
     land = landscapes.get("rosenbrock")
     specs = [
@@ -47,14 +59,17 @@ def test_batched_runs_equal_single_runs():
         ("lbfgs", {"lr": 0.5}),
         ("nesterov", {"lr": 1e-4}),
     ]
-    batched = optimizers.simulate(land, specs, STARTS, steps=120)
-    assert batched.positions.shape == (len(specs), len(STARTS), 121, 2)
+    batched = optimizers.simulate(land, specs, STARTS, steps=BATCH_STEPS)
+    assert batched.positions.shape == (len(specs), len(STARTS), BATCH_STEPS + 1, 2)
     for i, spec in enumerate(specs):
+        horizon, tol = BATCH_COMPARISON.get(spec[0], (BATCH_STEPS, 1e-12))
         for j, start in enumerate(STARTS):
-            single = optimizers.simulate(land, [spec], [start], steps=120)
-            np.testing.assert_allclose(
-                batched.positions[i, j], single.positions[0, 0], rtol=0, atol=1e-12
-            )
+            single = optimizers.simulate(land, [spec], [start], steps=BATCH_STEPS)
+            ours, ref = batched.positions[i, j], single.positions[0, 0]
+            if horizon < BATCH_STEPS:
+                assert_same_run(ours, ref, horizon=horizon, tol=tol, end_tol=1e-6, what=spec[0])
+            else:
+                np.testing.assert_allclose(ours, ref, rtol=0, atol=tol, err_msg=spec[0])
             assert batched.status[i, j] == single.status[0, 0]
 
 

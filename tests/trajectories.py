@@ -32,9 +32,9 @@ def assert_same_run(
     what: str = "",
 ) -> None:
     """``ours`` and ``ref`` (positions, ``(steps + 1, 2)``) agree within ``tol`` (absolute and
-    relative) at every step up to ``horizon``; both settle (stay within ``settle_tol`` of
-    their end), before the last step, within ``margin`` steps of each other; and they end
-    within ``end_tol`` of each other."""
+    relative) at every step up to ``horizon``; they end within ``end_tol`` of each other; and
+    where the reference settles (stays within ``settle_tol`` of its end) before the last step,
+    ours settles within ``margin`` steps of it, else ours is still moving at the end too."""
     assert ours.shape == ref.shape, what
     assert horizon < len(ref) - 1, f"{what}: the horizon must leave steps to compare outcomes"
     np.testing.assert_allclose(
@@ -46,5 +46,8 @@ def assert_same_run(
     )
     np.testing.assert_allclose(ours[-1], ref[-1], rtol=0, atol=end_tol, err_msg=f"{what} (end)")
     a, b = settled_at(ours, settle_tol), settled_at(ref, settle_tol)
-    assert b < len(ref) - 1, f"{what}: the reference has not settled; run it longer"
-    assert abs(a - b) <= margin, f"{what}: settles at step {a}, the reference at step {b}"
+    last = len(ref) - 1
+    if b < last:
+        assert abs(a - b) <= margin, f"{what}: settles at step {a}, the reference at step {b}"
+    else:
+        assert a == last, f"{what}: settles at step {a}, the reference is still moving"
