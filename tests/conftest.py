@@ -1,15 +1,56 @@
-"""Fixtures shared by the test modules that drive the app in a browser: a Streamlit server and a
-headless Chromium, one of each per module."""
+"""Fixtures shared by the test modules: the suite leaves the repository as it found it; the
+modules that drive the app in a browser get a Streamlit server and a headless Chromium, one of
+each per module."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def repository_files() -> dict[str, tuple[int, int]] | None:
+    """(size, mtime in ns) of every file git tracks and every untracked file it does not ignore;
+    None outside a git checkout."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    files = {}
+    for name in listed.decode().split("\0"):
+        if name and (path := ROOT / name).is_file():
+            stat = path.stat()
+            files[name] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_untouched() -> Iterator[None]:
+    """Tests write into tmp_path, never into the repository: a run leaves a fresh clone clean
+    (screenshots for the README come from bench/screenshots.py). Ignored paths (caches, the
+    venv, app/static/) are not looked at."""
+    before = repository_files()
+    yield
+    after = repository_files()
+    if before is None or after is None:
+        return
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, (
+        f"files in the repository were written, created or deleted during the test run: {changed}"
+        " (a test should write under tmp_path; or were they edited meanwhile?)"
+    )
 
 
 def browser_unavailable(reason: str) -> None:

@@ -282,7 +282,9 @@ def test_curvature_equals_finite_differences(key):
             curv.hessian[n] @ v, v * curv.eigenvalues[n], atol=1e-8 * (1 + np.abs(w).max())
         )
     single = analysis.curvature_at(land, pts[0])
-    np.testing.assert_array_equal(single.eigenvalues, curv.eigenvalues[0])
+    # one point against a batch of five: the same maths, kernels free to round the last bit apart
+    scale = 1e-13 * (1 + np.abs(curv.eigenvalues[0]).max())
+    np.testing.assert_allclose(single.eigenvalues, curv.eigenvalues[0], rtol=0, atol=scale)
 
 
 def test_curvature_of_the_quadratic_is_exact(quad):

@@ -1,10 +1,11 @@
 """The explorer page in a real browser: Streamlit serves it, headless Chromium (Playwright) drives it.
 
-What AppTest cannot see is checked here: the page renders without an exception (and its
-screenshot becomes assets/explorer.png), a shared link restores its widgets and draws the engine's
-trajectories up to the step it shows, the player's Step button moves the markers by one step,
-Play moves the one scrubber and never draws a path beyond the step shown, Reset returns to step
-0, a click on the contour sets the start point, and the surface image stays during playback. The
+What AppTest cannot see is checked here: the page renders without an exception (and a
+screenshot of it, in a temporary folder, has content), a shared link restores its widgets and
+draws the engine's trajectories up to the step it shows, the player's Step button moves the
+markers by one step, Play moves the one scrubber and never draws a path beyond the step shown,
+Reset returns to step 0, a click on the contour sets the start point, and the surface image
+stays during playback. The
 module starts its own server on a free port; one page of the default scene is shared by the tests
 that use it, in file order. Without Playwright or Debian's Chromium (/usr/bin/chromium) the tests
 are skipped, except under CI (the CI environment variable set), where that is a failure.
@@ -22,8 +23,6 @@ import pytest
 import optimizers
 from app.state import AppState, OptimizerEntry
 
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "assets" / "explorer.png"
 VIEWPORT = {"width": 1400, "height": 1000}
 TIMEOUT_MS = 30_000  # any one wait in the page (the first page load imports torch and runs 4 runs)
 
@@ -270,7 +269,6 @@ def screenshot_whole_page(page, path: Path) -> None:
         " return m.scrollHeight <= m.clientHeight + 1; }"
     )
     next_paint(page)
-    path.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(path))
     page.set_viewport_size(VIEWPORT)
     next_paint(page)
@@ -290,8 +288,9 @@ def page_state(page) -> AppState:
 # --- tests -----------------------------------------------------------------------------------------
 
 
-def test_default_scene_renders(default_page):
-    """First in the module: the shared page is still the untouched default scene."""
+def test_default_scene_renders(default_page, tmp_path):
+    """First in the module: the shared page is still the untouched default scene. (Its
+    screenshot goes to a temporary folder; `python bench/screenshots.py` refreshes assets/.)"""
     page = default_page
     assert page.locator(".js-plotly-plot").count() == 2  # contour and curves (3-D: one click)
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -300,8 +299,9 @@ def test_default_scene_renders(default_page):
     assert page.page_errors == []
     state, warnings = query_state(page.url)
     assert warnings == [] and state == AppState()
-    screenshot_whole_page(page, SCREENSHOT)
-    assert SCREENSHOT.stat().st_size > 10_000
+    shot = tmp_path / "explorer.png"
+    screenshot_whole_page(page, shot)
+    assert shot.stat().st_size > 10_000
 
 
 def test_a_shared_link_restores_widgets_and_trajectories(open_page):

@@ -3,8 +3,8 @@
 AppTest: each page runs, opens on the explorer's scene without a link, restores a non-default
 link, warns on a malformed one and sends its choice to the explorer. Pure parts: the URL states
 round-trip, figure builders produce valid figures. Browser (Playwright + Debian chromium): each
-page draws its chart, and a click on it opens the explorer with the clicked value; the
-screenshots become assets/sweep.png and assets/basins.png.
+page draws its chart, and a click on it opens the explorer with the clicked value (the
+screenshots go to a temporary folder; `python bench/screenshots.py` refreshes assets/).
 """
 
 from __future__ import annotations
@@ -299,17 +299,18 @@ def explorer_state(page) -> AppState:
     return AppState.from_query(parse_qs(urlsplit(page.url).query))[0]
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, path: Path) -> None:
     height = page.evaluate(
         "() => document.querySelector('[data-testid=stMain]')?.scrollHeight ?? 1000"
     )
     page.set_viewport_size({"width": 1400, "height": max(int(height), 1000)})
     page.wait_for_timeout(300)  # let Plotly relayout to the new size before the shot
-    page.screenshot(path=str(ROOT / "assets" / f"{name}.png"))
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
-def test_browser_sweep_chart_is_drawn_and_a_click_opens_the_explorer(page):
+def test_browser_sweep_chart_is_drawn_and_a_click_opens_the_explorer(page, tmp_path):
     query = SweepState(
         AppState(
             landscape="quadratic",
@@ -327,7 +328,7 @@ def test_browser_sweep_chart_is_drawn_and_a_click_opens_the_explorer(page):
     names = page.locator(sel).evaluate("(el) => el.data.map((t) => t.name)")
     for name in ("Gradient descent", "Momentum", "Adam", "theory: 2/λ_max = 0.2"):
         assert name in names
-    screenshot(page, "sweep")
+    screenshot(page, tmp_path / "sweep.png")
     lr = page.locator(sel).evaluate("(el) => el.calcdata[0][40].x")
     click_trace_point(page, sel, 0, 40)
     state = explorer_state(page)
@@ -337,7 +338,7 @@ def test_browser_sweep_chart_is_drawn_and_a_click_opens_the_explorer(page):
     assert not page.page_errors
 
 
-def test_browser_basin_map_is_drawn_and_a_start_opens_the_explorer(page):
+def test_browser_basin_map_is_drawn_and_a_start_opens_the_explorer(page, tmp_path):
     query = BasinState(
         AppState(
             landscape="himmelblau",
@@ -353,7 +354,7 @@ def test_browser_basin_map_is_drawn_and_a_start_opens_the_explorer(page):
     sel = open_chart(page, "basins", query, "basin_chart")
     types = page.locator(sel).evaluate("(el) => el.data.map((t) => t.type || 'scatter')")
     assert types.count("heatmap") == 3 and types.count("contour") == 3
-    screenshot(page, "basins")
+    screenshot(page, tmp_path / "basins.png")
     trace = page.locator(sel).evaluate("(el) => el.data.findIndex((t) => t.name === 'starts')")
     start = page.locator(sel).evaluate(
         f"(el) => [el.calcdata[{trace}][500].x, el.calcdata[{trace}][500].y]"

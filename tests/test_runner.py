@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from trajectories import assert_same_run
 
 import landscapes
 import optimizers
@@ -36,6 +37,18 @@ def quadratic(l1: float = 10.0, l2: float = 1.0, angle: float = 0.3) -> Landscap
     )
 
 
+# A batch may run other kernels (another reduction order, vectorised against scalar code) than a
+# lone run, so the two agree only up to how far the dynamics carry a last-bit difference. Measured
+# with the start moved by one ulp, over these 120 steps on Rosenbrock: momentum, Adam, RMSprop and
+# Nesterov move by 1e-14 at most (compared at 1e-12 to the end); Newton by 2e-13 in its first steps
+# (the Hessian's condition number is ~2500 there), then it lands exactly on (1, 1) (1e-10); L-BFGS
+# is chaotic: past 1e-14 from step 14, 4e-8 at the end, where torch's tolerance_change stops it
+# ~2e-5 short of the minimum. (horizon, tolerance) of the step-for-step comparison; past it the
+# runs must end within 1e-6 of each other and settle within 2 steps of each other.
+BATCH_STEPS = 120
+BATCH_COMPARISON = {"newton": (BATCH_STEPS, 1e-10), "lbfgs": (12, 1e-12)}
+
+
 def test_batched_runs_equal_single_runs():
     land = landscapes.get("rosenbrock")
     specs = [
@@ -46,14 +59,17 @@ def test_batched_runs_equal_single_runs():
         ("lbfgs", {"lr": 0.5}),
         ("nesterov", {"lr": 1e-4}),
     ]
-    batched = optimizers.simulate(land, specs, STARTS, steps=120)
-    assert batched.positions.shape == (len(specs), len(STARTS), 121, 2)
+    batched = optimizers.simulate(land, specs, STARTS, steps=BATCH_STEPS)
+    assert batched.positions.shape == (len(specs), len(STARTS), BATCH_STEPS + 1, 2)
     for i, spec in enumerate(specs):
+        horizon, tol = BATCH_COMPARISON.get(spec[0], (BATCH_STEPS, 1e-12))
         for j, start in enumerate(STARTS):
-            single = optimizers.simulate(land, [spec], [start], steps=120)
-            np.testing.assert_allclose(
-                batched.positions[i, j], single.positions[0, 0], rtol=0, atol=1e-12
-            )
+            single = optimizers.simulate(land, [spec], [start], steps=BATCH_STEPS)
+            ours, ref = batched.positions[i, j], single.positions[0, 0]
+            if horizon < BATCH_STEPS:
+                assert_same_run(ours, ref, horizon=horizon, tol=tol, end_tol=1e-6, what=spec[0])
+            else:
+                np.testing.assert_allclose(ours, ref, rtol=0, atol=tol, err_msg=spec[0])
             assert batched.status[i, j] == single.status[0, 0]
 
 
@@ -70,7 +86,10 @@ def test_sweep_expands_to_one_spec_per_value():
         alone = optimizers.simulate(
             land, [("adam", {"lr": float(lr)})], [[0.0, 0.0], [1.0, -1.0]], steps=50
         )
-        np.testing.assert_array_equal(result.positions[k], alone.positions[0])
+        # a batch of six runs against one: other kernels may round the last bit differently
+        # (torch's vectorised pow, say, by an element's place in the batch); Adam on Himmelblau
+        # does not amplify it (a start one ulp off moves these 50 steps by 9e-16 at most)
+        np.testing.assert_allclose(result.positions[k], alone.positions[0], rtol=0, atol=1e-13)
     with pytest.raises(ValueError, match="equal lengths"):
         optimizers.simulate(land, [("adam", {"lr": [0.1, 0.2], "beta1": [0.9, 0.8, 0.7]})], steps=1)
 
@@ -159,20 +178,31 @@ def test_newton_solves_a_quadratic_in_one_step_and_escapes_saddles():
     assert abs(free.positions[0, 0, -1, 1]) > 0.1
 
 
+# BFGS against the direct loop: step for step over the first HORIZON steps, then the outcome. The
+# two compute gradients differently (closed form against autograd), so they differ by an ulp from
+# the first steps; down Rosenbrock's curved valley that difference grows ~2x a step (1e-15 at step
+# 8, 1e-11 at step 20, 1e-6 at step 35 on the machine where it was measured, more or less on
+# another CPU), then shrinks again as both runs land on the minimum.
+BFGS_HORIZON = 20
+BFGS_STEPS = 100  # every run below has settled well before (the slowest at step ~90)
+
+
 @pytest.mark.parametrize("line_search", [False, True])
 @pytest.mark.parametrize(
     "key,start", [("rosenbrock", (-1.5, 2.0)), ("himmelblau", (0.5, 0.5)), ("beale", (1.0, 1.0))]
 )
 def test_bfgs_matches_direct_loop(key, start, line_search):
     land = landscapes.get(key)
-    steps = 40
-    ours = optimizers.simulate(land, [("bfgs", {"line_search": line_search})], [start], steps=steps)
-    ref, f_evals = direct_bfgs(land.fn, start, steps, line_search=line_search)
-    # Rosenbrock's valley amplifies rounding (one ulp at step 7 grows ~3x a step), so the
-    # agreement is 1e-9 over the first 25 steps and 1e-6 to the end
-    np.testing.assert_allclose(ours.positions[0, 0, :25], ref[:25], rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(ours.positions[0, 0], ref, rtol=1e-6, atol=1e-6)
-    assert ours.evaluations["function"][0, 0] == steps + f_evals
+    spec = ("bfgs", {"line_search": line_search})
+    ours = optimizers.simulate(land, [spec], [start], steps=BFGS_STEPS)
+    ref, f_evals = direct_bfgs(land.fn, start, BFGS_STEPS, line_search=line_search)
+    assert_same_run(ours.positions[0, 0], ref, horizon=BFGS_HORIZON, tol=1e-9, what=key)
+    # the line search's trials: exactly the loop's over the horizon; over the whole run, within
+    # a few (a trial the Armijo test takes or rejects by a hair near the end of the chaos)
+    short = optimizers.simulate(land, [spec], [start], steps=BFGS_HORIZON)
+    _, short_evals = direct_bfgs(land.fn, start, BFGS_HORIZON, line_search=line_search)
+    assert short.evaluations["function"][0, 0] == BFGS_HORIZON + short_evals
+    assert abs(ours.evaluations["function"][0, 0] - (BFGS_STEPS + f_evals)) <= 3
 
 
 def test_line_search_makes_bfgs_converge_on_rosenbrock():

@@ -2,7 +2,8 @@
 
 Every configuration runs in one batched ``simulate`` call with several starts; each run is then
 replayed the usual way (torch.optim on one 2-element tensor, one step at a time) and the two
-trajectories must agree to 1e-9 over 300 steps.
+trajectories must agree to 1e-9 over 300 steps (where the dynamics amplify rounding: over the
+steps where it stays bounded, then in where and when the run ends).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from trajectories import assert_same_run
 
 import optimizers
 from landscapes.base import Landscape, Minimum
@@ -109,10 +111,25 @@ CONFIGS = [
     ("lbfgs", {"lr": 0.3, "history_size": 3}),
 ]
 
-# Runs whose dynamics amplify rounding: differences of one ulp (libm's pow against torch's, the
-# order of a sum) grow past 1e-9 within 300 steps, whatever the rule. Fixed-step L-BFGS down
-# Rosenbrock's curved valley from (-1.5, 2) is one (1e-13 at step 25, 1e-6 at step 300).
-SENSITIVE = {("lbfgs", "rosenbrock", 0)}
+# Runs whose dynamics amplify rounding: a difference of one ulp (libm's pow against a vectorised
+# one, the order of a sum, another CPU's kernels) grows past 1e-9 within 300 steps, so ours and
+# torch.optim agree to 1e-9 there only while they round alike. Each is compared step for step
+# over its first `horizon` steps, then by where it ends (within `end_tol`) and when it settles.
+# Measured by moving the start by 1 to 5 ulps (the test checks the other runs stay insensitive):
+# - fixed-step L-BFGS down Rosenbrock's curved valley from (-1.5, 2), both configurations: 1e-13
+#   at step 25, past 1e-12 from step 27 to 37, past 1e-9 from step 40 to 55, up to 5e-6, then both
+#   land on (1, 1). With history_size 3 torch's tolerance_change (1e-9) stops the run ~5e-6 short
+#   of the minimum, at a point the rounding chooses: the ends agree within 1e-5.
+# - Adadelta at lr 1 from (-1.5, 2): 1e-16 to step 134, then past 1e-9 within 8 steps and 2e-3 to
+#   5e-3 at step 300, still crawling along the valley: the ends agree within 0.05.
+SENSITIVE = {
+    ("lbfgs", 0.5, "rosenbrock", 0): (25, 1e-5),  # (horizon, end_tol)
+    ("lbfgs", 0.3, "rosenbrock", 0): (25, 1e-5),
+    ("adadelta", 1.0, "rosenbrock", 0): (120, 0.05),
+}
+# How far one ulp at the start may carry in a run compared to TOL over all its steps: past this,
+# the comparison depends on the two computations rounding alike, and the run belongs in SENSITIVE.
+INSENSITIVE = TOL / 100
 
 _LR_SCALE = {"rosenbrock": 1.0, "himmelblau": 3.0, "quadratic": 10.0}
 _FIRST_ORDER_SCALED = {"gd", "sgd", "momentum", "nesterov"}
@@ -254,14 +271,28 @@ def test_batched_rules_match_torch_optim(surface):
     land, starts = SURFACES[surface]
     specs = [(n, _scaled(n, hp, surface)) for n, hp in CONFIGS]
     result = optimizers.simulate(land, specs, starts=starts, steps=STEPS, device="cpu")
+    # the same runs from starts one ulp away: how much rounding each run's dynamics amplify
+    nudged = np.nextafter(np.asarray(starts, dtype=np.float64), np.inf)
+    twin = optimizers.simulate(land, specs, starts=nudged, steps=STEPS, device="cpu").positions
+    spread = np.abs(twin - result.positions).max(-1)  # (spec, start, step)
     worst = {}
     for i, (name, hp) in enumerate(specs):
         for j, start in enumerate(starts):
-            if (name, surface, j) in SENSITIVE:
-                continue
             ref = torch_trajectory(land.fn, name, hp, start)
             assert np.isfinite(ref).all(), f"reference run {name} {hp} diverged on {surface}"
             ours = result.positions[i, j]
+            sensitive = SENSITIVE.get((name, hp["lr"], surface, j))
+            if sensitive:
+                horizon, end_tol = sensitive
+                assert spread[i, j, : horizon + 1].max() <= INSENSITIVE, (name, hp, "horizon")
+                assert_same_run(
+                    ours, ref, horizon=horizon, tol=TOL, end_tol=end_tol, what=f"{name} {hp}"
+                )
+                continue
+            assert spread[i, j].max() <= INSENSITIVE, (
+                f"{name} {hp} from start {j} amplifies rounding ({spread[i, j].max():.1e} from one"
+                " ulp): list it in SENSITIVE with the horizon where the spread stays small"
+            )
             worst[f"{name} {hp} start {j}"] = float(np.abs(ours - ref).max())
             # the run actually moved: a frozen trajectory would agree trivially at step 0 only
             assert np.abs(ref[-1] - ref[0]).max() > 1e-3
