@@ -80,7 +80,7 @@ END_SYMBOLS_3D = (
 )
 FONT_SIZE = 18  # readable from the back of a lecture room
 SMALL_FONT = 16  # ticks, legend, slider labels: the smallest text drawn
-PLOT_SIZE = 540  # pixels along the longer side of the 2-D plot area
+PLOT_SIZE = 480  # pixels along the longer side of the 2-D plot area: on a 720 px projector
 # frames of the contour's player: each names every trace, and the browser re-reads them all at every
 # update of the chart (a change of learning rate): 60 instead of 120 cut that update from about
 # 1.2 s to 0.8 s in headless Chromium (bench/app_browser.py); the tail of 10 steps bridges the gap
@@ -1344,16 +1344,17 @@ def _contour(
         yaxis=base.yaxis,
     )
     figure: dict[str, Any] = {"data": traces, "layout": layout}
+    # the browser makes the figure smaller to fit the window (app.plotly_view): the plot and the
+    # x axis's ticks and title (70 px below it) on the first screen, the legend may follow
+    layout["meta"] = {"fit": {"below": 70, "min_plot": 320}}
     if frames:
-        layout["meta"] = {
-            "player": {
-                "total": total,
-                "step": step,
-                "paths": paths,
-                "legend": legend_names,
-                "frame_ms": SPEEDS[1][1],
-                "speeds": [[label, ms] for label, ms in SPEEDS],
-            }
+        layout["meta"]["player"] = {
+            "total": total,
+            "step": step,
+            "paths": paths,
+            "legend": legend_names,
+            "frame_ms": SPEEDS[1][1],
+            "speeds": [[label, ms] for label, ms in SPEEDS],
         }
         figure["frames"] = frames
     return figure

@@ -250,6 +250,24 @@ function attachPlayer(Plotly, div, fig, paths, report) {
   if (spec.autoplay && !div.__autoplayed) { div.__autoplayed = true; play(); }
 }
 
+function fitToScreen(layout, top) {
+  // the contour on the first screen: a figure with layout.meta.fit and a fixed size is made
+  // smaller, its plot area keeping its proportions, until the plot and its axis labels end
+  // above the bottom of the window (never below meta.fit.min_plot pixels of plot height)
+  const fit = layout.meta.fit;
+  const room = window.innerHeight - top - layout.margin.t - fit.below;
+  const plotH = layout.height - layout.margin.t - layout.margin.b;
+  const plotW = layout.width - layout.margin.l - layout.margin.r;
+  const scale = Math.max(Math.min(room / plotH, 1), fit.min_plot / plotH);
+  if (scale >= 0.999) return layout;
+  const out = {...layout, height: Math.round(layout.height - plotH * (1 - scale)),
+               width: Math.round(layout.width - plotW * (1 - scale))};
+  if (layout.legend && typeof layout.legend.y === "number") {  // same pixels below the plot
+    out.legend = {...layout.legend, y: layout.legend.y / scale};
+  }
+  return out;
+}
+
 function attachCursor(Plotly, div, fig) {
   const shape = fig.layout.meta.cursor.shape;
   if (div.__cursor) window.removeEventListener("optiscape:step", div.__cursor);
@@ -277,6 +295,13 @@ export default function ({ parentElement, data, setTriggerValue, setStateValue }
   const font = (layout.font = layout.font || {});
   if (!font.color) font.color = getComputedStyle(parentElement).color;
   const player = meta.player ? preparePlayer(fig) : null;
+  if (meta.fit && layout.height && layout.width) {
+    const main = parentElement.closest("[data-testid='stMain']");
+    const top = parentElement.getBoundingClientRect().top + (main ? main.scrollTop : 0) +
+      (player && meta.player.controls !== "hidden" ? 52 : 0);  // the player's bar comes first
+    Object.assign(layout, fitToScreen(layout, top));
+    div.style.minHeight = `${layout.height}px`;
+  }
   loadPlotly()
     .then((Plotly) => {
       if (div.__spec !== spec) return;  // a newer figure arrived while Plotly loaded

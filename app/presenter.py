@@ -177,7 +177,10 @@ def page_css(theme: str) -> str:
     """CSS for the page around the figures in presenter mode: larger type; dark background."""
     dark = THEME_COLOURS["dark"]
     main, side = "[data-testid='stMain']", "[data-testid='stSidebar']"
-    css = f"{main} [data-testid='stMarkdownContainer'] p {{ font-size: 1.2rem; }}"
+    css = (
+        f"{main} [data-testid='stMarkdownContainer'] p {{ font-size: 1.2rem; }}"
+        f" {main} .optiscape-player {{ font-size: 1.25rem; }}"
+    )
     if theme == "dark":
         text = dark["text"]
         css += (
@@ -185,9 +188,16 @@ def page_css(theme: str) -> str:
             f" {main} [data-testid='stMarkdownContainer'], {main} h1, {main} h2, {main} h3,"
             f" {main} h4, {main} label, {main} [data-testid='stCaptionContainer'],"
             f" {main} [data-testid='stExpander'] summary {{ color: {text}; }}"
+            # info and warning boxes dark too, in their own hue, with the page's text
+            f" {main} [data-testid='stAlertContainer'] {{ background: #1d2c44; }}"
             f" {main} [data-testid='stAlert'] [data-testid='stMarkdownContainer']"
-            f" {{ color: #0e1117; }}"
+            f" {{ color: {text}; }}"
             f" {main} button {{ background: #262a33; border-color: #8a8f99; }}"
+            f" {main} .optiscape-player, {main} .optiscape-player button,"
+            f" {main} .optiscape-player select {{ color: {text}; }}"
+            f" {main} .optiscape-player select {{ background: #262a33; }}"
+            # switches: the track shows against the dark sidebar
+            f" {side} [data-baseweb='checkbox'] div {{ border-color: #8a8f99; }}"
             f" {main} button [data-testid='stMarkdownContainer'] {{ color: {text}; }}"
             # the sidebar too: a light strip beside a dark page glares on a projector
             f" {side} {{ background: #1b1f27; }}"

@@ -44,6 +44,11 @@ STEPS_PER_DECADE = 8  # values per decade on log-scale sliders
 INT_SCHEDULE_FIELDS = ("step_size", "t_max", "warmup")
 # text versions of the figures' end-of-path symbols, to name each optimizer's marker in the sidebar
 MARKER_TEXT = ("●", "■", "◆", "▲", "⬟", "⬢", "★", "✚")
+# the chart on the first screen of a 1280 x 720 projector: less of Streamlit's space above the page
+CHART_FIRST_CSS = (
+    "<style>[data-testid='stMainBlockContainer'] { padding-top: 3.6rem; }"
+    " [data-testid='stMain'] h2 { padding-top: 0; padding-bottom: 0.2rem; }</style>"
+)
 SERVER_TIME_HELP = "Time the server spent on this page: engine runs not cached yet, figures, table."
 
 
@@ -605,12 +610,13 @@ def lesson_panel(lesson_id: str) -> None:
     """The open lesson's title, explanation and what to notice."""
     lesson = lessons.get(lesson_id)
     with st.container(border=True):
-        left, right = st.columns([6, 1], vertical_alignment="center")
+        left, right = st.columns([4, 1.3], vertical_alignment="center")
         left.subheader(f"Lesson: {lesson.title}")
         if visible("lessons"):
-            right.button("Close lesson", on_click=close_lesson)
-        st.markdown(lesson.explanation)
+            right.button("Close lesson", on_click=close_lesson, width="stretch")
         st.markdown(f"**What to notice:** {lesson.notice}")
+        with st.expander("Why: the explanation"):
+            st.markdown(lesson.explanation)
 
 
 # --- page ------------------------------------------------------------------------------------------
@@ -681,8 +687,12 @@ def render() -> None:
         st.html(presenter.page_css(state.theme))
     if state.lesson is not None:
         lesson_panel(state.lesson)
-    st.header(surface.name)
-    st.info(surface.notice)
+    st.html(CHART_FIRST_CSS)
+    if state.lesson is None:
+        st.header(surface.name)
+        st.caption(surface.notice)
+    else:  # the lesson's title heads the page; the surface is named in one line
+        st.caption(f"**{surface.name}**: {surface.notice}")
     if state.landscape == CUSTOM:  # maths typeset from the checked syntax tree, never the text
         st.latex(f"f(x, y) = {surface.formula}")
     if not runs:
