@@ -48,8 +48,15 @@ def shoot(page, base: str, lesson: lessons.Lesson) -> bytes:
         " && !!el.querySelector('.main-svg'); }"
     )
     page.wait_for_selector(IDLE)
+    # a lesson opens at step 0: its picture is the race run to its end
+    page.locator(f"{selector} .optiscape-player button.end").click()
+    page.wait_for_function(
+        f"() => document.querySelector({selector + ' .optiscape-player input.scrub'!r}).value"
+        f" === document.querySelector({selector + ' .optiscape-player input.scrub'!r}).max"
+    )
+    page.wait_for_selector(IDLE)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    element = page.locator(selector)
+    element = page.locator(f"{selector} .js-plotly-plot")
     element.scroll_into_view_if_needed()
     return element.screenshot()
 
