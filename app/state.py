@@ -346,7 +346,9 @@ BENCHMARK_OPTIMIZERS: tuple[OptimizerEntry, ...] = (
     OptimizerEntry.make("rmsprop"),
     DEFAULT_OPTIMIZERS[3],
 )
-BENCHMARK_STATE = AppState(optimizers=BENCHMARK_OPTIMIZERS)
+BENCHMARK_STATE = AppState(  # every view on, at the last step: the heaviest page of the scene
+    optimizers=BENCHMARK_OPTIMIZERS, step=None, show_3d=True, show_arrows=True, show_curvature=True
+)
 
 
 # --- helpers -------------------------------------------------------------------------------------
