@@ -95,6 +95,19 @@ def workloads() -> list[tuple[str, float, object]]:
             lambda: analysis.basins(rosen, eight, (20, 20), 300),
         ),
     ]
+    ackley = landscapes.get("ackley")  # no closed-form derivatives: autograd
+    out += [
+        (
+            "explorer: 8 optimizers x 500 steps, autograd",
+            cost.simulate_seconds(ackley, eight, 1, 500),
+            lambda: optimizers.simulate(ackley, eight, None, 500),
+        ),
+        (
+            "basins: adam, newton 40x40 x 200 steps, autograd",
+            cost.basins_seconds(ackley, ["adam", "newton"], 40, 200),
+            lambda: analysis.basins(ackley, ["adam", "newton"], (40, 40), 200),
+        ),
+    ]
     loss = torch.nn.CrossEntropyLoss()
     specs = [("adam", {"lr": 0.01}), ("sgd", {"lr": 0.1}), ("rmsprop", {"lr": 0.01})]
     for data, kind, bs, steps in (("moons", "mlp", 64, 200), ("digits", "cnn", None, 20)):

@@ -79,7 +79,7 @@ def test_every_optimizer_declares_its_cost():
 
 def test_largest_within_is_the_largest_setting_that_fits():
     def estimate(g: int) -> float:
-        return cost.basins_seconds(ROSENBROCK, EIGHT, g, 2000)
+        return cost.basins_seconds(ROSENBROCK, EIGHT, g, 500)
 
     grid = cost.largest_within(estimate, 10.0, 10, 200)
     assert grid is not None and 10 <= grid < 200
