@@ -28,16 +28,18 @@ from .base import get as get_optimizer
 from .runner import SpecLike, expand_specs
 
 # --- calibrated constants (seconds; 2-core CPU, float64; see bench/cost_model.py) ----------------
-# Fitted to times measured on a loaded 2-core machine (load average 4-5), then multiplied by
+# Fitted to times measured on a loaded 2-core machine (load average 4-6), then multiplied by
 # SAFETY: the estimate errs high, so a view estimated within the budget is computed within it.
+# Under heavier load (other processes on both cores) torch's threads contend and large batches
+# can run several times slower still; no constant covers that.
 SAFETY = 1.5  # every estimate is this many times the fitted one
 STEP_S = 80e-6  # the runner's own work per step and a closed-form gradient, whatever the runs
 STEP_RUN_S = 200e-9  # ... per run: the gradient, divergence and settle checks
 OP_S = 10e-6  # one unit of an update rule's ``StepCost.ops`` (a small tensor operation) per step
 RUN_S = 250e-9  # one unit of ``StepCost.per_run`` per run and step
-AUTOGRAD_S = 0.8e-3  # a gradient by autograd (no closed form) per step ...
-AUTOGRAD_RUN_S = 5e-6  # ... and per run
-HESSIAN_S = 1e-3  # a Hessian by torch.func per step (landscapes without a closed form) ...
+AUTOGRAD_S = 1.5e-3  # a gradient by autograd (no closed form) per step ...
+AUTOGRAD_RUN_S = 7e-6  # ... and per run
+HESSIAN_S = 2e-3  # a Hessian by torch.func per step (landscapes without a closed form) ...
 HESSIAN_RUN_S = 10e-6  # ... and per run (a closed-form Hessian is in Newton's ``per_run``)
 TRIAL_RUN_S = 300e-9  # one line-search trial point per run (a function value) ...
 AUTOGRAD_TRIAL = 4.0  # ... times this where the surface has no closed-form gradient
