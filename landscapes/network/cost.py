@@ -6,7 +6,7 @@ of B samples does R * B forward and backward passes (about 3 forward's work), a 
 one forward pass over the metric's data, a Hessian-vector product about 4 forward passes. The
 constants are seconds per unit on a 2-core CPU in float32, calibrated with
 ``bench/cost_model.py`` (predicted against measured) and rounded up: the model errs high, by
-some 1.5-3x for convolutional models. On small MLPs the fixed costs of a step and of a Lanczos
+some 1.1-2x for convolutional models under load. On small MLPs the fixed costs of a step and of a Lanczos
 iteration dominate; they vary most with the machine's load and are kept low enough that the
 network page's default view fits the default budget (measured some 3 s on a quiet machine).
 """
@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 # --- calibrated constants (seconds; 2-core CPU, float32; see bench/cost_model.py) ----------------
-FORWARD_MAC_S = 1.5e-10  # one sample-MAC of a batched forward pass (surfaces, recorded values)
-TRAIN_MAC_S = 4e-9  # one sample-MAC of a training step: forward, backward and the update
+FORWARD_MAC_S = 2e-10  # one sample-MAC of a batched forward pass (surfaces, recorded values)
+TRAIN_MAC_S = 5.5e-9  # one sample-MAC of a training step: forward, backward and the update
 TRAIN_STEP_S = 0.015  # a training step's fixed work (batch, oracle, update rules), any size
 PARAM_STEP_S = 100e-9  # per run and parameter per step: the update rule on the flat vector
 HVP_MAC_S = 8e-9  # one sample-MAC of a Hessian-vector product (Hutchinson's batched probes)
