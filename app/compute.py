@@ -18,6 +18,7 @@ import streamlit as st
 
 import landscapes
 import optimizers
+from optimizers import cost
 
 from .state import AppState, OptimizerEntry, landscape_for
 
@@ -285,6 +286,51 @@ def prefetch(
     with store.lock:
         store.threads = [t for t in store.threads if t.is_alive()] + [thread]
     thread.start()
+
+
+def runs_seconds(
+    key: str,
+    params: tuple[tuple[str, float], ...],
+    entries: Sequence[OptimizerEntry],
+    steps: int,
+) -> float:
+    """Estimated seconds of computing the runs of ``entries`` for ``steps`` steps in one batch
+    (``optimizers.cost.simulate_seconds``; runs already in the store are counted too)."""
+    if not entries:
+        return 0.0
+    return cost.simulate_seconds(landscape_for(key, params), [e.spec() for e in entries], 1, steps)
+
+
+def runs_steps(
+    key: str,
+    params: tuple[tuple[str, float], ...],
+    entries: Sequence[OptimizerEntry],
+    steps: int,
+    budget: float,
+) -> int:
+    """The most steps, up to ``steps``, whose runs fit ``budget`` seconds (at least 1)."""
+    fits = cost.largest_within(
+        lambda n: runs_seconds(key, params, entries, n), budget, 1, int(steps)
+    )
+    return fits or 1
+
+
+def prefetch_within(
+    key: str,
+    params: tuple[tuple[str, float], ...],
+    entries: Sequence[OptimizerEntry],
+    steps: int,
+    budget: float,
+) -> list[OptimizerEntry]:
+    """The longest prefix of ``entries`` (the likeliest first) whose runs fit ``budget``
+    seconds: what ``prefetch`` may compute; empty when not even the first one fits."""
+    entries = list(entries)
+    if not entries:
+        return []
+    n = cost.largest_within(
+        lambda k: runs_seconds(key, params, entries[:k], steps), budget, 1, len(entries)
+    )
+    return entries[: n or 0]
 
 
 def wait_for_prefetch(timeout: float | None = None) -> None:

@@ -133,19 +133,35 @@ def sweep_seconds(
     return cost.sweep_seconds(_land(key, params), [e.spec() for e in entries], count, steps)
 
 
-def sweep_steps(
+SWEEP_MIN_STEPS = 100  # a sweep is cut to fewer learning rates before fewer steps than this
+
+
+def sweep_setting(
     key: str,
     params: Params,
     entries: tuple[OptimizerEntry, ...],
     count: int,
     steps: int,
     budget: float,
-) -> int:
-    """The most steps, up to ``steps``, whose sweep fits ``budget`` (at least 1)."""
-    fits = cost.largest_within(
-        lambda n: sweep_seconds(key, params, entries, count, n), budget, 1, steps
-    )
-    return fits or 1
+    min_count: int,
+) -> tuple[int, int]:
+    """(count, steps) to compute within ``budget``: the asked ones when they fit; else the most
+    steps (down to ``SWEEP_MIN_STEPS``, or the asked steps when fewer) at the asked learning
+    rates; else the most learning rates (down to ``min_count``) at that many steps; else
+    ``min_count`` learning rates and the most steps that fit (at least 1)."""
+
+    def seconds(c: int, n: int) -> float:
+        return sweep_seconds(key, params, entries, c, n)
+
+    floor = min(int(steps), SWEEP_MIN_STEPS)
+    most = cost.largest_within(lambda n: seconds(count, n), budget, floor, steps)
+    if most is not None:
+        return count, most
+    fewer = cost.largest_within(lambda c: seconds(c, floor), budget, min_count, count)
+    if fewer is not None:
+        return fewer, floor
+    least = cost.largest_within(lambda n: seconds(min_count, n), budget, 1, floor)
+    return min_count, least or 1
 
 
 def basins_seconds(

@@ -6,13 +6,17 @@ Streamlit hashes), so the same settings are computed once per server. No maths h
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
-from optimizers import tuning
+from optimizers import cost, tuning
 
 from .search_state import SearchState
+from .state import landscape_for
 
 RESOLUTION = 41  # dense-map samples per axis: 1681 runs in one batched call
+MIN_RESOLUTION = 11  # the coarsest dense map shown above the compute budget
 NETWORK_RESOLUTION = 15  # network problems: 225 trainings in one batched call
 
 
@@ -39,3 +43,40 @@ def searches(state: SearchState) -> dict[str, tuning.SearchResult]:
 def objective_text(state: SearchState) -> str:
     """The objective in words."""
     return state.problem().objective_text()
+
+
+# --- cost: what a view asks for against the budget (``app.budget``) -------------------------------
+
+
+def seconds(state: SearchState, resolution: int) -> float | None:
+    """Estimated seconds of ``dense`` at ``resolution`` and ``searches`` of a surface problem
+    (``optimizers.cost.search_seconds``); None for a network problem (not estimated: its sizes
+    are bounded by the page's own limits)."""
+    if state.kind == "network":
+        return None
+    return cost.search_seconds(
+        landscape_for(state.landscape, state.landscape_params),
+        state.optimizer,
+        state.steps,
+        resolution=resolution,
+        searchers=state.searchers,
+        budget=state.budget,
+        batch=state.batch,
+    )
+
+
+def setting(state: SearchState, resolution: int, budget: float) -> tuple[SearchState, int]:
+    """(state, resolution) to compute within ``budget`` seconds: the asked ones when they fit
+    (or are not estimated); else the most trials per searcher that fit; else one trial and the
+    finest dense map that fits (down to ``MIN_RESOLUTION``)."""
+    asked = seconds(state, resolution)
+    if asked is None or asked <= budget:
+        return state, resolution
+    trials = cost.largest_within(
+        lambda n: seconds(replace(state, budget=n), resolution), budget, 1, state.budget
+    )
+    if trials is not None:
+        return replace(state, budget=trials), resolution
+    one = replace(state, budget=1)
+    finest = cost.largest_within(lambda r: seconds(one, r), budget, MIN_RESOLUTION, resolution)
+    return one, finest or MIN_RESOLUTION

@@ -141,7 +141,7 @@ register(
         reference="Kingma & Ba 2015, 'Adam: a method for stochastic optimization', ICLR; AMSGrad: "
         "Reddi, Kale & Kumar 2018, 'On the convergence of Adam and beyond', ICLR",
         torch_name="Adam",
-        cost=StepCost(12, 1.5),
+        cost=StepCost(12, 2.5),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
     )
@@ -159,7 +159,7 @@ register(
         maths=r"\theta \leftarrow \theta (1 - \eta\lambda),\ \text{then Adam's step}",
         reference="Loshchilov & Hutter 2019, 'Decoupled weight decay regularization', ICLR",
         torch_name="AdamW",
-        cost=StepCost(16, 2.0),
+        cost=StepCost(16, 3.5),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
     )

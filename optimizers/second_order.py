@@ -163,7 +163,7 @@ register(
         "form: Dauphin et al. 2014, 'Identifying and attacking the saddle point problem', NeurIPS",
         needs=frozenset({"hessian", "function"}),
         stationary=True,
-        cost=StepCost(ops=25, per_run=10.0, hessians=1, line_search=True),
+        cost=StepCost(ops=25, per_run=5.0, hessians=1, line_search=True),
     )
 )
 
@@ -232,7 +232,7 @@ register(
         reference="Broyden, Fletcher, Goldfarb, Shanno 1970; Nocedal & Wright 2006, 'Numerical "
         "Optimization', algorithm 6.1",
         needs=frozenset({"function"}),
-        cost=StepCost(ops=45, per_run=5.0, line_search=True),
+        cost=StepCost(ops=30, per_run=5.0, line_search=True),
     )
 )
 
@@ -373,6 +373,6 @@ register(
         "optimization', Math. Programming 45; Nocedal & Wright 2006, algorithm 7.4",
         torch_name="LBFGS",
         needs=frozenset({"function"}),
-        cost=StepCost(ops=100, per_run=16.0, line_search=True),
+        cost=StepCost(ops=140, per_run=25.0, line_search=True),
     )
 )

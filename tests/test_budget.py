@@ -12,12 +12,14 @@ import pytest
 
 import landscapes
 import optimizers
-from app import budget, diagnostic_compute, network_compute
-from app.diagnostic_state import BasinState
+from app import budget, compute, diagnostic_compute, network_compute, search_compute
+from app.diagnostic_state import COUNT_BOUNDS, BasinState, SweepState
 from app.network_state import NetworkState
+from app.search_state import SearchState
+from app.state import AppState
 from landscapes.network import cost as ncost
 from optimizers import cost
-from tests.apptest_helpers import chart_figures, open_page
+from tests.apptest_helpers import chart_figures, open_page, written_query
 
 ROSENBROCK = landscapes.get("rosenbrock")
 ACKLEY = landscapes.get("ackley")  # no closed-form derivatives: autograd
@@ -79,7 +81,7 @@ def test_every_optimizer_declares_its_cost():
 
 def test_largest_within_is_the_largest_setting_that_fits():
     def estimate(g: int) -> float:
-        return cost.basins_seconds(ROSENBROCK, EIGHT, g, 2000)
+        return cost.basins_seconds(ROSENBROCK, EIGHT, g, 500)
 
     grid = cost.largest_within(estimate, 10.0, 10, 200)
     assert grid is not None and 10 <= grid < 200
@@ -165,3 +167,133 @@ def test_the_costly_network_link_is_capped_or_refused_with_the_budget_message(mo
 
 def test_the_default_network_view_fits_the_default_budget():
     assert network_compute.plan(NetworkState(), 10.0).changes == ()
+
+
+# an explorer link far over a small budget: eight optimizers, Newton and BFGS among them, on a
+# surface whose gradient and Hessian are autograd's
+EXPLORER_LINK = {"v": "1", "ls": "ackley", "steps": "2000", "o": EIGHT}
+SMALL_BUDGET = "2"
+
+
+def test_the_costly_explorer_link_runs_fewer_steps(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_helpers import APP, TIMEOUT
+
+    monkeypatch.setenv(budget.ENV, SMALL_BUDGET)
+    state = AppState.from_query(EXPLORER_LINK)[0]
+    args = (state.landscape, state.engine_params(), state.optimizers)
+    assert compute.runs_seconds(*args, 2000) > float(SMALL_BUDGET)
+    steps = compute.runs_steps(*args, 2000, float(SMALL_BUDGET))
+    assert 1 <= steps < 2000
+    assert compute.runs_seconds(*args, steps) <= float(SMALL_BUDGET)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in EXPLORER_LINK.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (message,) = budget_warnings(at)
+    assert "8 optimizers x 2000 steps" in message and f"Showing {steps} steps" in message
+    # the computed runs have the capped steps; the slider and the link keep the asked ones
+    assert at.session_state["steps_computed"] == steps
+    assert at.slider(key="k").max == steps
+    assert any(c.value.startswith(f"{steps} steps from") for c in at.caption)
+    assert at.slider(key="steps").value == 2000
+    written = written_query(at)
+    assert written["steps"] in ("2000", ["2000"]) and "step" not in written
+    compute.wait_for_prefetch()
+
+
+def test_the_explorer_prefetch_stays_within_the_budget():
+    from app.views.explorer import likely_entries
+
+    state = AppState.from_query(EXPLORER_LINK)[0]
+    args = (state.landscape, state.engine_params())
+    likely = likely_entries(state.optimizers)
+    assert compute.runs_seconds(*args, likely, 2000) > 2.0
+    kept = compute.prefetch_within(*args, likely, 2000, 2.0)
+    assert kept == likely[: len(kept)] and len(kept) < len(likely)
+    assert compute.runs_seconds(*args, kept, 2000) <= 2.0
+    # the likeliest first: each optimizer's nearest learning rates before the farther ones
+    assert [e.name for e in likely[: len(state.optimizers)]] == [
+        e.name for e in state.optimizers if "lr" in e.values
+    ]
+    assert compute.prefetch_within(*args, likely, 2000, 1e-9) == []
+
+
+SWEEP_LINK = {"v": "1", "ls": "ackley", "steps": "2000", "nlr": "60", "o": EIGHT}
+
+
+def test_the_costly_sweep_link_runs_fewer_steps_or_learning_rates(monkeypatch):
+    from tests.test_diagnostic_pages import run_page
+
+    monkeypatch.setenv(budget.ENV, SMALL_BUDGET)
+    state = SweepState.from_query(SWEEP_LINK)[0]
+    assert state.count == 60 and state.scene.steps == 2000
+    args = (state.scene.landscape, state.scene.engine_params(), state.scene.optimizers)
+    count, steps = diagnostic_compute.sweep_setting(
+        *args, 60, 2000, float(SMALL_BUDGET), COUNT_BOUNDS[0]
+    )
+    assert (count, steps) != (60, 2000)
+    assert diagnostic_compute.sweep_seconds(*args, count, steps) <= float(SMALL_BUDGET) or (
+        count == COUNT_BOUNDS[0]
+    )
+    at = run_page("views/sweep.py", SWEEP_LINK)
+    (message,) = budget_warnings(at)
+    assert "8 optimizers x 60 learning rates x 2000 steps" in message
+    assert any(f"{steps} steps, seed" in c.value for c in at.caption)
+    assert any(f"at {count} learning rates" in c.value for c in at.caption)
+    assert at.slider(key="sw_count").value == 60 and at.slider(key="sw_steps").value == 2000
+
+
+def test_a_sweep_is_cut_to_fewer_learning_rates_when_fewer_steps_do_not_fit():
+    land = ("ackley", (), tuple(AppState.from_query({"o": EIGHT})[0].optimizers))
+    least, full = (diagnostic_compute.sweep_seconds(*land, c, 100) for c in (5, 60))
+    limit = (least + full) / 2  # 100 steps fit only with fewer learning rates
+    count, steps = diagnostic_compute.sweep_setting(*land, 60, 2000, limit, 5)
+    assert steps == diagnostic_compute.SWEEP_MIN_STEPS and 5 <= count < 60
+    assert diagnostic_compute.sweep_seconds(*land, count, steps) <= limit
+    # below even that: the fewest learning rates and fewer steps
+    count, steps = diagnostic_compute.sweep_setting(*land, 60, 2000, least / 2, 5)
+    assert count == 5 and 1 <= steps < 100
+
+
+SEARCH_LINK = {"v": "1", "ls": "ackley", "opt": "adam", "steps": "2000", "n": "100"}
+
+
+def test_the_costly_search_link_runs_fewer_trials(monkeypatch):
+    monkeypatch.setenv(budget.ENV, "20")
+    asked = SearchState.from_query(SEARCH_LINK)[0]
+    assert asked.budget == 100 and asked.steps == 2000
+    res = search_compute.resolution_for(asked)
+    assert search_compute.seconds(asked, res) > 20.0
+    shown, shown_res = search_compute.setting(asked, res, 20.0)
+    assert shown.budget < 100 or shown_res < res
+    at = open_page("views/search.py", SEARCH_LINK)
+    (message,) = budget_warnings(at)
+    assert f"{len(asked.searchers)} searchers x 100 trials x 2000 steps" in message
+    if shown.budget < 100:
+        assert f"Showing {shown.budget} trials per searcher" in message
+    assert at.number_input(key="s_budget").value == 100  # the widget keeps what was asked
+    assert written_query(at).get("n") in ("100", ["100"])
+
+
+@pytest.mark.parametrize(
+    "page", ["views/explorer.py", "views/sweep.py", "views/basins.py", "views/search.py"]
+)
+def test_the_default_views_fit_the_default_budget(monkeypatch, page):
+    monkeypatch.delenv(budget.ENV, raising=False)
+    at = open_page(page)
+    assert budget_warnings(at) == []
+
+
+def test_the_default_views_are_estimated_within_the_default_budget():
+    scene = AppState()
+    args = (scene.landscape, scene.engine_params(), scene.optimizers)
+    assert compute.runs_seconds(*args, scene.steps) <= budget.DEFAULT_S
+    sweep = SweepState(scene)
+    assert diagnostic_compute.sweep_seconds(*args, sweep.count, scene.steps) <= budget.DEFAULT_S
+    basins = BasinState(scene)
+    assert diagnostic_compute.basins_seconds(*args, basins.grid, scene.steps) <= budget.DEFAULT_S
+    search = SearchState()
+    assert search_compute.seconds(search, search_compute.RESOLUTION) <= budget.DEFAULT_S

@@ -20,7 +20,7 @@ import numpy as np
 import streamlit as st
 
 import optimizers
-from app import compute, curvature_panel, exports, figures, lessons, presenter
+from app import budget, compute, curvature_panel, exports, figures, lessons, presenter
 from app.labels import lowest_free, unique_labels
 from app.literal import show_link_messages, show_problem
 from app.page_links import sync_url
@@ -176,6 +176,8 @@ def current_state() -> AppState:
         if value != p.default:
             params.append((p.name, float(value)))
     steps = int(ss.steps)
+    # the last step computed: fewer than asked above the compute budget (``render``)
+    end = min(steps, int(ss.get("steps_computed", steps)))
     return AppState(
         landscape=key,
         landscape_params=tuple(sorted(params)),
@@ -184,7 +186,7 @@ def current_state() -> AppState:
         start=None if ss.use_default_start else (float(ss.start_x), float(ss.start_y)),
         steps=steps,
         seed=int(ss.seed),
-        step=None if ss.k >= steps else int(ss.k),
+        step=None if ss.k >= end else int(ss.k),
         log_colour=ss.log_colour,
         show_3d=ss.show_3d,
         show_curves=ss.show_curves,
@@ -271,22 +273,28 @@ def log_options(low: float, high: float, value: float) -> list[float]:
 
 def likely_entries(entries: tuple[OptimizerEntry, ...]) -> list[OptimizerEntry]:
     """What a student moving a learning-rate slider asks for next (see ``compute.prefetch``):
-    every other value on each optimizer's slider. The runs of one optimizer are rows of the same
-    tensors, and a step's cost is the number of small operations, not of rows: 50 runs of Adam
-    cost about what one does, 29 of Newton as much as 5 unless its runs all settle early."""
-    out = []
+    every other value on each optimizer's slider, the nearest first (each optimizer's nearest
+    values, then the next ones...), so that a prefix cut to the compute budget keeps the likeliest.
+    The runs of one optimizer are rows of the same tensors, and a step's cost is mostly the
+    number of small operations, not of rows: 50 runs of Adam cost little more than one does."""
+    ranked: list[list[OptimizerEntry]] = []
     for entry in entries:
         h = next((h for h in optimizers.get(entry.name).all_hyperparams() if h.name == "lr"), None)
         lr = entry.values.get("lr")
         if h is None or not h.log or not lr or lr <= 0:
             continue
         lo, hi = h.ui or (h.low, h.high)
-        for value in log_options(min(lo, lr), max(hi, lr), lr):
-            if value != lr:
-                with contextlib.suppress(ValueError):  # a slider value outside the allowed range
-                    hp = {**dict(entry.hyperparams), "lr": value}
-                    out.append(OptimizerEntry.make(entry.name, schedule=entry.schedule, **hp))
-    return out
+        values = sorted(
+            (v for v in log_options(min(lo, lr), max(hi, lr), lr) if v != lr),
+            key=lambda v: abs(np.log(v / lr)),
+        )
+        mine = []
+        for value in values:
+            with contextlib.suppress(ValueError):  # a slider value outside the allowed range
+                hp = {**dict(entry.hyperparams), "lr": value}
+                mine.append(OptimizerEntry.make(entry.name, schedule=entry.schedule, **hp))
+        ranked.append(mine)
+    return [e for rank in itertools.zip_longest(*ranked) for e in rank if e is not None]
 
 
 def hyperparam_widget(eid: int, h: optimizers.HyperParam, disabled: bool = False) -> None:
@@ -670,6 +678,17 @@ def render() -> None:
     log_colour = state.log_colour if state.log_colour is not None else surface.log_scale
     # the surface's image is drawn while the runs compute (a new surface: some 35 ms)
     contour_base = figures.prepare_contour(surface, log_colour)
+    # above the compute budget: the most steps within it (the link and the slider keep the asked)
+    limit = budget.budget_seconds()
+    asked = compute.runs_seconds(
+        state.landscape, state.engine_params(), state.optimizers, state.steps
+    )
+    steps = state.steps
+    if asked > limit:
+        steps = compute.runs_steps(
+            state.landscape, state.engine_params(), state.optimizers, state.steps, limit
+        )
+    ss.steps_computed = steps
     runs = engine_call(
         "run the optimizers",
         compute.runs,
@@ -677,7 +696,7 @@ def render() -> None:
         state.engine_params(),
         state.optimizers,
         start,
-        state.steps,
+        steps,
         state.seed,
     )
     runs = compute.in_scene(runs, state)  # labels no two alike, colours that stay with a run
@@ -693,11 +712,19 @@ def render() -> None:
         st.caption(surface.notice)
     else:  # the lesson's title heads the page; the surface is named in one line
         st.caption(f"**{surface.name}**: {surface.notice}")
+    if steps < state.steps:
+        n = len(state.optimizers)
+        budget.report(
+            f"{n} optimizer{'s' if n != 1 else ''} x {state.steps} steps",
+            asked,
+            f"{steps} steps",
+            compute.runs_seconds(state.landscape, state.engine_params(), state.optimizers, steps),
+        )
     if state.landscape == CUSTOM:  # maths typeset from the checked syntax tree, never the text
         st.latex(f"f(x, y) = {surface.formula}")
     if not runs:
         st.warning("No optimizer selected: add one in the sidebar.")
-    ss.k = k = int(min(ss.k, state.steps))
+    ss.k = k = int(min(ss.k, steps))
 
     fig = contour = figures.contour_figure(
         surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
@@ -762,7 +789,7 @@ def render() -> None:
         with st.expander("Export"):
             export_buttons(state, surface, runs, contour, log_colour)
     st.caption(
-        f"{state.steps} steps from ({start[0]:.4g}, {start[1]:.4g}), seed {state.seed}. "
+        f"{steps} steps from ({start[0]:.4g}, {start[1]:.4g}), seed {state.seed}. "
         f"Surface: ${surface.formula}$"
     )
     if slot3d is not None:
@@ -773,15 +800,12 @@ def render() -> None:
                 state,
             )
     elapsed = (time.perf_counter() - started) * 1000
-    # after the page: the runs a learning-rate slider can move to, computed in the background
-    compute.prefetch(
-        state.landscape,
-        state.engine_params(),
-        likely_entries(state.optimizers),
-        start,
-        state.steps,
-        state.seed,
+    # after the page: the runs a learning-rate slider can move to, computed in the background,
+    # as many of the likeliest as the compute budget allows
+    likely = compute.prefetch_within(
+        state.landscape, state.engine_params(), likely_entries(state.optimizers), steps, limit
     )
+    compute.prefetch(state.landscape, state.engine_params(), likely, start, steps, state.seed)
     st.caption(
         f"Page computed in {elapsed:.0f} ms on {compute.device_name()}.", help=SERVER_TIME_HELP
     )

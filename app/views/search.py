@@ -18,6 +18,7 @@ import streamlit as st
 
 import landscapes
 import optimizers
+from app import budget
 from app import network_state as net
 from app import search_compute as compute
 from app import search_figures as figures
@@ -412,6 +413,17 @@ def render() -> None:
     n = len(state.searchers)
     steps = state.net_steps if network else state.steps
     res = compute.resolution_for(state)
+    asked = state
+    state, res = compute.setting(asked, res, budget.budget_seconds())
+    if state != asked or res != compute.resolution_for(asked):
+        shown = [f"{state.budget} trials per searcher"] if state.budget != asked.budget else []
+        shown += [f"a {res} x {res} map"] if res != compute.resolution_for(asked) else []
+        budget.report(
+            f"{n} searchers x {asked.budget} trials x {steps} steps",
+            compute.seconds(asked, compute.resolution_for(asked)) or 0.0,
+            ", ".join(shown),
+            compute.seconds(state, res) or 0.0,
+        )
     with st.spinner(f"Running {n} searchers × {state.budget} trials × {steps} steps…"):
         dense = engine_call("compute the dense map", compute.dense, state.map_key(), res)
         results = engine_call("run the searches", compute.searches, state)
@@ -486,7 +498,7 @@ def render() -> None:
 
     with st.expander("Share this search"):
         st.caption("Opening this link reruns the same search: same trials, same maps.")
-        st.code("?" + urlencode(state.to_query()), language=None)
+        st.code("?" + urlencode(asked.to_query()), language=None)
     elapsed = (time.perf_counter() - started) * 1000
     st.caption(f"Page computed in {elapsed:.0f} ms (searches are cached per setting).")
 

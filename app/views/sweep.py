@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import compute, diagnostic_compute, diagnostic_figures
+from app import budget, compute, diagnostic_compute, diagnostic_figures
 from app.diagnostic_state import (
     COUNT_BOUNDS,
     LR_BOUNDS,
@@ -125,9 +125,25 @@ def render() -> None:
         st.warning("No optimizer in the scene: add one in the explorer.")
         return
     start = scene.start_point()
+    count, steps = state.count, scene.steps
+    cost_args = (scene.landscape, scene.engine_params(), scene.optimizers)
+    asked = diagnostic_compute.sweep_seconds(*cost_args, count, steps)
+    if asked > budget.budget_seconds():
+        count, steps = diagnostic_compute.sweep_setting(
+            *cost_args, count, steps, budget.budget_seconds(), COUNT_BOUNDS[0]
+        )
+        shown = [f"{count} learning rates"] if count != state.count else []
+        shown += [f"{steps} steps"] if steps != scene.steps else []
+        budget.report(
+            f"{len(scene.optimizers)} optimizers x {state.count} learning rates x "
+            f"{scene.steps} steps",
+            asked,
+            ", ".join(shown),
+            diagnostic_compute.sweep_seconds(*cost_args, count, steps),
+        )
     st.caption(
-        f"{surface.name} from ({start[0]:.4g}, {start[1]:.4g}), {scene.steps} steps, seed "
-        f"{scene.seed}: every optimizer at {state.count} learning rates in "
+        f"{surface.name} from ({start[0]:.4g}, {start[1]:.4g}), {steps} steps, seed "
+        f"{scene.seed}: every optimizer at {count} learning rates in "
         f"[{state.lr_low:.3g}, {state.lr_high:.3g}], one batched run. Click a point to open "
         "the explorer with that learning rate."
     )
@@ -136,15 +152,15 @@ def render() -> None:
         scene.engine_params(),
         scene.optimizers,
         start,
-        scene.steps,
+        steps,
         scene.seed,
         state.lr_low,
         state.lr_high,
-        state.count,
+        count,
         state.objective,
     )
     try:
-        with st.spinner(f"Running {len(scene.optimizers) * state.count} runs…"):
+        with st.spinner(f"Running {len(scene.optimizers) * count} runs…"):
             sweep = diagnostic_compute.sweep(*args)
             theory = diagnostic_compute.quadratic_theory(scene.landscape, scene.engine_params())
     except Exception as exc:  # any engine failure becomes a message
@@ -185,7 +201,7 @@ def render() -> None:
 
     st.subheader("Auto-tune")
     st.caption(
-        f"Picks each optimizer's learning rate from the same {state.count}-value grid, by "
+        f"Picks each optimizer's learning rate from the same {count}-value grid, by "
         f"{sweep.objective_text}, from this start with seed {scene.seed}."
     )
     if st.button("Auto-tune the learning rates", key="sw_tune"):
