@@ -62,7 +62,9 @@ class Run:
 
     ``velocity`` and ``effective_lr`` are the optimizer's state after the update of step k (NaN
     rows where the optimizer has no such quantity). ``status`` is one of
-    ``optimizers.STATUSES``; ``detail`` says it in a sentence.
+    ``optimizers.STATUSES``; ``detail`` says it in a sentence, ``event`` in a few words, written
+    on the chart at ``event_at`` from ``event_step`` on (``Diagnosis.label``, ``event_step``,
+    ``event_position``).
     """
 
     label: str
@@ -82,6 +84,9 @@ class Run:
     diverged_at: int  # -1 if never
     evaluations: dict[str, int]
     slot: int | None = None  # colour slot in the scene (colour and marker); None: by position
+    event: str = ""  # what the diagnosis says in a few words ("" while still moving)
+    event_step: int = -1  # the step from which it holds (-1: no event)
+    event_at: tuple[float, float] | None = None  # where to write it (None: nowhere drawable)
 
 
 @st.cache_data(show_spinner=False)
@@ -362,6 +367,11 @@ def run_of(result: optimizers.SimulationResult, i: int, label: str, name: str, l
         distance=float(diagnosis.distance[i, 0]),
         diverged_at=int(diagnosis.diverged_at[i, 0]),
         evaluations={k: int(v[i, 0]) for k, v in result.evaluations.items()},
+        event=str(diagnosis.label[i, 0]),
+        event_step=int(diagnosis.event_step[i, 0]),
+        event_at=tuple(float(v) for v in at)
+        if np.isfinite(at := diagnosis.event_position[i, 0]).all()
+        else None,
     )
 
 

@@ -1271,6 +1271,12 @@ def _contour(
                 "hoverinfo": "skip",
             }
         )
+    events = []  # what the diagnosis says, written at its place once the shown step reaches it
+    for i, run in enumerate(runs):
+        trace = _event_trace(run, i, total, step, surface.domain, plot_w)
+        if trace is not None:
+            events.append({"trace": len(traces), "step": int(run.event_step), "text": run.event})
+            traces.append(trace)
     if arrows and runs:
         for j, (kind, label, dash, width) in enumerate(ARROW_KINDS):  # legend entries of the arrows
             traces.append(
@@ -1353,11 +1359,73 @@ def _contour(
             "step": step,
             "paths": paths,
             "legend": legend_names,
+            "events": events,
             "frame_ms": SPEEDS[1][1],
             "speeds": [[label, ms] for label, ms in SPEEDS],
         }
         figure["frames"] = frames
     return figure
+
+
+def _event_trace(
+    run: Run,
+    i: int,
+    total: int,
+    step: int,
+    domain: tuple[tuple[float, float], tuple[float, float]],
+    plot_w: int,
+) -> dict[str, Any] | None:
+    """The run's event (``Run.event``, from the diagnosis) as a small marker at ``event_at`` with
+    its words beside it, in the run's colour, visible from ``event_step`` on (the player shows it
+    as the step moves); None where there is no event or no drawable place.
+
+    The words go beside the point, right of it where they fit in the plot's ``plot_w`` pixels,
+    else left of it, else centred; above it in the plot's lower half, below it in the upper half,
+    so they stay in the plot and away from the legend below it."""
+    if not run.event or run.event_at is None or not 0 <= run.event_step <= total:
+        return None
+    (x0, x1), (y0, y1) = domain
+    x, y = run.event_at
+    inside = x0 <= x <= x1 and y0 <= y <= y1
+    # the words' width in data units (about 0.55 em a character) in the smallest plot the browser
+    # fits the figure to (meta.fit.min_plot, 320 px): on the side where they fit even there
+    width = (len(run.event) + 1) * 0.55 * SMALL_FONT / min(max(plot_w, 1), 320) * (x1 - x0)
+    if x + width <= x1:
+        side = "right"
+    elif x - width >= x0:
+        side = "left"
+    else:
+        side = "center"
+    level = "bottom" if y > (y0 + y1) / 2 else "top"
+    pad = " " if side == "right" else ""  # a small offset from the marker
+    text = f"{pad}{run.event}{' ' if side == 'left' else ''}"
+    return {
+        "type": "scatter",
+        "x": [x],
+        "y": [y],
+        "mode": "markers+text",
+        "text": [text],
+        "textposition": f"{level} {side}",
+        "textfont": {
+            "color": colour(slot(run, i)),
+            "size": SMALL_FONT,
+            "shadow": "0px 0px 3px #ffffff",
+        },
+        "marker": {
+            "symbol": "x-thin",
+            "size": 10,
+            "color": colour(slot(run, i)),
+            "line": {"width": 2.5, "color": colour(slot(run, i))},
+        },
+        # the words may pass the axes' edge only from a point inside the plot
+        "cliponaxis": not inside,
+        "unselected": _KEEP_OPACITY,
+        "visible": run.event_step <= step,
+        "name": f"{run.label}: {run.event}",
+        "legendgroup": f"run{i}",
+        "showlegend": False,
+        "hoverinfo": "skip",
+    }
 
 
 def legend_timeline(run: Run, total: int) -> list[list[Any]]:

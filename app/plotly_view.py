@@ -89,7 +89,8 @@ function text(data) {
 // --- the player: one timeline for a figure whose layout.meta.player describes it --------------
 // The figure holds every run's whole path and the animated traces of some steps (its frames,
 // named by step). The player owns the shown step k: it draws each path up to k, shows the frame
-// of the last frame step <= k, names each run in the legend as it stands at k, moves the
+// of the last frame step <= k, names each run in the legend as it stands at k, shows the events
+// (spec.events: the diagnosis's words at their place) whose step the markers have reached, moves the
 // scrubber, tells the page's other charts (a cursor on the loss curves) and reports k to the
 // server when it stops (report), so that the tables and the link follow.
 
@@ -164,8 +165,10 @@ function attachPlayer(Plotly, div, fig, paths, report) {
   const frames = (fig.frames || []).map((f) => ({step: Number(f.name), frame: f}))
     .sort((a, b) => a.step - b.step);
   const names = spec.legend || [];
+  const events = spec.events || [];  // [{trace, step, text}]: shown once the step reaches step
   const state = {k: Math.min(Math.max(spec.step, 0), total), playing: false, timer: null,
-                 ms: spec.frame_ms, shownNames: names.map(([, n]) => n[0][1])};
+                 ms: spec.frame_ms, shownNames: names.map(([, n]) => n[0][1]),
+                 shownEvents: events.map((e) => fig.data[e.trace].visible !== false)};
   if (div.__player && div.__player.timer) clearTimeout(div.__player.timer);
   div.__player = state;
 
@@ -209,6 +212,16 @@ function attachPlayer(Plotly, div, fig, paths, report) {
         Plotly.restyle(div, {name: [name]}, [index]);
       }
     });
+    const changed = [], visible = [];
+    events.forEach((e, j) => {
+      const on = e.step <= shown;  // with the markers: written once the run gets there
+      if (on !== state.shownEvents[j]) {
+        state.shownEvents[j] = on;
+        changed.push(e.trace);
+        visible.push(on);
+      }
+    });
+    if (changed.length) Plotly.restyle(div, {visible}, changed);
     scrub.value = String(k);
     const label = spec.labels ? (s) => spec.labels[Math.min(s, spec.labels.length - 1)] : (s) => s;
     el("step").textContent = `step ${label(k)} / ${label(total)}`;

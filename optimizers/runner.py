@@ -494,7 +494,14 @@ def simulate(
         tail_gnorm = per_run(gnorm_t[:, -tail_len:])
         final_h = per_run(hessian_fn(torch.nan_to_num(params, nan=0.0, posinf=0.0, neginf=0.0)))
         diagnosis = diagnose(
-            landscape, tail_pos, tail_loss, tail_gnorm, per_run(diverged_at), final_h, steps
+            landscape,
+            tail_pos,
+            tail_loss,
+            tail_gnorm,
+            per_run(diverged_at),
+            final_h,
+            steps,
+            path=per_run(pos_t) if keep_path else None,
         )
         result = SimulationResult(
             specs=resolved,
