@@ -382,12 +382,39 @@ def slot(run: Run, i: int) -> int:
     return i if run.slot is None else run.slot
 
 
+def number_text(value: float | None, digits: int = 3) -> str:
+    """Short text for a number: ``digits`` significant digits; "—" for a missing value (None or
+    nan), "∞" / "−∞" for an infinite one; never "None", "nan" or "Infinity"."""
+    if value is None:
+        return "—"
+    value = float(value)
+    if math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{value:.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def position_text(x: float, y: float, digits: int = 3) -> str:
+    """A point as "(1.00, -0.944)": ``digits`` significant digits, trailing zeros kept so the
+    two coordinates read alike; "—" for a coordinate that is missing, "∞" for an infinite one."""
+
+    def one(v: float) -> str:
+        v = float(v)
+        if not math.isfinite(v):
+            return number_text(v)
+        text = f"{v:#.{digits}g}".rstrip(".")
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+    return f"({one(x)}, {one(y)})"
+
+
 def _fmt(value: float, digits: int = 3) -> str:
     """Short text for a number: ``digits`` significant digits, '—' when not finite."""
     if value is None or not math.isfinite(value):
         return "—"
-    text = f"{value:.{digits}g}"
-    return "0" if text == "-0" else text
+    return number_text(value, digits)
 
 
 def _pair(v: np.ndarray) -> str:
@@ -433,12 +460,12 @@ def minima_points(points: Sequence[Point]) -> list[Point]:
 
 
 def minimum_label(points: Sequence[Point], index: int) -> str:
-    """E.g. "global (1, 1)" or "local (-0.944, 0.944)"; "—" for -1 or an unknown index."""
+    """E.g. "global (1.00, 1.00)" or "local (-0.944, 0.944)"; "—" for -1 or an unknown index."""
     minima = minima_points(points)
     if not 0 <= index < len(minima):
         return "—"
     p = minima[index]
-    return f"{p.kind} ({_fmt(p.x)}, {_fmt(p.y)})"
+    return f"{p.kind} {position_text(p.x, p.y)}"
 
 
 # --- colour levels --------------------------------------------------------------------------------
@@ -500,30 +527,87 @@ class ColourLevels:
         return out
 
     def ticks(self) -> tuple[list[float], list[str]]:
-        """Colour-axis positions and their labels in real f values."""
+        """Colour-axis positions (strictly increasing) and their labels in real f values (no two
+        alike). Linear: "nice" steps (1, 2, 2.5 or 5 times a power of ten). Log: the minimum, then
+        whole decades above it (every other one when there are many; with 2 and 5 between them
+        when there are few). The decades are labelled as f values ("0.01") when the minimum is 0
+        or its value keeps them distinct and short, else as offsets above it ("+1e-05")."""
         if not self.log:
             vals = _nice_ticks(self.vmin, self.vmax)
-            return vals, [_fmt(v) for v in vals]
-        decades = np.arange(math.ceil(self.vmin + 0.5), math.floor(self.vmax) + 1)
-        if decades.size > 7:
-            decades = decades[decades % 2 == decades[-1] % 2]
-        vals = [self.vmin] + [float(self.value(self.zmin + 10.0**d)) for d in decades]
-        texts = [_fmt(self.zmin)] + [
-            _decade(d) if self.zmin == 0 else _fmt(self.zmin + 10.0**d) for d in decades
-        ]
+            return vals, _distinct_labels(vals)
+        offsets = [10.0**d for d in range(math.ceil(self.vmin + 0.5), math.floor(self.vmax) + 1)]
+        if len(offsets) > 7:
+            offsets = offsets[len(offsets) % 2 == 0 :: 2]
+        elif len(offsets) < 3:
+            low, high = 10.0 ** (self.vmin + 0.3), 10.0**self.vmax - self.floor
+            mag = 10.0 ** math.floor(self.vmin)
+            offsets = [
+                m * mag * 10.0**e
+                for e in range(math.ceil(self.vmax - self.vmin) + 2)
+                for m in (1, 2, 5)
+                if low <= m * mag * 10.0**e <= high
+            ]
+        vals = [self.vmin]
+        kept: list[float] = []
+        for off in offsets:
+            v = float(self.value(self.zmin + off))
+            if vals[-1] < v <= self.vmax + 1e-9:
+                vals.append(v)
+                kept.append(off)
+        bottom = number_text(self.zmin, 4)
+        if len(vals) < 2:  # a range narrower than the floor: its two ends
+            return [self.vmin, self.vmax], _distinct_labels(
+                [self.zmin, self.zmin + 10.0**self.vmax - self.floor]
+            )
+        if self.zmin == 0:
+            texts = [bottom] + [_decade(o) for o in kept]
+        else:
+            as_f = [number_text(self.zmin + o) for o in kept]
+            texts = [bottom, *as_f]
+            if len(set(texts)) < len(texts) or any(
+                float(t) != self.zmin + o and _sig(self.zmin + o) > 3
+                for t, o in zip(as_f, kept, strict=True)
+            ):
+                texts = [bottom] + ["+" + _decade(o) for o in kept]
         return vals, texts
 
 
+def _sig(v: float) -> int:
+    """Significant digits ``v`` needs (at most 12)."""
+    return next(d for d in range(1, 13) if float(f"{v:.{d}g}") == float(f"{v:.12g}"))
+
+
 def _decade(d: float) -> str:
-    return f"{10.0**d:g}" if -3 <= d <= 4 else f"1e{int(d)}"
+    """A round positive number (a power of ten, or 2 or 5 times one) as short text."""
+    e = math.floor(math.log10(d) + 1e-9)
+    return f"{d:g}" if -3 <= e <= 4 else f"{d:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def _distinct_labels(vals: Sequence[float]) -> list[str]:
+    """``number_text`` of each value with the fewest significant digits (3 or more) that print no
+    two alike."""
+    for digits in range(3, 13):
+        texts = [number_text(v, digits) for v in vals]
+        if len(set(texts)) == len(texts):
+            return texts
+    return texts
 
 
 def _nice_ticks(low: float, high: float, count: int = 7) -> list[float]:
-    raw = (high - low) / max(count - 1, 1)
-    mag = 10.0 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    """Strictly increasing multiples of a "nice" step (1, 2, 2.5, 5 x 10^k) inside [low, high],
+    about ``count`` of them; tiny, huge and zero-crossing ranges included."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [low] if math.isfinite(low) else []
+    raw = high / max(count - 1, 1) - low / max(count - 1, 1)  # no overflow near 1e308
+    mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(low / step) * step
-    return [round(first + i * step, 12) for i in range(int((high - first) / step + 1e-9) + 1)]
+    first = math.ceil(low / step)
+    out: list[float] = []
+    for k in range(first, math.floor(high / step) + 1):
+        v = float(f"{k * step:.12g}")  # 0.1 * 3 -> 0.3, not 0.30000000000000004
+        if low - 1e-9 * step <= v <= high + 1e-9 * step and (not out or v > out[-1]):
+            out.append(v)
+    return out
 
 
 def _levels_for(surface: Surface, log_colour: bool, floor: float = 1e-6) -> ColourLevels:
@@ -1884,47 +1968,54 @@ STATUS_COLUMNS = (
     "Minimum",
     "Status",
     "Detail",
-    "f evals",
-    "∇f evals",
-    "Hessian evals",
-    "Effective lr x",
-    "Effective lr y",
+    "f / ∇f / H evals",
+    "Effective lr (x, y)",
 )
-
-
-def _number(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+# widths for ``st.column_config`` (pixels): the table fits a 1280 px window without scrolling,
+# the long free text (the detail) takes what is left
+STATUS_WIDTHS = {
+    "Optimizer": 190,
+    "Final loss": 140,
+    "Distance to minimum": 140,
+    "Minimum": 170,
+    "Status": 150,
+    "f / ∇f / H evals": 120,
+    "Effective lr (x, y)": 140,
+}
 
 
 def status_rows(runs: Sequence[Run], step: int, points: Sequence[Point]) -> list[dict[str, Any]]:
     """One row per run for ``st.dataframe``, with the columns of ``STATUS_COLUMNS``.
 
     ``points`` are the surface's marked points (``Surface.points``): they name the minimum a run
-    reached. Numbers that are not finite become ``None`` (an empty cell). The effective learning
-    rate is the one of the update shown at ``step``.
+    reached. Every cell is text: numbers with 4 significant digits (3 for the learning rates),
+    "—" where there is nothing to show, "∞" for an infinite value, and "diverged at step k" for
+    the final loss and the distance of a run that diverged. The evaluations are counted as
+    "f / ∇f / H"; the effective learning rate is the one of the update shown at ``step``.
     """
     rows = []
     for run in runs:
-        status = f"diverged at step {run.diverged_at}" if run.diverged_at >= 0 else run.status
-        elr = (
-            run.effective_lr[_update_index(run, step)]
-            if len(run.effective_lr)
-            else (math.nan, math.nan)
-        )
+        diverged = f"diverged at step {run.diverged_at}" if run.diverged_at >= 0 else None
+        if len(run.effective_lr):
+            elr = run.effective_lr[_update_index(run, step)]
+            lr_text = (
+                "—"
+                if not np.isfinite(np.asarray(elr, dtype=np.float64)).any()
+                else f"({number_text(elr[0])}, {number_text(elr[1])})"
+            )
+        else:
+            lr_text = "—"
         ev = run.evaluations
+        evals = " / ".join(str(int(ev.get(k, 0))) for k in ("function", "gradient", "hessian"))
         values = (
             run.label,
-            _number(run.losses[-1]),
-            _number(run.distance),
+            diverged or number_text(run.losses[-1], 4),
+            diverged or number_text(run.distance, 4),
             minimum_label(points, run.minimum),
-            status,
-            run.detail,
-            int(ev.get("function", 0)),
-            int(ev.get("gradient", 0)),
-            int(ev.get("hessian", 0)),
-            _number(elr[0]),
-            _number(elr[1]),
+            diverged or run.status or "—",
+            run.detail or "—",
+            evals,
+            lr_text,
         )
         rows.append(dict(zip(STATUS_COLUMNS, values, strict=True)))
     return rows

@@ -393,14 +393,43 @@ def test_status_rows(surface, runs, diverging) -> None:
     assert [list(r) for r in rows] == [list(figures.STATUS_COLUMNS)] * len(rows)
     by_label = {r["Optimizer"]: r for r in rows}
     newton = by_label[runs[-1].label]
-    assert newton["Minimum"] == "global (1, 1)" and newton["Hessian evals"] == STEPS
+    assert newton["Minimum"] == "global (1.00, 1.00)"
+    assert newton["f / ∇f / H evals"].endswith(f" / {STEPS}")
     gd = rows[-1]
-    assert gd["Status"] == f"diverged at step {diverging[0].diverged_at}"
-    assert gd["Final loss"] is None and gd["Distance to minimum"] is None
+    k = diverging[0].diverged_at
+    assert gd["Status"] == gd["Final loss"] == gd["Distance to minimum"] == f"diverged at step {k}"
     adam = by_label[runs[3].label]
-    assert adam["Effective lr x"] == pytest.approx(runs[3].effective_lr[40, 0])
-    assert adam["Effective lr y"] == pytest.approx(runs[3].effective_lr[40, 1])
-    assert adam["f evals"] == runs[3].evaluations["function"]
+    lr = runs[3].effective_lr[40]
+    assert adam["Effective lr (x, y)"] == f"({lr[0]:.3g}, {lr[1]:.3g})"
+    ev = runs[3].evaluations
+    assert adam["f / ∇f / H evals"] == f"{ev.get('function', 0)} / {ev['gradient']} / 0"
+    assert set(figures.STATUS_WIDTHS) <= set(figures.STATUS_COLUMNS)
+    for row in rows:  # every cell is readable text: no None, nan or Infinity
+        for value in row.values():
+            assert isinstance(value, str) and value
+            assert not any(bad in value for bad in ("None", "nan", "inf", "Infinity"))
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "—"),
+        (math.nan, "—"),
+        (math.inf, "∞"),
+        (-math.inf, "−∞"),
+        (-0.0, "0"),
+        (0.012345, "0.0123"),
+        (123456.0, "1.23e+05"),
+    ],
+)
+def test_number_text(value, text) -> None:
+    assert figures.number_text(value) == text
+
+
+def test_position_text() -> None:
+    assert figures.position_text(1.0, 1.0) == "(1.00, 1.00)"
+    assert figures.position_text(-0.9441, -0.0) == "(-0.944, 0.00)"
+    assert figures.position_text(math.nan, math.inf) == "(—, ∞)"
 
 
 # --- raw figures: what is sent is what Plotly validates --------------------------------------------
@@ -618,3 +647,48 @@ def test_prepare_contour_builds_the_part_contour_figure_uses():
     figures.clear_caches()
     plain = figures.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
     assert json.dumps(fig.figure, default=str) == json.dumps(plain.figure, default=str)
+
+
+# --- colour-bar ticks: distinct, round, increasing ---------------------------------------------
+
+TICK_RANGES = [
+    (0.0423, 0.0424),  # a network plane's loss: 0.0424, 0.0424, 0.0423 before
+    (0.01187, 0.0125),  # the cliff: 0.012, 0.0119 before
+    (0.0, 1.0),
+    (0.0, 2.5e3),
+    (-3.0, 2.0),  # crossing zero
+    (-1e-9, 1e-9),
+    (1e-15, 3e-15),  # tiny values
+    (1e6, 1e6 + 1),  # a tiny range far from zero
+    (0.0, 1e12),  # huge
+    (-1e300, 1e300),
+    (3.0, 3.0004),
+    (0.5, 1e5),
+]
+
+
+@pytest.mark.parametrize(("low", "high"), TICK_RANGES)
+@pytest.mark.parametrize("log", [False, True])
+def test_colour_bar_ticks_are_distinct_and_increasing(low, high, log) -> None:
+    z = np.linspace(low, high, 101)
+    levels = figures.ColourLevels.of(z, log=log)
+    vals, texts = levels.ticks()
+    assert len(vals) == len(texts) >= 2
+    assert (np.diff(vals) > 0).all()
+    assert len(set(texts)) == len(texts), texts
+    assert all(levels.vmin - 1e-9 <= v <= levels.vmax + 1e-9 for v in vals)
+    assert not any(bad in t for t in texts for bad in ("nan", "inf", "None"))
+    if log:  # round: the minimum, then decades or 1-2-5 steps above it (or their short f values)
+        for t in texts[1:]:
+            digits = t.lstrip("+-").split("e")[0].replace(".", "").strip("0")
+            assert len(digits) <= 3 and (not t.startswith("+") or digits in "125"), texts
+
+
+@pytest.mark.parametrize(("low", "high"), TICK_RANGES)
+def test_nice_ticks(low, high) -> None:
+    ticks = figures._nice_ticks(low, high)
+    assert 3 <= len(ticks) <= 12
+    assert (np.diff(ticks) > 0).all()
+    assert all(low - 1e-9 * (high - low) <= t <= high + 1e-9 * (high - low) for t in ticks)
+    steps = np.diff(ticks) / 10.0 ** np.floor(np.log10(np.diff(ticks) * (1 + 1e-9)))
+    assert set(np.round(steps, 6)) <= {1.0, 2.0, 2.5, 5.0}
