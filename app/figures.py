@@ -93,8 +93,19 @@ CLICK_GRID_NAME = "click grid"  # name and legendgroup of the invisible grid tha
 CLICK_GRID_SPACING = 24
 SURFACE_BANDS = 14  # colour levels of the surface: reads like a contour map
 # Low values light, high values darker, so coloured paths stand out everywhere on the surface.
-SURFACE_LIGHT = (252, 252, 252)
-SURFACE_DARK = (165, 171, 181)
+# A sequential blue-grey ramp, perceptually uniform: the anchors are equal steps in CIELAB
+# (lightness 98 -> 58, a cool tint growing from b* = -1 to -14); the bands are interpolated
+# between them. Its darkest band keeps the Okabe-Ito run colours (black included) legible.
+SURFACE_RAMP = (
+    (246, 250, 251),
+    (214, 222, 229),
+    (182, 195, 207),
+    (150, 168, 185),
+    (119, 142, 163),
+)
+SURFACE_LIGHT = SURFACE_RAMP[0]
+SURFACE_DARK = SURFACE_RAMP[-1]
+CONTOUR_SHADE = 0.62  # contour lines (band edges): the band's colour times this, on a projector
 # The 3-D view's log floor (fraction of the value range): coarser than the 2-D view's 1e-6, so
 # a narrow valley between mesh nodes does not become a comb of spikes.
 SURFACE3D_FLOOR = 1e-4
@@ -514,9 +525,11 @@ class ColourLevels:
             return np.log10(np.maximum(z - self.zmin, 0.0) + self.floor)
 
     def band_colours(self) -> list[tuple[int, int, int]]:
-        light, dark = np.array(SURFACE_LIGHT, float), np.array(SURFACE_DARK, float)
-        t = np.linspace(0.0, 1.0, self.bands)[:, None]
-        return [tuple(int(c) for c in np.rint(row)) for row in light + (dark - light) * t]
+        """The bands' colours, light (low f) to dark: ``SURFACE_RAMP`` sampled at equal steps."""
+        ramp = np.array(SURFACE_RAMP, float)
+        at = np.linspace(0.0, len(ramp) - 1.0, self.bands)
+        rgb = np.stack([np.interp(at, np.arange(len(ramp)), ramp[:, c]) for c in range(3)], 1)
+        return [tuple(int(c) for c in np.rint(row)) for row in rgb]
 
     def colorscale(self) -> list[list[Any]]:
         """A stepped Plotly colour scale with one flat step per band."""
@@ -621,7 +634,8 @@ def surface_png(
     """A banded PNG of ``z[j, i] = f(xs[i], ys[j])`` as a ``data:`` URI, ``width`` x ``height`` px.
 
     The colour-axis values are interpolated bilinearly to the pixel centres, cut into bands, and
-    the band edges drawn one shade darker, so the image reads like a filled contour map. Pixels
+    the band edges drawn as dark contour lines (``CONTOUR_SHADE``), so the image reads like a filled
+    contour map. Pixels
     whose value is not finite take the darkest band's colour. Row 0 of the image is the top (the
     largest y).
     """
@@ -647,7 +661,7 @@ def surface_png(
     edge[1:, :] |= band[1:, :] != band[:-1, :]
     index = band + levels.bands * edge.astype(np.uint8)  # edge pixels use the darker palette half
     colours = np.array(levels.band_colours(), dtype=float)
-    palette = np.concatenate([colours, colours * 0.8]).round().astype(np.uint8)
+    palette = np.concatenate([colours, colours * CONTOUR_SHADE]).round().astype(np.uint8)
     image = Image.fromarray(index, mode="P")
     image.putpalette(palette.ravel().tolist())
     buffer = io.BytesIO()
@@ -1645,6 +1659,9 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
                 }
             )
     tickvals, ticktext = levels.ticks()
+    if len(tickvals) > 4:  # the z labels stack on a short axis: at most 4, the lowest and highest
+        keep = np.unique(np.linspace(0, len(tickvals) - 1, 4).round().astype(int))
+        tickvals, ticktext = [tickvals[i] for i in keep], [ticktext[i] for i in keep]
 
     def axis(title: str, **more: Any) -> dict[str, Any]:
         return {
@@ -1657,23 +1674,24 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
     width, depth = plot_area(surface.domain, 100)
     layout = template_layout(
         height=520,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
         font={"size": FONT_SIZE},
         showlegend=False,
         uirevision=f"{surface.key}:{surface.domain}:{log_colour}",
         hoverlabel={"font": {"size": SMALL_FONT}},
         scene={
-            "xaxis": axis("x", range=[x0, x1], nticks=5),
-            "yaxis": axis("y", range=[y0, y1], nticks=5),
+            "xaxis": axis("x", range=[x0, x1], nticks=4),
+            "yaxis": axis("y", range=[y0, y1], nticks=4),
             "zaxis": axis(
-                "f (log scale)" if log_colour else "f",
+                "f (log)" if log_colour else "f",
                 range=[levels.vmin, levels.vmax + 2 * lift],
                 tickvals=tickvals,
                 ticktext=ticktext,
             ),
             "aspectmode": "manual",
             "aspectratio": {"x": width / 100, "y": depth / 100, "z": 0.6},
-            "camera": {"eye": {"x": 0.75, "y": -1.45, "z": 1.75}},
+            # far enough that the axis titles and the z labels stay inside the plot
+            "camera": {"eye": {"x": 0.85, "y": -1.65, "z": 1.9}},
         },
     )
     return _Surface3dBase(levels, lift, below, layout)
@@ -1767,13 +1785,21 @@ class _Panel:
     below: float  # where a zero is drawn on a log axis: under the range, so it leaves the plot
 
 
+DIVERGED_DECADES = 6.0  # how far above the other runs a diverging run's climb is still shown
+
+
 def _panel(values: Sequence[np.ndarray], runs: Sequence[Run], allow_log: bool) -> _Panel:
-    """Axis of one curves panel. The range is set by the runs that did not diverge (a diverged
-    run counts with its first value only), so a blown-up run leaves the plot instead of
-    squashing the others; a log axis spans at most 16 decades."""
+    """Axis of one curves panel. The range is set by the runs that did not diverge; a diverged
+    run's finite values raise the top by at most ``DIVERGED_DECADES`` decades above them (a
+    linear axis: 3 times their spread), so its climb is seen for a while and then leaves the plot
+    at the top instead of squashing the others (a blow-up to 1e300 does not set the range). A log
+    axis spans at most 16 decades and at least one, so it always has labelled ticks."""
     every = [v[np.isfinite(v)] for v in values]
     refs = [v[:1] if run.diverged_at >= 0 else v for v, run in zip(values, runs, strict=True)]
     ref = np.concatenate([r[np.isfinite(r)] for r in refs] + [np.empty(0)])
+    climb = np.concatenate(
+        [e for e, run in zip(every, runs, strict=True) if run.diverged_at >= 0] + [np.empty(0)]
+    )
     allv = np.concatenate([*every, np.empty(0)])
     if ref.size == 0:
         ref = allv
@@ -1785,21 +1811,53 @@ def _panel(values: Sequence[np.ndarray], runs: Sequence[Run], allow_log: bool) -
         top_value = (
             ref_positive.max() if ref_positive.size else positive.max() if positive.size else 1.0
         )
-        top = math.log10(float(top_value)) + 0.3
+        top = math.log10(float(top_value))
+        if climb.size and climb.max() > top_value:
+            top = min(math.log10(float(climb.max())), top + DIVERGED_DECADES)
+        top += 0.3
         low = math.log10(float(positive.min())) - 0.3 if positive.size else top - 4
-        bottom = max(low, top - 16)
+        bottom = min(max(low, top - 16), top - 1)
         return _Panel(True, (bottom, top), 10.0 ** (bottom - 1))
     lo, hi = float(ref.min()), float(ref.max())
+    if climb.size:
+        spread = max(hi - lo, abs(hi), 1e-12)
+        hi = max(hi, min(float(climb.max()), hi + 3 * spread))
+        lo = min(lo, max(float(climb.min()), lo - 3 * spread))
     pad = 0.05 * (hi - lo) if hi > lo else 1.0
     return _Panel(False, (lo - pad, hi + pad), 0.0)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_text(v: float) -> str:
+    """A round positive number as axis text: "0.01", "1", "100", "2×10⁻⁵", "10⁶"."""
+    e = math.floor(math.log10(v) + 1e-9)
+    if -2 <= e <= 3:
+        return f"{v:g}"
+    m = round(v / 10.0**e)
+    power = "10" + str(e).translate(_SUPERSCRIPT)
+    return power if m == 1 else f"{m}×{power}"
+
+
 def _decade_ticks(axis: _Panel) -> dict[str, Any]:
-    """Log axis: a labelled tick every few whole decades (no small 2 and 5 labels)."""
+    """Log axis: labelled ticks at whole decades (every few when there are many), or at 1, 2 and
+    5 times them on a short axis; never the minor 2 ... 9 labels of each decade."""
     if not axis.log:
         return {}
-    span = axis.range[1] - axis.range[0]
-    return {"tick0": 0, "dtick": max(1, math.ceil(span / 6))}
+    lo, hi = axis.range
+    decades = list(range(math.ceil(lo), math.floor(hi) + 1))
+    if len(decades) >= 2:
+        every = max(1, math.ceil((hi - lo) / 6))
+        vals = [10.0**d for d in decades if d % every == 0]
+    else:
+        vals = [
+            m * 10.0**d
+            for d in range(math.floor(lo), math.ceil(hi) + 1)
+            for m in (1, 2, 5)
+            if lo <= math.log10(m * 10.0**d) <= hi
+        ]
+    return {"tickmode": "array", "tickvals": vals, "ticktext": [_power_text(v) for v in vals]}
 
 
 SUBPLOT_SPACING = 0.06  # between the two curves panels, a fraction of the figure's height
@@ -1862,8 +1920,21 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
                     "yaxis": "y" if row == 1 else "y2",
                 }
             )
+    marks: list[dict[str, Any]] = []  # a dashed line down the loss panel at each divergence
     for i, run in enumerate(runs):
         if run.diverged_at >= 0:
+            marks.append(
+                {
+                    "type": "line",
+                    "x0": run.diverged_at,
+                    "x1": run.diverged_at,
+                    "xref": "x",
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "y domain",
+                    "line": {"color": colour(slot(run, i)), "width": 1.5, "dash": "dash"},
+                }
+            )
             top = loss_axis.range[1]
             traces.append(
                 {
@@ -1944,7 +2015,8 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
                 "y1": 1,
                 "yref": "paper",
                 "line": {"color": "#333333", "width": 1.5, "dash": "dot"},
-            }
+            },
+            *marks,
         ],
         height=560,
         margin={"l": 90, "r": 20, "t": 20, "b": 60},

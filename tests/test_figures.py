@@ -22,8 +22,8 @@ import plotly.tools
 import pytest
 from PIL import Image
 
-from app import compute, figures
-from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry
+from app import compute, figures, lessons
+from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry, landscape_for
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 
@@ -366,6 +366,12 @@ def test_surface3d_is_light_and_finite(surface, diverging) -> None:
         if trace.type == "scatter3d":
             assert np.isfinite(np.asarray(trace.z, dtype=float)).all()
     strict_json(raw)
+    scene = fig.layout.scene  # few labels, no overlap; room for the titles
+    assert 2 <= len(scene.zaxis.tickvals) <= 4 and len(set(scene.zaxis.ticktext)) == len(
+        scene.zaxis.tickvals
+    )
+    assert scene.xaxis.nticks <= 4 and scene.yaxis.nticks <= 4
+    assert min(fig.layout.margin.l, fig.layout.margin.r, fig.layout.margin.b) >= 10
 
 
 def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
@@ -378,6 +384,36 @@ def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
     fig = raw.validated()
     texts = [t.text[0] for t in fig.data if t.text is not None]
     assert f"diverged at step {diverging[0].diverged_at}" in texts
+
+
+def test_a_lone_diverging_run_climbs_in_view_with_numbered_axes() -> None:
+    state = lessons.get("lr-diverging").state
+    start = state.start or landscape_for(state.landscape, state.landscape_params).start
+    runs = compute.runs(
+        state.landscape, state.landscape_params, state.optimizers, start, state.steps, state.seed
+    )
+    (run,) = runs
+    assert run.diverged_at > 0
+    raw = figures.curves_figure(runs, 0)
+    strict_json(raw)
+    fig = raw.validated()
+    lo, hi = fig.layout.yaxis.range
+    losses = np.asarray(run.losses, dtype=float)
+    finite = losses[np.isfinite(losses)]
+    assert hi - lo <= 16 and hi < 300  # not blown up by the last finite values
+    # the climb is in view: the loss rises at least 3 decades inside the plot before leaving it
+    in_view = finite[np.log10(finite) <= hi]
+    assert np.log10(in_view.max()) - np.log10(finite[0]) >= 3
+    for axis in (fig.layout.yaxis, fig.layout.yaxis2):
+        vals = list(axis.tickvals)
+        assert len(vals) >= 2
+        assert len(set(axis.ticktext)) == len(vals)
+        digits = {t.split("×")[0].replace("10", "").strip("0.⁻⁰¹²³⁴⁵⁶⁷⁸⁹") for t in axis.ticktext}
+        assert digits <= {"", "1", "2", "5"}, axis.ticktext  # decades or 1-2-5: no 3 ... 9
+    ticks_in_view = [v for v in fig.layout.yaxis.tickvals if lo <= np.log10(v) <= hi]
+    assert len(ticks_in_view) >= 2
+    mark = [s for s in fig.layout.shapes if s.x0 == run.diverged_at]
+    assert mark and mark[0].yref == "y domain"
 
 
 def test_curves_use_a_linear_axis_when_the_loss_goes_negative() -> None:
@@ -692,3 +728,27 @@ def test_nice_ticks(low, high) -> None:
     assert all(low - 1e-9 * (high - low) <= t <= high + 1e-9 * (high - low) for t in ticks)
     steps = np.diff(ticks) / 10.0 ** np.floor(np.log10(np.diff(ticks) * (1 + 1e-9)))
     assert set(np.round(steps, 6)) <= {1.0, 2.0, 2.5, 5.0}
+
+
+def _lightness(rgb) -> float:
+    """CIELAB L* of an sRGB colour."""
+    c = np.asarray(rgb, float) / 255
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    y = float(lin @ [0.2126, 0.7152, 0.0722])
+    return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y
+
+
+def test_surface_colour_map_is_sequential_and_perceptually_even() -> None:
+    levels = figures.ColourLevels.of(np.linspace(0, 1, 10), log=False)
+    lightness = np.array([_lightness(c) for c in levels.band_colours()])
+    steps = -np.diff(lightness)
+    assert (steps > 0).all()  # light (low f) to dark, every band a step darker
+    assert steps.max() < 1.3 * steps.min()  # even steps in perceived lightness
+    assert lightness[0] > 95 and 50 < lightness[-1] < 65  # the darkest band is still light enough
+    for run_colour in figures.OKABE_ITO[:-1]:  # the paths (not yellow) stand out from every band
+        rgb = [int(run_colour[i : i + 2], 16) for i in (1, 3, 5)]
+        assert min(abs(_lightness(rgb) - v) for v in lightness[:3]) > 15
+    # contour lines: band edges clearly darker than the bands
+    assert (
+        lightness[0] - _lightness(np.array(levels.band_colours()[0]) * figures.CONTOUR_SHADE) > 15
+    )
