@@ -1659,8 +1659,8 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
                 }
             )
     tickvals, ticktext = levels.ticks()
-    if len(tickvals) > 4:  # the z labels stack on a short axis: at most 4, the lowest and highest
-        keep = np.unique(np.linspace(0, len(tickvals) - 1, 4).round().astype(int))
+    if len(tickvals) > 3:  # the z labels stack on a short axis: at most 3, the lowest and highest
+        keep = np.unique(np.linspace(0, len(tickvals) - 1, 3).round().astype(int))
         tickvals, ticktext = [tickvals[i] for i in keep], [ticktext[i] for i in keep]
 
     def axis(title: str, **more: Any) -> dict[str, Any]:
@@ -2037,22 +2037,21 @@ STATUS_COLUMNS = (
     "Optimizer",
     "Final loss",
     "Distance to minimum",
-    "Minimum",
     "Status",
     "Detail",
     "f / ∇f / H evals",
     "Effective lr (x, y)",
 )
-# widths for ``st.column_config`` (pixels): the table fits a 1280 px window without scrolling,
-# the long free text (the detail) takes what is left
+# widths for ``st.column_config`` (pixels): the table fits the page at 1280 and 1600 px without
+# losing its right-hand columns; a longer text is cut with an ellipsis (its tooltip has it whole)
 STATUS_WIDTHS = {
-    "Optimizer": 190,
-    "Final loss": 140,
-    "Distance to minimum": 140,
-    "Minimum": 170,
+    "Optimizer": 150,
+    "Final loss": 90,
+    "Distance to minimum": 90,
     "Status": 150,
-    "f / ∇f / H evals": 120,
-    "Effective lr (x, y)": 140,
+    "Detail": 140,
+    "f / ∇f / H evals": 95,
+    "Effective lr (x, y)": 110,
 }
 
 
@@ -2060,7 +2059,7 @@ def status_rows(runs: Sequence[Run], step: int, points: Sequence[Point]) -> list
     """One row per run for ``st.dataframe``, with the columns of ``STATUS_COLUMNS``.
 
     ``points`` are the surface's marked points (``Surface.points``): they name the minimum a run
-    reached. Every cell is text: numbers with 4 significant digits (3 for the learning rates),
+    reached (the status names it). Every cell is text: numbers with 4 significant digits (3 for the learning rates),
     "—" where there is nothing to show, "∞" for an infinite value, and "diverged at step k" for
     the final loss and the distance of a run that diverged. The evaluations are counted as
     "f / ∇f / H"; the effective learning rate is the one of the update shown at ``step``.
@@ -2083,8 +2082,12 @@ def status_rows(runs: Sequence[Run], step: int, points: Sequence[Point]) -> list
             run.label,
             diverged or number_text(run.losses[-1], 4),
             diverged or number_text(run.distance, 4),
-            minimum_label(points, run.minimum),
-            diverged or run.status or "—",
+            diverged
+            or (
+                f"{run.status}: {minimum_label(points, run.minimum)}"
+                if run.minimum >= 0
+                else run.status or "—"
+            ),
             run.detail or "—",
             evals,
             lr_text,

@@ -367,7 +367,7 @@ def test_surface3d_is_light_and_finite(surface, diverging) -> None:
             assert np.isfinite(np.asarray(trace.z, dtype=float)).all()
     strict_json(raw)
     scene = fig.layout.scene  # few labels, no overlap; room for the titles
-    assert 2 <= len(scene.zaxis.tickvals) <= 4 and len(set(scene.zaxis.ticktext)) == len(
+    assert 2 <= len(scene.zaxis.tickvals) <= 3 and len(set(scene.zaxis.ticktext)) == len(
         scene.zaxis.tickvals
     )
     assert scene.xaxis.nticks <= 4 and scene.yaxis.nticks <= 4
@@ -429,7 +429,7 @@ def test_status_rows(surface, runs, diverging) -> None:
     assert [list(r) for r in rows] == [list(figures.STATUS_COLUMNS)] * len(rows)
     by_label = {r["Optimizer"]: r for r in rows}
     newton = by_label[runs[-1].label]
-    assert newton["Minimum"] == "global (1.00, 1.00)"
+    assert newton["Status"] == "converged: global (1.00, 1.00)"
     assert newton["f / ∇f / H evals"].endswith(f" / {STEPS}")
     gd = rows[-1]
     k = diverging[0].diverged_at
