@@ -153,7 +153,7 @@ def curvature_panel(
         hide_index=True,
         width="stretch",
         column_config={
-            n: st.column_config.NumberColumn(format="%.4g")
+            n: st.column_config.TextColumn(width="small")
             for n in ("λ_min", "λ_max", "Condition", "Critical step", "Current step")
         },
     )

@@ -16,7 +16,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import OKABE_ITO, RawFigure, template_layout, typed_array
+from .figures import (
+    OKABE_ITO,
+    RawFigure,
+    number_text,
+    position_text,
+    template_layout,
+    typed_array,
+)
 
 if TYPE_CHECKING:
     from optimizers.analysis import (
@@ -483,27 +490,35 @@ def curvature_rows(
 ) -> list[dict[str, Any]]:
     """A table row per run: point, eigenvalues and eigenvectors, condition number, and the
     engine's stability verdict for the run's own method (``analysis.stability_verdict``): its
-    rule, critical step (empty where none applies), current step and statement."""
+    rule, critical step, current step and statement. Every cell is text (``number_text``): "—"
+    where there is no value (no critical step applies), "∞" for an infinite condition number."""
     rows = []
     for i, name in enumerate(names):
         w, v, verdict = curvature.eigenvalues[i], curvature.eigenvectors[i], verdicts[i]
         rows.append(
             {
                 "Run": name,
-                "Point": f"({points[i][0]:.3g}, {points[i][1]:.3g})",
-                "λ_min": float(w[0]),
-                "λ_max": float(w[-1]),
-                "Flat axis": f"({v[0, 0]:.2f}, {v[1, 0]:.2f})",
-                "Steep axis": f"({v[0, 1]:.2f}, {v[1, 1]:.2f})",
-                "Condition": float(curvature.condition[i]),
-                "Method": verdict.method,
+                "Point": position_text(points[i][0], points[i][1]),
+                "λ_min": number_text(w[0], 4),
+                "λ_max": number_text(w[-1], 4),
+                "Flat axis": _axis_text(v[:, 0]),
+                "Steep axis": _axis_text(v[:, 1]),
+                "Condition": number_text(curvature.condition[i], 4),
+                "Method": verdict.method or "—",
                 "Stable if": verdict.rule or "—",
-                "Critical step": verdict.critical if np.isfinite(verdict.critical) else None,
-                "Current step": verdict.step if np.isfinite(verdict.step) else None,
-                "Verdict": verdict.text,
+                "Critical step": number_text(verdict.critical, 4),
+                "Current step": number_text(verdict.step, 4),
+                "Verdict": verdict.text or "—",
             }
         )
     return rows
+
+
+def _axis_text(v: np.ndarray) -> str:
+    """An eigenvector as "(0.71, -0.71)"; "—" where it is not known."""
+    if not np.isfinite(v).all():
+        return "—"
+    return f"({float(v[0]):.2f}, {float(v[1]):.2f})".replace("-0.00", "0.00")
 
 
 REGIME_COLOURS = ("#1b9e77", "#e6ab02", "#333333")

@@ -93,8 +93,19 @@ CLICK_GRID_NAME = "click grid"  # name and legendgroup of the invisible grid tha
 CLICK_GRID_SPACING = 24
 SURFACE_BANDS = 14  # colour levels of the surface: reads like a contour map
 # Low values light, high values darker, so coloured paths stand out everywhere on the surface.
-SURFACE_LIGHT = (252, 252, 252)
-SURFACE_DARK = (165, 171, 181)
+# A sequential blue-grey ramp, perceptually uniform: the anchors are equal steps in CIELAB
+# (lightness 98 -> 58, a cool tint growing from b* = -1 to -14); the bands are interpolated
+# between them. Its darkest band keeps the Okabe-Ito run colours (black included) legible.
+SURFACE_RAMP = (
+    (246, 250, 251),
+    (214, 222, 229),
+    (182, 195, 207),
+    (150, 168, 185),
+    (119, 142, 163),
+)
+SURFACE_LIGHT = SURFACE_RAMP[0]
+SURFACE_DARK = SURFACE_RAMP[-1]
+CONTOUR_SHADE = 0.62  # contour lines (band edges): the band's colour times this, on a projector
 # The 3-D view's log floor (fraction of the value range): coarser than the 2-D view's 1e-6, so
 # a narrow valley between mesh nodes does not become a comb of spikes.
 SURFACE3D_FLOOR = 1e-4
@@ -382,12 +393,39 @@ def slot(run: Run, i: int) -> int:
     return i if run.slot is None else run.slot
 
 
+def number_text(value: float | None, digits: int = 3) -> str:
+    """Short text for a number: ``digits`` significant digits; "—" for a missing value (None or
+    nan), "∞" / "−∞" for an infinite one; never "None", "nan" or "Infinity"."""
+    if value is None:
+        return "—"
+    value = float(value)
+    if math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{value:.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def position_text(x: float, y: float, digits: int = 3) -> str:
+    """A point as "(1.00, -0.944)": ``digits`` significant digits, trailing zeros kept so the
+    two coordinates read alike; "—" for a coordinate that is missing, "∞" for an infinite one."""
+
+    def one(v: float) -> str:
+        v = float(v)
+        if not math.isfinite(v):
+            return number_text(v)
+        text = f"{v:#.{digits}g}".rstrip(".")
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+    return f"({one(x)}, {one(y)})"
+
+
 def _fmt(value: float, digits: int = 3) -> str:
     """Short text for a number: ``digits`` significant digits, '—' when not finite."""
     if value is None or not math.isfinite(value):
         return "—"
-    text = f"{value:.{digits}g}"
-    return "0" if text == "-0" else text
+    return number_text(value, digits)
 
 
 def _pair(v: np.ndarray) -> str:
@@ -433,12 +471,12 @@ def minima_points(points: Sequence[Point]) -> list[Point]:
 
 
 def minimum_label(points: Sequence[Point], index: int) -> str:
-    """E.g. "global (1, 1)" or "local (-0.944, 0.944)"; "—" for -1 or an unknown index."""
+    """E.g. "global (1.00, 1.00)" or "local (-0.944, 0.944)"; "—" for -1 or an unknown index."""
     minima = minima_points(points)
     if not 0 <= index < len(minima):
         return "—"
     p = minima[index]
-    return f"{p.kind} ({_fmt(p.x)}, {_fmt(p.y)})"
+    return f"{p.kind} {position_text(p.x, p.y)}"
 
 
 # --- colour levels --------------------------------------------------------------------------------
@@ -487,9 +525,11 @@ class ColourLevels:
             return np.log10(np.maximum(z - self.zmin, 0.0) + self.floor)
 
     def band_colours(self) -> list[tuple[int, int, int]]:
-        light, dark = np.array(SURFACE_LIGHT, float), np.array(SURFACE_DARK, float)
-        t = np.linspace(0.0, 1.0, self.bands)[:, None]
-        return [tuple(int(c) for c in np.rint(row)) for row in light + (dark - light) * t]
+        """The bands' colours, light (low f) to dark: ``SURFACE_RAMP`` sampled at equal steps."""
+        ramp = np.array(SURFACE_RAMP, float)
+        at = np.linspace(0.0, len(ramp) - 1.0, self.bands)
+        rgb = np.stack([np.interp(at, np.arange(len(ramp)), ramp[:, c]) for c in range(3)], 1)
+        return [tuple(int(c) for c in np.rint(row)) for row in rgb]
 
     def colorscale(self) -> list[list[Any]]:
         """A stepped Plotly colour scale with one flat step per band."""
@@ -500,30 +540,87 @@ class ColourLevels:
         return out
 
     def ticks(self) -> tuple[list[float], list[str]]:
-        """Colour-axis positions and their labels in real f values."""
+        """Colour-axis positions (strictly increasing) and their labels in real f values (no two
+        alike). Linear: "nice" steps (1, 2, 2.5 or 5 times a power of ten). Log: the minimum, then
+        whole decades above it (every other one when there are many; with 2 and 5 between them
+        when there are few). The decades are labelled as f values ("0.01") when the minimum is 0
+        or its value keeps them distinct and short, else as offsets above it ("+1e-05")."""
         if not self.log:
             vals = _nice_ticks(self.vmin, self.vmax)
-            return vals, [_fmt(v) for v in vals]
-        decades = np.arange(math.ceil(self.vmin + 0.5), math.floor(self.vmax) + 1)
-        if decades.size > 7:
-            decades = decades[decades % 2 == decades[-1] % 2]
-        vals = [self.vmin] + [float(self.value(self.zmin + 10.0**d)) for d in decades]
-        texts = [_fmt(self.zmin)] + [
-            _decade(d) if self.zmin == 0 else _fmt(self.zmin + 10.0**d) for d in decades
-        ]
+            return vals, _distinct_labels(vals)
+        offsets = [10.0**d for d in range(math.ceil(self.vmin + 0.5), math.floor(self.vmax) + 1)]
+        if len(offsets) > 7:
+            offsets = offsets[len(offsets) % 2 == 0 :: 2]
+        elif len(offsets) < 3:
+            low, high = 10.0 ** (self.vmin + 0.3), 10.0**self.vmax - self.floor
+            mag = 10.0 ** math.floor(self.vmin)
+            offsets = [
+                m * mag * 10.0**e
+                for e in range(math.ceil(self.vmax - self.vmin) + 2)
+                for m in (1, 2, 5)
+                if low <= m * mag * 10.0**e <= high
+            ]
+        vals = [self.vmin]
+        kept: list[float] = []
+        for off in offsets:
+            v = float(self.value(self.zmin + off))
+            if vals[-1] < v <= self.vmax + 1e-9:
+                vals.append(v)
+                kept.append(off)
+        bottom = number_text(self.zmin, 4)
+        if len(vals) < 2:  # a range narrower than the floor: its two ends
+            return [self.vmin, self.vmax], _distinct_labels(
+                [self.zmin, self.zmin + 10.0**self.vmax - self.floor]
+            )
+        if self.zmin == 0:
+            texts = [bottom] + [_decade(o) for o in kept]
+        else:
+            as_f = [number_text(self.zmin + o) for o in kept]
+            texts = [bottom, *as_f]
+            if len(set(texts)) < len(texts) or any(
+                float(t) != self.zmin + o and _sig(self.zmin + o) > 3
+                for t, o in zip(as_f, kept, strict=True)
+            ):
+                texts = [bottom] + ["+" + _decade(o) for o in kept]
         return vals, texts
 
 
+def _sig(v: float) -> int:
+    """Significant digits ``v`` needs (at most 12)."""
+    return next(d for d in range(1, 13) if float(f"{v:.{d}g}") == float(f"{v:.12g}"))
+
+
 def _decade(d: float) -> str:
-    return f"{10.0**d:g}" if -3 <= d <= 4 else f"1e{int(d)}"
+    """A round positive number (a power of ten, or 2 or 5 times one) as short text."""
+    e = math.floor(math.log10(d) + 1e-9)
+    return f"{d:g}" if -3 <= e <= 4 else f"{d:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def _distinct_labels(vals: Sequence[float]) -> list[str]:
+    """``number_text`` of each value with the fewest significant digits (3 or more) that print no
+    two alike."""
+    for digits in range(3, 13):
+        texts = [number_text(v, digits) for v in vals]
+        if len(set(texts)) == len(texts):
+            return texts
+    return texts
 
 
 def _nice_ticks(low: float, high: float, count: int = 7) -> list[float]:
-    raw = (high - low) / max(count - 1, 1)
-    mag = 10.0 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    """Strictly increasing multiples of a "nice" step (1, 2, 2.5, 5 x 10^k) inside [low, high],
+    about ``count`` of them; tiny, huge and zero-crossing ranges included."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [low] if math.isfinite(low) else []
+    raw = high / max(count - 1, 1) - low / max(count - 1, 1)  # no overflow near 1e308
+    mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(low / step) * step
-    return [round(first + i * step, 12) for i in range(int((high - first) / step + 1e-9) + 1)]
+    first = math.ceil(low / step)
+    out: list[float] = []
+    for k in range(first, math.floor(high / step) + 1):
+        v = float(f"{k * step:.12g}")  # 0.1 * 3 -> 0.3, not 0.30000000000000004
+        if low - 1e-9 * step <= v <= high + 1e-9 * step and (not out or v > out[-1]):
+            out.append(v)
+    return out
 
 
 def _levels_for(surface: Surface, log_colour: bool, floor: float = 1e-6) -> ColourLevels:
@@ -537,7 +634,8 @@ def surface_png(
     """A banded PNG of ``z[j, i] = f(xs[i], ys[j])`` as a ``data:`` URI, ``width`` x ``height`` px.
 
     The colour-axis values are interpolated bilinearly to the pixel centres, cut into bands, and
-    the band edges drawn one shade darker, so the image reads like a filled contour map. Pixels
+    the band edges drawn as dark contour lines (``CONTOUR_SHADE``), so the image reads like a filled
+    contour map. Pixels
     whose value is not finite take the darkest band's colour. Row 0 of the image is the top (the
     largest y).
     """
@@ -563,7 +661,7 @@ def surface_png(
     edge[1:, :] |= band[1:, :] != band[:-1, :]
     index = band + levels.bands * edge.astype(np.uint8)  # edge pixels use the darker palette half
     colours = np.array(levels.band_colours(), dtype=float)
-    palette = np.concatenate([colours, colours * 0.8]).round().astype(np.uint8)
+    palette = np.concatenate([colours, colours * CONTOUR_SHADE]).round().astype(np.uint8)
     image = Image.fromarray(index, mode="P")
     image.putpalette(palette.ravel().tolist())
     buffer = io.BytesIO()
@@ -1629,6 +1727,9 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
                 }
             )
     tickvals, ticktext = levels.ticks()
+    if len(tickvals) > 3:  # the z labels stack on a short axis: at most 3, the lowest and highest
+        keep = np.unique(np.linspace(0, len(tickvals) - 1, 3).round().astype(int))
+        tickvals, ticktext = [tickvals[i] for i in keep], [ticktext[i] for i in keep]
 
     def axis(title: str, **more: Any) -> dict[str, Any]:
         return {
@@ -1641,23 +1742,24 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
     width, depth = plot_area(surface.domain, 100)
     layout = template_layout(
         height=520,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
         font={"size": FONT_SIZE},
         showlegend=False,
         uirevision=f"{surface.key}:{surface.domain}:{log_colour}",
         hoverlabel={"font": {"size": SMALL_FONT}},
         scene={
-            "xaxis": axis("x", range=[x0, x1], nticks=5),
-            "yaxis": axis("y", range=[y0, y1], nticks=5),
+            "xaxis": axis("x", range=[x0, x1], nticks=4),
+            "yaxis": axis("y", range=[y0, y1], nticks=4),
             "zaxis": axis(
-                "f (log scale)" if log_colour else "f",
+                "f (log)" if log_colour else "f",
                 range=[levels.vmin, levels.vmax + 2 * lift],
                 tickvals=tickvals,
                 ticktext=ticktext,
             ),
             "aspectmode": "manual",
             "aspectratio": {"x": width / 100, "y": depth / 100, "z": 0.6},
-            "camera": {"eye": {"x": 0.75, "y": -1.45, "z": 1.75}},
+            # far enough that the axis titles and the z labels stay inside the plot
+            "camera": {"eye": {"x": 0.85, "y": -1.65, "z": 1.9}},
         },
     )
     return _Surface3dBase(levels, lift, below, layout)
@@ -1751,13 +1853,21 @@ class _Panel:
     below: float  # where a zero is drawn on a log axis: under the range, so it leaves the plot
 
 
+DIVERGED_DECADES = 6.0  # how far above the other runs a diverging run's climb is still shown
+
+
 def _panel(values: Sequence[np.ndarray], runs: Sequence[Run], allow_log: bool) -> _Panel:
-    """Axis of one curves panel. The range is set by the runs that did not diverge (a diverged
-    run counts with its first value only), so a blown-up run leaves the plot instead of
-    squashing the others; a log axis spans at most 16 decades."""
+    """Axis of one curves panel. The range is set by the runs that did not diverge; a diverged
+    run's finite values raise the top by at most ``DIVERGED_DECADES`` decades above them (a
+    linear axis: 3 times their spread), so its climb is seen for a while and then leaves the plot
+    at the top instead of squashing the others (a blow-up to 1e300 does not set the range). A log
+    axis spans at most 16 decades and at least one, so it always has labelled ticks."""
     every = [v[np.isfinite(v)] for v in values]
     refs = [v[:1] if run.diverged_at >= 0 else v for v, run in zip(values, runs, strict=True)]
     ref = np.concatenate([r[np.isfinite(r)] for r in refs] + [np.empty(0)])
+    climb = np.concatenate(
+        [e for e, run in zip(every, runs, strict=True) if run.diverged_at >= 0] + [np.empty(0)]
+    )
     allv = np.concatenate([*every, np.empty(0)])
     if ref.size == 0:
         ref = allv
@@ -1769,21 +1879,53 @@ def _panel(values: Sequence[np.ndarray], runs: Sequence[Run], allow_log: bool) -
         top_value = (
             ref_positive.max() if ref_positive.size else positive.max() if positive.size else 1.0
         )
-        top = math.log10(float(top_value)) + 0.3
+        top = math.log10(float(top_value))
+        if climb.size and climb.max() > top_value:
+            top = min(math.log10(float(climb.max())), top + DIVERGED_DECADES)
+        top += 0.3
         low = math.log10(float(positive.min())) - 0.3 if positive.size else top - 4
-        bottom = max(low, top - 16)
+        bottom = min(max(low, top - 16), top - 1)
         return _Panel(True, (bottom, top), 10.0 ** (bottom - 1))
     lo, hi = float(ref.min()), float(ref.max())
+    if climb.size:
+        spread = max(hi - lo, abs(hi), 1e-12)
+        hi = max(hi, min(float(climb.max()), hi + 3 * spread))
+        lo = min(lo, max(float(climb.min()), lo - 3 * spread))
     pad = 0.05 * (hi - lo) if hi > lo else 1.0
     return _Panel(False, (lo - pad, hi + pad), 0.0)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_text(v: float) -> str:
+    """A round positive number as axis text: "0.01", "1", "100", "2×10⁻⁵", "10⁶"."""
+    e = math.floor(math.log10(v) + 1e-9)
+    if -2 <= e <= 3:
+        return f"{v:g}"
+    m = round(v / 10.0**e)
+    power = "10" + str(e).translate(_SUPERSCRIPT)
+    return power if m == 1 else f"{m}×{power}"
+
+
 def _decade_ticks(axis: _Panel) -> dict[str, Any]:
-    """Log axis: a labelled tick every few whole decades (no small 2 and 5 labels)."""
+    """Log axis: labelled ticks at whole decades (every few when there are many), or at 1, 2 and
+    5 times them on a short axis; never the minor 2 ... 9 labels of each decade."""
     if not axis.log:
         return {}
-    span = axis.range[1] - axis.range[0]
-    return {"tick0": 0, "dtick": max(1, math.ceil(span / 6))}
+    lo, hi = axis.range
+    decades = list(range(math.ceil(lo), math.floor(hi) + 1))
+    if len(decades) >= 2:
+        every = max(1, math.ceil((hi - lo) / 6))
+        vals = [10.0**d for d in decades if d % every == 0]
+    else:
+        vals = [
+            m * 10.0**d
+            for d in range(math.floor(lo), math.ceil(hi) + 1)
+            for m in (1, 2, 5)
+            if lo <= math.log10(m * 10.0**d) <= hi
+        ]
+    return {"tickmode": "array", "tickvals": vals, "ticktext": [_power_text(v) for v in vals]}
 
 
 SUBPLOT_SPACING = 0.06  # between the two curves panels, a fraction of the figure's height
@@ -1846,8 +1988,21 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
                     "yaxis": "y" if row == 1 else "y2",
                 }
             )
+    marks: list[dict[str, Any]] = []  # a dashed line down the loss panel at each divergence
     for i, run in enumerate(runs):
         if run.diverged_at >= 0:
+            marks.append(
+                {
+                    "type": "line",
+                    "x0": run.diverged_at,
+                    "x1": run.diverged_at,
+                    "xref": "x",
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "y domain",
+                    "line": {"color": colour(slot(run, i)), "width": 1.5, "dash": "dash"},
+                }
+            )
             top = loss_axis.range[1]
             traces.append(
                 {
@@ -1928,7 +2083,8 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
                 "y1": 1,
                 "yref": "paper",
                 "line": {"color": "#333333", "width": 1.5, "dash": "dot"},
-            }
+            },
+            *marks,
         ],
         height=560,
         margin={"l": 90, "r": 20, "t": 20, "b": 60},
@@ -1949,50 +2105,60 @@ STATUS_COLUMNS = (
     "Optimizer",
     "Final loss",
     "Distance to minimum",
-    "Minimum",
     "Status",
     "Detail",
-    "f evals",
-    "∇f evals",
-    "Hessian evals",
-    "Effective lr x",
-    "Effective lr y",
+    "f / ∇f / H evals",
+    "Effective lr (x, y)",
 )
-
-
-def _number(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+# widths for ``st.column_config`` (pixels): the table fits the page at 1280 and 1600 px without
+# losing its right-hand columns; a longer text is cut with an ellipsis (its tooltip has it whole)
+STATUS_WIDTHS = {
+    "Optimizer": 150,
+    "Final loss": 90,
+    "Distance to minimum": 90,
+    "Status": 150,
+    "Detail": 140,
+    "f / ∇f / H evals": 95,
+    "Effective lr (x, y)": 110,
+}
 
 
 def status_rows(runs: Sequence[Run], step: int, points: Sequence[Point]) -> list[dict[str, Any]]:
     """One row per run for ``st.dataframe``, with the columns of ``STATUS_COLUMNS``.
 
     ``points`` are the surface's marked points (``Surface.points``): they name the minimum a run
-    reached. Numbers that are not finite become ``None`` (an empty cell). The effective learning
-    rate is the one of the update shown at ``step``.
+    reached (the status names it). Every cell is text: numbers with 4 significant digits (3 for the learning rates),
+    "—" where there is nothing to show, "∞" for an infinite value, and "diverged at step k" for
+    the final loss and the distance of a run that diverged. The evaluations are counted as
+    "f / ∇f / H"; the effective learning rate is the one of the update shown at ``step``.
     """
     rows = []
     for run in runs:
-        status = f"diverged at step {run.diverged_at}" if run.diverged_at >= 0 else run.status
-        elr = (
-            run.effective_lr[_update_index(run, step)]
-            if len(run.effective_lr)
-            else (math.nan, math.nan)
-        )
+        diverged = f"diverged at step {run.diverged_at}" if run.diverged_at >= 0 else None
+        if len(run.effective_lr):
+            elr = run.effective_lr[_update_index(run, step)]
+            lr_text = (
+                "—"
+                if not np.isfinite(np.asarray(elr, dtype=np.float64)).any()
+                else f"({number_text(elr[0])}, {number_text(elr[1])})"
+            )
+        else:
+            lr_text = "—"
         ev = run.evaluations
+        evals = " / ".join(str(int(ev.get(k, 0))) for k in ("function", "gradient", "hessian"))
         values = (
             run.label,
-            _number(run.losses[-1]),
-            _number(run.distance),
-            minimum_label(points, run.minimum),
-            status,
-            run.detail,
-            int(ev.get("function", 0)),
-            int(ev.get("gradient", 0)),
-            int(ev.get("hessian", 0)),
-            _number(elr[0]),
-            _number(elr[1]),
+            diverged or number_text(run.losses[-1], 4),
+            diverged or number_text(run.distance, 4),
+            diverged
+            or (
+                f"{run.status}: {minimum_label(points, run.minimum)}"
+                if run.minimum >= 0
+                else run.status or "—"
+            ),
+            run.detail or "—",
+            evals,
+            lr_text,
         )
         rows.append(dict(zip(STATUS_COLUMNS, values, strict=True)))
     return rows

@@ -236,10 +236,10 @@ def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value
-    assert table["λ_max"].tolist() == pytest.approx([10.0, 10.0])
-    assert table["Critical step"].tolist() == pytest.approx([0.2, 0.38])  # 2/10, (2+1.8)/10
-    assert table["Current step"].tolist() == pytest.approx([0.19, 0.05])
-    assert table["Condition"].tolist() == pytest.approx([100.0, 100.0])
+    assert table["λ_max"].tolist() == ["10", "10"]
+    assert table["Critical step"].tolist() == ["0.2", "0.38"]  # 2/10, (2+1.8)/10
+    assert table["Current step"].tolist() == ["0.19", "0.05"]
+    assert table["Condition"].tolist() == ["100", "100"]
     assert len(chart_figures(at)) == 1  # the rate map: the surface is quadratic
     assert len(at.session_state.traces) == 4  # two axes per run
     at = AppTest.from_function(panel_script, default_timeout=TIMEOUT)

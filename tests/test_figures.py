@@ -22,8 +22,8 @@ import plotly.tools
 import pytest
 from PIL import Image
 
-from app import compute, figures
-from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry
+from app import compute, figures, lessons
+from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry, landscape_for
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 
@@ -366,6 +366,12 @@ def test_surface3d_is_light_and_finite(surface, diverging) -> None:
         if trace.type == "scatter3d":
             assert np.isfinite(np.asarray(trace.z, dtype=float)).all()
     strict_json(raw)
+    scene = fig.layout.scene  # few labels, no overlap; room for the titles
+    assert 2 <= len(scene.zaxis.tickvals) <= 3 and len(set(scene.zaxis.ticktext)) == len(
+        scene.zaxis.tickvals
+    )
+    assert scene.xaxis.nticks <= 4 and scene.yaxis.nticks <= 4
+    assert min(fig.layout.margin.l, fig.layout.margin.r, fig.layout.margin.b) >= 10
 
 
 def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
@@ -378,6 +384,36 @@ def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
     fig = raw.validated()
     texts = [t.text[0] for t in fig.data if t.text is not None]
     assert f"diverged at step {diverging[0].diverged_at}" in texts
+
+
+def test_a_lone_diverging_run_climbs_in_view_with_numbered_axes() -> None:
+    state = lessons.get("lr-diverging").state
+    start = state.start or landscape_for(state.landscape, state.landscape_params).start
+    runs = compute.runs(
+        state.landscape, state.landscape_params, state.optimizers, start, state.steps, state.seed
+    )
+    (run,) = runs
+    assert run.diverged_at > 0
+    raw = figures.curves_figure(runs, 0)
+    strict_json(raw)
+    fig = raw.validated()
+    lo, hi = fig.layout.yaxis.range
+    losses = np.asarray(run.losses, dtype=float)
+    finite = losses[np.isfinite(losses)]
+    assert hi - lo <= 16 and hi < 300  # not blown up by the last finite values
+    # the climb is in view: the loss rises at least 3 decades inside the plot before leaving it
+    in_view = finite[np.log10(finite) <= hi]
+    assert np.log10(in_view.max()) - np.log10(finite[0]) >= 3
+    for axis in (fig.layout.yaxis, fig.layout.yaxis2):
+        vals = list(axis.tickvals)
+        assert len(vals) >= 2
+        assert len(set(axis.ticktext)) == len(vals)
+        digits = {t.split("×")[0].replace("10", "").strip("0.⁻⁰¹²³⁴⁵⁶⁷⁸⁹") for t in axis.ticktext}
+        assert digits <= {"", "1", "2", "5"}, axis.ticktext  # decades or 1-2-5: no 3 ... 9
+    ticks_in_view = [v for v in fig.layout.yaxis.tickvals if lo <= np.log10(v) <= hi]
+    assert len(ticks_in_view) >= 2
+    mark = [s for s in fig.layout.shapes if s.x0 == run.diverged_at]
+    assert mark and mark[0].yref == "y domain"
 
 
 def test_curves_use_a_linear_axis_when_the_loss_goes_negative() -> None:
@@ -393,14 +429,43 @@ def test_status_rows(surface, runs, diverging) -> None:
     assert [list(r) for r in rows] == [list(figures.STATUS_COLUMNS)] * len(rows)
     by_label = {r["Optimizer"]: r for r in rows}
     newton = by_label[runs[-1].label]
-    assert newton["Minimum"] == "global (1, 1)" and newton["Hessian evals"] == STEPS
+    assert newton["Status"] == "converged: global (1.00, 1.00)"
+    assert newton["f / ∇f / H evals"].endswith(f" / {STEPS}")
     gd = rows[-1]
-    assert gd["Status"] == f"diverged at step {diverging[0].diverged_at}"
-    assert gd["Final loss"] is None and gd["Distance to minimum"] is None
+    k = diverging[0].diverged_at
+    assert gd["Status"] == gd["Final loss"] == gd["Distance to minimum"] == f"diverged at step {k}"
     adam = by_label[runs[3].label]
-    assert adam["Effective lr x"] == pytest.approx(runs[3].effective_lr[40, 0])
-    assert adam["Effective lr y"] == pytest.approx(runs[3].effective_lr[40, 1])
-    assert adam["f evals"] == runs[3].evaluations["function"]
+    lr = runs[3].effective_lr[40]
+    assert adam["Effective lr (x, y)"] == f"({lr[0]:.3g}, {lr[1]:.3g})"
+    ev = runs[3].evaluations
+    assert adam["f / ∇f / H evals"] == f"{ev.get('function', 0)} / {ev['gradient']} / 0"
+    assert set(figures.STATUS_WIDTHS) <= set(figures.STATUS_COLUMNS)
+    for row in rows:  # every cell is readable text: no None, nan or Infinity
+        for value in row.values():
+            assert isinstance(value, str) and value
+            assert not any(bad in value for bad in ("None", "nan", "inf", "Infinity"))
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "—"),
+        (math.nan, "—"),
+        (math.inf, "∞"),
+        (-math.inf, "−∞"),
+        (-0.0, "0"),
+        (0.012345, "0.0123"),
+        (123456.0, "1.23e+05"),
+    ],
+)
+def test_number_text(value, text) -> None:
+    assert figures.number_text(value) == text
+
+
+def test_position_text() -> None:
+    assert figures.position_text(1.0, 1.0) == "(1.00, 1.00)"
+    assert figures.position_text(-0.9441, -0.0) == "(-0.944, 0.00)"
+    assert figures.position_text(math.nan, math.inf) == "(—, ∞)"
 
 
 # --- raw figures: what is sent is what Plotly validates --------------------------------------------
@@ -618,3 +683,72 @@ def test_prepare_contour_builds_the_part_contour_figure_uses():
     figures.clear_caches()
     plain = figures.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
     assert json.dumps(fig.figure, default=str) == json.dumps(plain.figure, default=str)
+
+
+# --- colour-bar ticks: distinct, round, increasing ---------------------------------------------
+
+TICK_RANGES = [
+    (0.0423, 0.0424),  # a network plane's loss: 0.0424, 0.0424, 0.0423 before
+    (0.01187, 0.0125),  # the cliff: 0.012, 0.0119 before
+    (0.0, 1.0),
+    (0.0, 2.5e3),
+    (-3.0, 2.0),  # crossing zero
+    (-1e-9, 1e-9),
+    (1e-15, 3e-15),  # tiny values
+    (1e6, 1e6 + 1),  # a tiny range far from zero
+    (0.0, 1e12),  # huge
+    (-1e300, 1e300),
+    (3.0, 3.0004),
+    (0.5, 1e5),
+]
+
+
+@pytest.mark.parametrize(("low", "high"), TICK_RANGES)
+@pytest.mark.parametrize("log", [False, True])
+def test_colour_bar_ticks_are_distinct_and_increasing(low, high, log) -> None:
+    z = np.linspace(low, high, 101)
+    levels = figures.ColourLevels.of(z, log=log)
+    vals, texts = levels.ticks()
+    assert len(vals) == len(texts) >= 2
+    assert (np.diff(vals) > 0).all()
+    assert len(set(texts)) == len(texts), texts
+    assert all(levels.vmin - 1e-9 <= v <= levels.vmax + 1e-9 for v in vals)
+    assert not any(bad in t for t in texts for bad in ("nan", "inf", "None"))
+    if log:  # round: the minimum, then decades or 1-2-5 steps above it (or their short f values)
+        for t in texts[1:]:
+            digits = t.lstrip("+-").split("e")[0].replace(".", "").strip("0")
+            assert len(digits) <= 3 and (not t.startswith("+") or digits in "125"), texts
+
+
+@pytest.mark.parametrize(("low", "high"), TICK_RANGES)
+def test_nice_ticks(low, high) -> None:
+    ticks = figures._nice_ticks(low, high)
+    assert 3 <= len(ticks) <= 12
+    assert (np.diff(ticks) > 0).all()
+    assert all(low - 1e-9 * (high - low) <= t <= high + 1e-9 * (high - low) for t in ticks)
+    steps = np.diff(ticks) / 10.0 ** np.floor(np.log10(np.diff(ticks) * (1 + 1e-9)))
+    assert set(np.round(steps, 6)) <= {1.0, 2.0, 2.5, 5.0}
+
+
+def _lightness(rgb) -> float:
+    """CIELAB L* of an sRGB colour."""
+    c = np.asarray(rgb, float) / 255
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    y = float(lin @ [0.2126, 0.7152, 0.0722])
+    return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y
+
+
+def test_surface_colour_map_is_sequential_and_perceptually_even() -> None:
+    levels = figures.ColourLevels.of(np.linspace(0, 1, 10), log=False)
+    lightness = np.array([_lightness(c) for c in levels.band_colours()])
+    steps = -np.diff(lightness)
+    assert (steps > 0).all()  # light (low f) to dark, every band a step darker
+    assert steps.max() < 1.3 * steps.min()  # even steps in perceived lightness
+    assert lightness[0] > 95 and 50 < lightness[-1] < 65  # the darkest band is still light enough
+    for run_colour in figures.OKABE_ITO[:-1]:  # the paths (not yellow) stand out from every band
+        rgb = [int(run_colour[i : i + 2], 16) for i in (1, 3, 5)]
+        assert min(abs(_lightness(rgb) - v) for v in lightness[:3]) > 15
+    # contour lines: band edges clearly darker than the bands
+    assert (
+        lightness[0] - _lightness(np.array(levels.band_colours()[0]) * figures.CONTOUR_SHADE) > 15
+    )

@@ -327,9 +327,9 @@ def test_the_panel_shows_newtons_own_rule_for_a_converged_newton():
     table = at.dataframe[0].value
     newton, gd = table.iloc[0], table.iloc[1]
     assert "overshoot" not in newton["Verdict"] and newton["Verdict"].startswith("stable")
-    assert newton["Critical step"] == 2.0 and newton["Method"] == "damped Newton"
+    assert newton["Critical step"] == "2" and newton["Method"] == "damped Newton"
     assert gd["Stable if"] == "lr < 2/λ_max"
-    assert gd["Critical step"] == pytest.approx(2.0 / table["λ_max"].iloc[1])
+    assert float(gd["Critical step"]) == pytest.approx(2.0 / float(table["λ_max"].iloc[1]), 1e-3)
 
 
 def test_the_oscillation_detail_names_gradient_descents_limit():

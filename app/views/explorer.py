@@ -762,13 +762,8 @@ def render() -> None:
             hide_index=True,
             width="stretch",
             column_config={
-                name: st.column_config.NumberColumn(format="%.4g")
-                for name in (
-                    "Final loss",
-                    "Distance to minimum",
-                    "Effective lr x",
-                    "Effective lr y",
-                )
+                name: st.column_config.TextColumn(width=px)
+                for name, px in figures.STATUS_WIDTHS.items()
             },
         )
     if state.show_curvature and runs:

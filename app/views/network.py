@@ -441,8 +441,7 @@ def plane_optimization(state: NetworkState) -> None:
         figures.status_rows(runs, state.steps, surface.points),
         hide_index=True,
         width="stretch",
-        column_order=("Optimizer", "Final loss", "Status", "Detail", "∇f evals"),
-        column_config={"Final loss": st.column_config.NumberColumn(format="%.4g")},
+        column_order=("Optimizer", "Final loss", "Status", "Detail", "f / ∇f / H evals"),
     )
 
 
