@@ -4,7 +4,10 @@ Starts the app on a free port (``app.serving.app_server``), opens each view in h
 (Debian's /usr/bin/chromium, driven by Playwright), waits until the page has run its script and
 its chart is drawn, and writes one PNG of the whole page per view and window size:
 
-* ``explorer``: the default scene;
+* ``explorer``: the default scene, its race played to the end (the player's Run to end);
+* ``explorer-presenter``: the same in presenter mode, dark;
+* ``lesson-<id>``: three lessons (``LESSON_SHOTS``), each played to its end;
+* ``network``: the network page's plane, played to the end;
 * ``sweep``: a learning-rate sweep of gradient descent, momentum and Adam on the quadratic;
 * ``basins``: basins of attraction of the same three optimizers on Himmelblau (100 x 100 starts);
 
@@ -26,6 +29,7 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import sync_playwright
 
+from app import lessons
 from app.diagnostic_state import BasinState, SweepState
 from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
 from app.state import AppState, OptimizerEntry
@@ -40,9 +44,17 @@ _THREE = (
     OptimizerEntry.make("momentum", lr=0.01),
     OptimizerEntry.make("adam", lr=0.05),
 )
+LESSON_SHOTS = ("himmelblau-basins", "lr-diverging", "saddle-escape")
 # name -> (page path, link query, key of the chart to wait for)
 VIEWS = {
     "explorer": ("", AppState().to_query(), "contour"),
+    "explorer-presenter": (
+        "",
+        {**AppState().to_query(), "present": "1", "theme": "dark"},
+        "contour",
+    ),
+    **{f"lesson-{key}": ("", lessons.get(key).query(), "contour") for key in LESSON_SHOTS},
+    "network": ("network", {"v": "1"}, "plane"),
     "sweep": (
         "sweep",
         SweepState(
@@ -116,6 +128,20 @@ def shoot(base: str, browser, out: Path, names: list[str]) -> list[Path]:
                 f"() => {{ const el = document.querySelector({sel!r});"
                 " return !!el && Array.isArray(el.calcdata) && el.calcdata.length > 0; }"
             )
+            end = page.locator(f".st-key-{chart} .optiscape-player button.end")
+            if end.count():  # a view with a player: the race played to its end
+                end.click()
+                scrub = f".st-key-{chart} .optiscape-player input.scrub"
+                page.wait_for_function(
+                    f"() => {{ const s = document.querySelector({scrub!r});"
+                    " return s && s.value === s.max; }"
+                )
+                page.wait_for_timeout(300)  # the step reported: the tables follow
+                page.wait_for_selector(IDLE)
+                page.wait_for_function(
+                    f"() => {{ const el = document.querySelector({sel!r});"
+                    " return !!el && Array.isArray(el.calcdata) && el.calcdata.length > 0; }"
+                )
             next_paint(page)
             if page.locator('[data-testid="stException"]').count() or errors:
                 raise RuntimeError(f"{name} at {width}x{height} shows an error: {errors}")
