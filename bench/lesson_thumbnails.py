@@ -49,10 +49,11 @@ def shoot(page, base: str, lesson: lessons.Lesson) -> bytes:
     )
     page.wait_for_selector(IDLE)
     # a lesson opens at step 0: its picture is the race run to its end
-    page.locator(f"{selector} .optiscape-player button.end").click()
+    player = f".st-key-{CHART[lesson.page]} .optiscape-player"  # stale or not while it reruns
+    page.locator(f"{player} button.end").click()
     page.wait_for_function(
-        f"() => document.querySelector({selector + ' .optiscape-player input.scrub'!r}).value"
-        f" === document.querySelector({selector + ' .optiscape-player input.scrub'!r}).max"
+        f"() => {{ const s = document.querySelector({player + ' input.scrub'!r});"
+        " return !!s && s.value === s.max; }"
     )
     page.wait_for_selector(IDLE)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
