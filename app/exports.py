@@ -29,7 +29,7 @@ import numpy as np
 import plotly.io as pio
 from PIL import Image, ImageDraw, ImageFont
 
-from .figures import END_SYMBOLS, OKABE_ITO, slot
+from .figures import END_SYMBOLS, OKABE_ITO, legend_timeline, name_at, slot
 from .state import AppState
 
 if TYPE_CHECKING:
@@ -217,19 +217,22 @@ def gif_bytes(
     slots = [slot(run, i) for i, run in enumerate(runs)]  # the figures' colours and markers
     colours = [_rgb(OKABE_ITO[s % len(OKABE_ITO)]) for s in slots]
     palette = _palette(colours)
-    for i, run in enumerate(runs):
-        y = height + 22 + 18 * i
-        _marker(base_draw, 10, y, 5, slots[i], colours[i])
-        base_draw.text((22, y - 6), f"{run.label}: {run.status}", fill=(0, 0, 0), font=font)
+    for i in range(len(runs)):
+        _marker(base_draw, 10, height + 22 + 18 * i, 5, slots[i], colours[i])
     paths = [
         _pixels(np.asarray(r.positions, dtype=np.float64), surface.domain, width, height)
         for r in runs
     ]
     total = max((len(r.positions) - 1 for r in runs), default=0)
+    # the legend tells each run's state as the chart's does: once the race gets there
+    names = [legend_timeline(run, total) for run in runs]
     images = []
     for k in gif_steps(total, frames):
         frame = background.copy()
         draw = ImageDraw.Draw(frame)
+        for i, timeline in enumerate(names):
+            y = height + 22 + 18 * i
+            draw.text((22, y - 6), name_at(timeline, k), fill=(0, 0, 0), font=font)
         for i, pix in enumerate(paths):
             upto = pix[: min(k, len(pix) - 1) + 1]
             for piece in _polylines(upto):

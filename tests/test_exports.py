@@ -84,6 +84,13 @@ def test_gif_has_the_expected_frames_and_size_and_moves():
     image.seek(image.n_frames - 1)
     last = image.convert("RGB")
     assert ImageChops.difference(first, last).getbbox() is not None
+    # the legend (below the plot, after the step counter) names the runs' states only at the
+    # end, as the chart's legend does: its pixels change between the first and the last frame
+    legend = (0, 320 + 16, first.size[0], first.size[1])
+    assert ImageChops.difference(first.crop(legend), last.crop(legend)).getbbox() is not None
+    image.seek(image.n_frames // 2)
+    middle = image.convert("RGB")
+    assert ImageChops.difference(first.crop(legend), middle.crop(legend)).getbbox() is None
 
 
 def test_gif_of_a_diverging_run_and_of_a_surface_with_holes():
