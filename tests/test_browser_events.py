@@ -47,16 +47,18 @@ def test_a_divergence_is_written_once_the_player_reaches_it(browser, server) -> 
         )
         page.wait_for_function(
             f"() => {{ const el = document.querySelector({CONTOUR!r});"
-            " return el.layout.meta.player.events.every("
+            # the chart is marked stale (not found) while the rerun after Run to end runs
+            " return !!el && el.layout.meta.player.events.every("
             "(e) => el.data[e.trace].visible !== false); }"
         )
+        page.wait_for_selector(IDLE)
         text = diverged[0]["text"]
         assert page.locator(f"{CONTOUR} .textpoint text", has_text=text).count() == 1
         # back to step 0: hidden again
         page.locator(f"{PLAYER} input.scrub").fill("0")
         page.wait_for_function(
             f"() => {{ const el = document.querySelector({CONTOUR!r});"
-            " return el.layout.meta.player.events.every("
+            " return !!el && el.layout.meta.player.events.every("
             "(e) => el.data[e.trace].visible === false); }"
         )
         assert not errors, errors
