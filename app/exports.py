@@ -29,7 +29,7 @@ import numpy as np
 import plotly.io as pio
 from PIL import Image, ImageDraw, ImageFont
 
-from .figures import END_SYMBOLS, OKABE_ITO, slot
+from .charts.style import END_SYMBOLS, OKABE_ITO, slot
 from .state import AppState
 
 if TYPE_CHECKING:
