@@ -23,7 +23,7 @@ Wiring in ``app/views/explorer.py`` (three calls):
 2. on the contour figure, the eigen-axes (a copy of the figure dict: it is shared with caches)::
 
        extra = curvature_panel.curvature_traces(surface, runs, k, state)
-       fig = figures.RawFigure({**fig.figure, "data": [*fig.figure["data"], *extra]})
+       fig = RawFigure({**fig.figure, "data": [*fig.figure["data"], *extra]})
 
 3. below the status table: ``curvature_panel.curvature_panel(surface, runs, k, state)``.
 """
@@ -38,7 +38,8 @@ import streamlit as st
 
 from optimizers.analysis import StabilityVerdict, stability_verdict
 
-from . import diagnostic_compute, diagnostic_figures
+from . import diagnostic_compute
+from .charts import diagnostics as diagnostic_charts
 from .compute import Run, Surface
 from .diagnostic_state import custom_values
 from .plotly_view import clicked, plotly_view
@@ -116,7 +117,7 @@ def curvature_traces(surface: Surface, runs: Sequence[Run], k: int, state: AppSt
         return []
     (x0, x1), (y0, y1) = surface.domain
     length = AXIS_FRACTION * float(np.hypot(x1 - x0, y1 - y0))
-    return diagnostic_figures.eigen_axes_traces(pts, curv, [r.label for r in runs], length)
+    return diagnostic_charts.eigen_axes_traces(pts, curv, [r.label for r in runs], length)
 
 
 def take_pick() -> RatePick | None:
@@ -147,7 +148,7 @@ def curvature_panel(
         st.info("Every run has left the surface: no curvature to show.")
         return None
     verdicts = [_verdict(state, i, r, k, curv.eigenvalues[i]) for i, r in enumerate(runs)]
-    rows = diagnostic_figures.curvature_rows([r.label for r in runs], pts, curv, verdicts)
+    rows = diagnostic_charts.curvature_rows([r.label for r in runs], pts, curv, verdicts)
     st.dataframe(
         rows,
         hide_index=True,
@@ -209,7 +210,7 @@ def curvature_panel(
         f"{theory.lambda_max:.3g}): convergence rate per step over learning rate and momentum β; "
         f"{best}, against {theory.gd_optimal_rate:.3f} for gradient descent at its best step."
     )
-    fig = diagnostic_figures.rate_map_figure(rate_map, current=current, theory=theory)
+    fig = diagnostic_charts.rate_map_figure(rate_map, current=current, theory=theory)
     plotly_view(
         fig,
         MAP_KEY,

@@ -29,7 +29,8 @@ import numpy as np
 import plotly.io as pio
 from PIL import Image, ImageDraw, ImageFont
 
-from .figures import END_SYMBOLS, OKABE_ITO, legend_timeline, name_at, slot
+from .charts.player import legend_timeline, name_at
+from .charts.style import END_SYMBOLS, OKABE_ITO, slot
 from .state import AppState
 
 if TYPE_CHECKING:

@@ -527,7 +527,7 @@ def interpolation(tkey: TrainKey, resolution: int = 61) -> Interpolation:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def plane_surface(state: NetworkState) -> Surface:
-    """The plane of ``state`` (training loss) as an explorer ``Surface``, so ``app.figures``
+    """The plane of ``state`` (training loss) as an explorer ``Surface``, so ``app.charts``
     draws it like any 2-D landscape. One shared object per state (figures remember by identity)."""
     span = plane_span(state)
     z = _surface(state, state.resolution, "train")

@@ -1,8 +1,8 @@
 """Presenter mode and the link builder: what a lecture-hall projector and a student's link show.
 
-``restyle`` takes a finished figure (from ``app.figures``) and returns a copy for a projector:
+``restyle`` takes a finished figure (from ``app.charts``) and returns a copy for a projector:
 larger type, lines twice as thick, bigger markers, and a light or dark theme. Run colours stay
-Okabe & Ito's colour-blind-safe palette (``figures.OKABE_ITO``); on the dark theme its black
+Okabe & Ito's colour-blind-safe palette (``app.charts.style.OKABE_ITO``); on the dark theme its black
 becomes white where it is drawn on the dark background (the curves; not over the light surface). The figure's traces and frames are not rebuilt (frames
 carry only positions), so playback in the browser works as before. Nothing here computes.
 
@@ -20,7 +20,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from .figures import RawFigure
+from .charts.runtime import RawFigure
 from .state import CONTROLS, THEMES, AppState
 
 FONT_SCALE = 1.2  # every font size in the figure, and its pixel size and margins with them

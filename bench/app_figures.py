@@ -6,8 +6,8 @@ optimizers (gd, momentum and nesterov at lr 1e-3, adam 0.1, rmsprop 0.01, newton
 view on (2-D contour with arrows and the player, 3-D surface, curves). For each figure, the
 median of ``--repeat`` builds of:
 
-* cold: every cache of ``app.figures`` emptied first (``figures.clear_caches``; the surface PNG
-  included);
+* cold: every cache of ``app.charts`` emptied first (``app.charts.runtime.clear_caches``; the
+  surface PNG included);
 * 1 run new: one run is a new object (what a learning-rate change hands over: five runs the
   page drew before, one just computed), same step;
 * step: a new step with the same runs (the step slider);
@@ -15,10 +15,12 @@ median of ``--repeat`` builds of:
 
 then the time of ``fig.to_json()`` and of what ``st.plotly_chart`` runs (``fig.to_dict()``, then
 ``plotly.io.to_json(..., validate=False)``), and the JSON size. The baseline is
-``figures.naive_cumulative_figure``: a contour trace and one ``go.Frame`` per step carrying every
-run's whole path so far, as tutorials do; it is measured with every step as a frame and with 120
-frames (our frame budget). ``--reference FILE`` also times another version of
-``app/figures.py`` (e.g. a copy from before a change) on the same machine in the same run.
+``naive_cumulative_figure`` (``bench/naive_frames.py``): a contour trace and one ``go.Frame`` per
+step carrying every run's whole path so far, as tutorials do (the script checks that its frames
+grow: one point per path in the first, every step's in the last); it is measured with every step
+as a frame and with 120 frames (our frame budget). ``--reference FILE`` also times an
+``app/figures.py`` from before the charts moved to ``app/charts/`` (one module with
+``contour_figure``, ``surface3d_figure``, ``curves_figure``) on the same machine in the same run.
 
     python bench/app_figures.py [--repeat 7] [--naive-repeat 3] [--reference old_figures.py]
 
@@ -37,16 +39,27 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import plotly
 import plotly.io as pio
+from naive_frames import frame_points, naive_cumulative_figure  # bench/naive_frames.py
 
-from app import compute, figures
+from app import compute
+from app.charts import contour, explorer, runtime
 from app.state import BENCHMARK_STATE
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
+
+
+# this tree's builders, as the one module (``app/figures.py``) that a reference version is
+OURS = SimpleNamespace(
+    contour_figure=contour.contour_figure,
+    surface3d_figure=explorer.surface3d_figure,
+    curves_figure=explorer.curves_figure,
+    clear_caches=runtime.clear_caches,
+)
 
 
 def median_ms(build: Callable[[int], Any], repeat: int, before: Callable[[], None]) -> float:
@@ -75,7 +88,7 @@ def nothing() -> None:
 
 
 def measure(
-    module: ModuleType, name: str, view: str, surface: Any, runs: list, repeat: int
+    module: Any, name: str, view: str, surface: Any, runs: list, repeat: int
 ) -> dict[str, Any]:
     """Times of one builder of ``module`` (``view``: contour, surface3d or curves)."""
     steps = len(runs[0].losses) - 1
@@ -134,7 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--naive-repeat", type=int, default=3)
-    parser.add_argument("--reference", help="another app/figures.py to time alongside")
+    parser.add_argument(
+        "--reference", help="an app/figures.py of an earlier commit to time alongside"
+    )
     args = parser.parse_args()
 
     s = BENCHMARK_STATE
@@ -147,7 +162,7 @@ def main() -> None:
     )
     print(f"plotly {plotly.__version__}, JSON engine {pio.json.config.default_engine!r}\n")
 
-    versions = [("ours", figures)]
+    versions: list[tuple[str, Any]] = [("ours", OURS)]
     if args.reference:
         versions.append(("reference", load(args.reference)))
     pages = {}
@@ -171,11 +186,13 @@ def main() -> None:
     naive = []
     for name, max_frames in ((f"naive cumulative, {s.steps + 1} fr", None), ("naive, 120 fr", 120)):
         build_ms = median_ms(
-            lambda i, mf=max_frames: figures.naive_cumulative_figure(surface, runs, mf),
+            lambda i, mf=max_frames: naive_cumulative_figure(surface, runs, mf),
             args.naive_repeat,
             nothing,
         )
-        fig = figures.naive_cumulative_figure(surface, runs, max_frames)
+        fig = naive_cumulative_figure(surface, runs, max_frames)
+        first, last = frame_points(fig)
+        assert first == 1 and last == s.steps + 1, (first, last)  # the frames grow with the step
         naive.append({"name": name, "cold": build_ms, **serialise(fig)})
         print(line(naive[-1]))
 

@@ -155,7 +155,7 @@ def engine_positions(state: AppState) -> np.ndarray:
 
 
 def marker_tolerance(state: AppState) -> float:
-    """Markers are rounded to 1/100000 of the domain diagonal (figures._decimals): allow that."""
+    """Markers are rounded to 1/100000 of the domain diagonal (``app.charts.style.domain_decimals``): allow that."""
     (x0, x1), (y0, y1) = state.surface().domain
     return 1e-5 * math.hypot(x1 - x0, y1 - y0)
 

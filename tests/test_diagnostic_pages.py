@@ -18,7 +18,8 @@ from apptest_helpers import chart_figures, message_text
 from streamlit.testing.v1 import AppTest
 
 import landscapes
-from app import compute, diagnostic_figures
+from app import compute
+from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import BasinState, SweepState, custom_values, with_lr, with_start
 from app.state import AppState, OptimizerEntry
 from optimizers import analysis
@@ -100,9 +101,7 @@ def test_figures_are_valid_and_carry_their_clicks():
     quad = landscapes.get("quadratic")
     sweep = analysis.lr_sweep(quad, ["gd", "momentum"], None, analysis.log_lrs(0.01, 1, 12), 50)
     theory = analysis.quadratic_theory(analysis.quadratic_eigenvalues(quad))
-    fig = diagnostic_figures.sweep_figure(
-        sweep, minimum_value=0.0, theory=theory, betas=[None, 0.9]
-    )
+    fig = diagnostic_charts.sweep_figure(sweep, minimum_value=0.0, theory=theory, betas=[None, 0.9])
     curves = [t for t in fig.data if t.mode == "lines+markers"]
     assert len(curves) == 4  # loss and steps for each optimizer
     assert [row[1] for row in curves[0].customdata] == pytest.approx(sweep.lrs.tolist())
@@ -111,7 +110,7 @@ def test_figures_are_valid_and_carry_their_clicks():
     assert "diverges from" in names
     land = landscapes.get("himmelblau")
     maps = [analysis.basins(land, [s], (9, 9), 20) for s in ("adam", "gd")]
-    fig = diagnostic_figures.basins_figure(compute.surface("himmelblau"), maps)
+    fig = diagnostic_charts.basins_figure(compute.surface("himmelblau"), maps)
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(heatmaps) == 2
     label = maps[0].label[0]
@@ -119,7 +118,7 @@ def test_figures_are_valid_and_carry_their_clicks():
     rm = analysis.momentum_rate_map(
         [1.0, 10.0], analysis.log_lrs(0.01, 0.5, 30), np.linspace(0, 0.9, 10)
     )
-    fig = diagnostic_figures.rate_map_figure(rm, current=[("Momentum", 0.05, 0.9)], theory=theory)
+    fig = diagnostic_charts.rate_map_figure(rm, current=[("Momentum", 0.05, 0.9)], theory=theory)
     pick = next(t for t in fig.data if t.name == "pick")
     assert len(pick.customdata[0]) == 2
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import optimizers
-from app import compute, figures, lessons
+from app import compute, lessons
+from app.charts.contour import contour_figure
+from app.charts.style import colour, slot
 from app.state import OptimizerEntry, landscape_for
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
@@ -99,7 +101,7 @@ def scene() -> tuple[compute.Surface, list[compute.Run]]:
 @pytest.mark.parametrize("step", [0, 200])
 def test_the_contour_writes_the_events_from_their_step(scene, step) -> None:
     surface, runs = scene
-    fig = figures.contour_figure(surface, runs, step, log_colour=True).figure
+    fig = contour_figure(surface, runs, step, log_colour=True).figure
     spec = fig["layout"]["meta"]["player"]
     gd = runs[0]
     assert gd.event == f"diverged at step {gd.diverged_at}" and gd.event_step == gd.diverged_at
@@ -117,4 +119,4 @@ def test_the_contour_writes_the_events_from_their_step(scene, step) -> None:
         assert event["trace"] not in frames_touch  # the player, not the frames, shows it
     trace = fig["data"][listed[gd.event]["trace"]]
     assert trace["x"] == [gd.event_at[0]] and trace["y"] == [gd.event_at[1]]
-    assert trace["textfont"]["color"] == figures.colour(figures.slot(gd, 0))
+    assert trace["textfont"]["color"] == colour(slot(gd, 0))

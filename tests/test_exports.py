@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
-from app import compute, exports, figures
+from app import compute, exports
+from app.charts.contour import contour_figure
 from app.state import AppState, OptimizerEntry
 
 E = OptimizerEntry.make
@@ -55,7 +56,7 @@ def decoded_link(link: str) -> AppState:
 
 def test_html_plays_offline_with_plotly_inline_and_every_frame():
     surface, runs = scene(RACE)
-    fig = figures.contour_figure(surface, runs, RACE.steps, log_colour=False)
+    fig = contour_figure(surface, runs, RACE.steps, log_colour=False)
     html = exports.html_bytes(fig, title="optiscape: Himmelblau").decode()
     assert html.startswith("<html>") or html.lstrip().lower().startswith(("<html", "<!doctype"))
     # no script is fetched from anywhere: plotly.js is in the file

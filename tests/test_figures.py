@@ -22,7 +22,12 @@ import plotly.tools
 import pytest
 from PIL import Image
 
-from app import compute, figures, lessons
+from app import compute, lessons
+from app.charts import contour as contour_chart
+from app.charts import explorer, runtime, style
+from app.charts import paths as paths_chart
+from app.charts import player as player_chart
+from app.charts import surface as surface_chart
 from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry, landscape_for
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
@@ -53,8 +58,8 @@ def diverging() -> list[compute.Run]:
 
 
 @pytest.fixture(scope="module")
-def contour(surface, runs) -> figures.RawFigure:
-    return figures.contour_figure(surface, runs, STEPS, log_colour=True)
+def contour(surface, runs) -> runtime.RawFigure:
+    return contour_chart.contour_figure(surface, runs, STEPS, log_colour=True)
 
 
 @pytest.fixture(scope="module")
@@ -114,29 +119,29 @@ def frames_of(fig: go.Figure) -> list[go.Frame]:
 
 def test_frames_are_few_and_carry_only_the_moving_traces(contour, contour_go, runs) -> None:
     frames = frames_of(contour)
-    assert 2 <= len(frames) <= figures.MAX_FRAMES
+    assert 2 <= len(frames) <= player_chart.MAX_FRAMES
     steps = [int(f.name) for f in frames]
     assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == STEPS
     moving = set(frames[0].traces)
     static = {
-        trace_index(contour_go, figures.CLICK_GRID_NAME),
+        trace_index(contour_go, contour_chart.CLICK_GRID_NAME),
         *(i for i, t in enumerate(contour_go.data) if t.mode == "lines" and points(t.x) > 100),
     }
     assert len(static) == 1 + len(runs)  # the click grid and every full path stay out of frames
     assert not moving & static
     # a run's trail and step arrow, three slots per run for the shared arrows, six for the boxes
-    budget = max(figures.TAIL + 4, 6 * len(runs))
+    budget = max(paths_chart.TAIL + 4, 6 * len(runs))
     sizes = []
     for frame in frames:
         assert set(frame.traces) == moving
         assert len(frame.data) == len(frame.traces)
         assert all(points(d.x) <= budget for d in frame.data)
         sizes.append(sum(points(d.x) for d in frame.data))
-    assert max(sizes) <= len(runs) * (figures.TAIL + 4 + 3 * 2 + 6 + 1)  # no path grows
+    assert max(sizes) <= len(runs) * (paths_chart.TAIL + 4 + 3 * 2 + 6 + 1)  # no path grows
 
 
 def test_frame_count_follows_max_frames_and_keeps_the_shown_step(surface, runs) -> None:
-    fig = figures.contour_figure(surface, runs, 123, log_colour=False, max_frames=30)
+    fig = contour_chart.contour_figure(surface, runs, 123, log_colour=False, max_frames=30)
     names = [f.name for f in frames_of(fig)]
     assert len(names) <= 30 and {"0", "123", str(STEPS)} <= set(names)
     player = fig.to_dict()["layout"]["meta"]["player"]
@@ -144,8 +149,8 @@ def test_frame_count_follows_max_frames_and_keeps_the_shown_step(surface, runs) 
 
 
 def test_frame_steps() -> None:
-    assert figures.frame_steps(10, 4, 120) == list(range(11))
-    chosen = figures.frame_steps(500, 333, 120)
+    assert player_chart.frame_steps(10, 4, 120) == list(range(11))
+    chosen = player_chart.frame_steps(500, 333, 120)
     assert len(chosen) <= 120 and chosen == sorted(set(chosen))
     assert {0, 333, 500} <= set(chosen)
 
@@ -156,7 +161,7 @@ def test_the_player_holds_every_path_whole_for_the_browser_to_cut(surface, runs,
     sent = contour.to_dict()
     player = sent["layout"]["meta"]["player"]
     assert player["total"] == STEPS and [ms for _, ms in player["speeds"]] == [
-        ms for _, ms in figures.SPEEDS
+        ms for _, ms in player_chart.SPEEDS
     ]
     assert len(player["paths"]) == len(runs)
     for index, run in zip(player["paths"], runs, strict=True):
@@ -173,22 +178,23 @@ def test_the_player_holds_every_path_whole_for_the_browser_to_cut(surface, runs,
 def test_the_legend_tells_a_run_s_state_only_once_the_step_gets_there(surface, diverging) -> None:
     gd, adam = diverging
     assert gd.diverged_at > 0
-    names = figures.legend_timeline(gd, STEPS)
-    assert figures.name_at(names, gd.diverged_at - 1) == gd.label
+    names = player_chart.legend_timeline(gd, STEPS)
+    assert player_chart.name_at(names, gd.diverged_at - 1) == gd.label
     assert (
-        figures.name_at(names, gd.diverged_at) == f"{gd.label}: diverged at step {gd.diverged_at}"
+        player_chart.name_at(names, gd.diverged_at)
+        == f"{gd.label}: diverged at step {gd.diverged_at}"
     )
-    names = figures.legend_timeline(adam, STEPS)
-    assert figures.name_at(names, STEPS - 1) == adam.label
-    assert figures.name_at(names, STEPS) == f"{adam.label}: {adam.status}"
-    fig = figures.contour_figure(surface, diverging, 0, log_colour=True).to_dict()
+    names = player_chart.legend_timeline(adam, STEPS)
+    assert player_chart.name_at(names, STEPS - 1) == adam.label
+    assert player_chart.name_at(names, STEPS) == f"{adam.label}: {adam.status}"
+    fig = contour_chart.contour_figure(surface, diverging, 0, log_colour=True).to_dict()
     shown = [t["name"] for t in fig["data"] if t.get("legendrank") in (1, 2)]
     assert shown == [gd.label, adam.label]  # at step 0 nothing is told
 
 
 def test_initial_data_shows_the_requested_step(surface, runs) -> None:
     k = 200
-    raw = figures.contour_figure(surface, runs, k, log_colour=True)
+    raw = contour_chart.contour_figure(surface, runs, k, log_colour=True)
     fig = raw.validated()
     frame = next(f for f in frames_of(raw) if f.name == str(k))
     for index, data in zip(frame.traces, frame.data, strict=True):
@@ -228,8 +234,8 @@ def test_surface_is_a_banded_layout_image_light_at_the_minimum(contour_go, surfa
 def test_default_page_is_small_base64_and_free_of_nan(surface, runs, contour) -> None:
     page = [
         contour,
-        figures.surface3d_figure(surface, runs, STEPS, log_colour=True),
-        figures.curves_figure(runs, STEPS),
+        explorer.surface3d_figure(surface, runs, STEPS, log_colour=True),
+        explorer.curves_figure(runs, STEPS),
     ]
     sizes = [len(fig.to_json()) for fig in page]
     assert sum(sizes) < 1.5e6, sizes
@@ -237,13 +243,6 @@ def test_default_page_is_small_base64_and_free_of_nan(surface, runs, contour) ->
         text = fig.to_json()
         assert '"bdata"' in text  # big arrays travel base64-encoded
         strict_json(fig)
-
-
-def test_naive_cumulative_frames_grow_with_the_step(surface, runs) -> None:
-    fig = figures.naive_cumulative_figure(surface, runs[:2], max_frames=20)
-    assert isinstance(fig.frames[0], go.Frame) and fig.data[0].type == "contour"
-    first, last = fig.frames[0], fig.frames[-1]
-    assert points(first.data[0].x) == 1 and points(last.data[0].x) == STEPS + 1
 
 
 # --- arrows --------------------------------------------------------------------------------------
@@ -257,25 +256,25 @@ def arrow_factor_from_legend(fig: go.Figure) -> float:
 
 def test_update_arrow_is_the_step_times_the_stated_factor(surface, runs) -> None:
     k = 100
-    fig = figures.contour_figure(surface, runs, k, log_colour=True).validated()
+    fig = contour_chart.contour_figure(surface, runs, k, log_colour=True).validated()
     factor = arrow_factor_from_legend(fig)
-    assert factor == figures.arrow_factor(runs, k, surface.domain)
+    assert factor == paths_chart.arrow_factor(runs, k, surface.domain)
     diag = math.hypot(*(hi - lo for lo, hi in surface.domain))
     lengths = []
     for run in runs:
         trace = fig.data[
-            trace_index(fig, f"{run.label}: last {figures.TAIL} steps and actual step")
+            trace_index(fig, f"{run.label}: last {paths_chart.TAIL} steps and actual step")
         ]
         assert trace.marker.size[-1] > 0 and trace.marker.symbol == "arrow"  # a head at the tip
         (ox, tx), (oy, ty) = trace.x[-2:], trace.y[-2:]
         expected = (run.positions[k + 1] - run.positions[k]) * factor
-        if np.hypot(*expected) < figures.MIN_ARROW * diag:  # a converged run: no arrow drawn
+        if np.hypot(*expected) < paths_chart.MIN_ARROW * diag:  # a converged run: no arrow drawn
             assert ox is None and tx is None
             continue
         drawn = np.array([tx - ox, ty - oy])
         np.testing.assert_allclose(drawn, expected, atol=1e-4)
         np.testing.assert_allclose([ox, oy], run.positions[k], atol=1e-4)
-        np.testing.assert_allclose(trace.x[figures.TAIL], run.positions[k, 0], atol=1e-4)
+        np.testing.assert_allclose(trace.x[paths_chart.TAIL], run.positions[k, 0], atol=1e-4)
         lengths.append(np.hypot(*drawn))
     gradient = fig.data[trace_index(fig, "gradient step −lr·∇f")]
     for i, run in enumerate(runs):
@@ -285,14 +284,14 @@ def test_update_arrow_is_the_step_times_the_stated_factor(surface, runs) -> None
                 [gradient.x[tip] - gradient.x[tail], gradient.y[tip] - gradient.y[tail]]
             )
             shown = -run.lr * run.gradients[k] * factor
-            if np.hypot(*shown) <= figures.ARROW_CAP * diag:
+            if np.hypot(*shown) <= paths_chart.ARROW_CAP * diag:
                 np.testing.assert_allclose(drawn, shown, atol=1e-4)
             lengths.append(np.hypot(*drawn))
     assert 0.08 * diag < max(lengths) < 0.13 * diag  # one common factor: the longest ~12 %
 
 
 def test_no_arrows_when_switched_off(surface, runs) -> None:
-    fig = figures.contour_figure(surface, runs, 50, log_colour=True, arrows=False)
+    fig = contour_chart.contour_figure(surface, runs, 50, log_colour=True, arrows=False)
     shown = fig.validated()
     assert not [t for t in shown.data if t.name and "step" in t.name and "−" in t.name]
     assert len(frames_of(fig)[0].traces) == 2 * len(runs)  # each run's trail and marker
@@ -304,7 +303,7 @@ def test_no_arrows_when_switched_off(surface, runs) -> None:
 def test_diverging_run_leaves_the_plot_without_nan(surface, diverging) -> None:
     gd = diverging[0]
     assert gd.diverged_at >= 0
-    raw = figures.contour_figure(surface, diverging, STEPS, log_colour=True)
+    raw = contour_chart.contour_figure(surface, diverging, STEPS, log_colour=True)
     strict_json(raw)
     fig = raw.validated()
     (x0, x1), (y0, y1) = surface.domain
@@ -325,22 +324,22 @@ def test_diverging_run_leaves_the_plot_without_nan(surface, diverging) -> None:
 
 
 def test_click_grid_covers_the_domain_invisibly(contour_go, surface) -> None:
-    index = trace_index(contour_go, figures.CLICK_GRID_NAME)
+    index = trace_index(contour_go, contour_chart.CLICK_GRID_NAME)
     grid = contour_go.data[index]
     hoverable = [i for i, t in enumerate(contour_go.data) if t.hoverinfo != "skip" and i != index]
     assert index < min(hoverable)  # markers and minima win hover ties (a later trace wins)
-    assert grid.legendgroup == figures.CLICK_GRID_NAME and grid.showlegend is False
+    assert grid.legendgroup == contour_chart.CLICK_GRID_NAME and grid.showlegend is False
     assert grid.marker.opacity == 0 and grid.hoverinfo != "skip"
     (x0, x1), (y0, y1) = surface.domain
     # neighbouring points about the spacing apart on screen (they sit on surface grid nodes, so
     # a gap may be one node wider): a click lands within about half of it
-    plot_w, plot_h = figures.plot_area(surface.domain, figures.PLOT_SIZE)
+    plot_w, plot_h = style.plot_area(surface.domain, style.PLOT_SIZE)
     for values, nodes, (lo, hi), px in (
         (grid.x, surface.xs, (x0, x1), plot_w),
         (grid.y, surface.ys, (y0, y1), plot_h),
     ):
         gaps = np.diff(np.unique(values)) * px / (hi - lo)
-        assert gaps.max() <= figures.CLICK_GRID_SPACING + 1.01 * px / (nodes.size - 1)
+        assert gaps.max() <= contour_chart.CLICK_GRID_SPACING + 1.01 * px / (nodes.size - 1)
     assert np.min(grid.x) == pytest.approx(x0) and np.max(grid.x) == pytest.approx(x1)
     assert np.min(grid.y) == pytest.approx(y0) and np.max(grid.y) == pytest.approx(y1)
 
@@ -357,7 +356,7 @@ def test_layout_fixes_scale_and_keeps_zoom(contour_go) -> None:
 
 
 def test_surface3d_is_light_and_finite(surface, diverging) -> None:
-    raw = figures.surface3d_figure(surface, diverging, STEPS, log_colour=True)
+    raw = explorer.surface3d_figure(surface, diverging, STEPS, log_colour=True)
     fig = raw.validated()
     mesh = next(t for t in fig.data if t.type == "surface")
     assert np.asarray(mesh.z).dtype == np.float32
@@ -375,11 +374,11 @@ def test_surface3d_is_light_and_finite(surface, diverging) -> None:
 
 
 def test_curves_use_log_axes_for_positive_losses(runs, diverging) -> None:
-    fig = figures.curves_figure(runs, 123).validated()
+    fig = explorer.curves_figure(runs, 123).validated()
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log"
     assert "log" in fig.layout.yaxis.title.text
     assert [s.x0 for s in fig.layout.shapes] == [123]
-    raw = figures.curves_figure(diverging, STEPS)
+    raw = explorer.curves_figure(diverging, STEPS)
     strict_json(raw)
     fig = raw.validated()
     texts = [t.text[0] for t in fig.data if t.text is not None]
@@ -394,7 +393,7 @@ def test_a_lone_diverging_run_climbs_in_view_with_numbered_axes() -> None:
     )
     (run,) = runs
     assert run.diverged_at > 0
-    raw = figures.curves_figure(runs, 0)
+    raw = explorer.curves_figure(runs, 0)
     strict_json(raw)
     fig = raw.validated()
     lo, hi = fig.layout.yaxis.range
@@ -419,14 +418,14 @@ def test_a_lone_diverging_run_climbs_in_view_with_numbered_axes() -> None:
 def test_curves_use_a_linear_axis_when_the_loss_goes_negative() -> None:
     runs = make_runs("trap", (OptimizerEntry.make("adam", lr=0.05),), start=(-2.5, 2.5), steps=150)
     assert np.nanmin(runs[0].losses) < 0
-    fig = figures.curves_figure(runs, 150).validated()
+    fig = explorer.curves_figure(runs, 150).validated()
     assert fig.layout.yaxis.type == "linear" and "linear" in fig.layout.yaxis.title.text
     assert fig.layout.yaxis2.type == "log"
 
 
 def test_status_rows(surface, runs, diverging) -> None:
-    rows = figures.status_rows(runs + diverging[:1], 40, surface.points)
-    assert [list(r) for r in rows] == [list(figures.STATUS_COLUMNS)] * len(rows)
+    rows = explorer.status_rows(runs + diverging[:1], 40, surface.points)
+    assert [list(r) for r in rows] == [list(explorer.STATUS_COLUMNS)] * len(rows)
     by_label = {r["Optimizer"]: r for r in rows}
     newton = by_label[runs[-1].label]
     assert newton["Status"] == "converged: global (1.00, 1.00)"
@@ -439,7 +438,7 @@ def test_status_rows(surface, runs, diverging) -> None:
     assert adam["Effective lr (x, y)"] == f"({lr[0]:.3g}, {lr[1]:.3g})"
     ev = runs[3].evaluations
     assert adam["f / ∇f / H evals"] == f"{ev.get('function', 0)} / {ev['gradient']} / 0"
-    assert set(figures.STATUS_WIDTHS) <= set(figures.STATUS_COLUMNS)
+    assert set(explorer.STATUS_WIDTHS) <= set(explorer.STATUS_COLUMNS)
     for row in rows:  # every cell is readable text: no None, nan or Infinity
         for value in row.values():
             assert isinstance(value, str) and value
@@ -459,13 +458,13 @@ def test_status_rows(surface, runs, diverging) -> None:
     ],
 )
 def test_number_text(value, text) -> None:
-    assert figures.number_text(value) == text
+    assert style.number_text(value) == text
 
 
 def test_position_text() -> None:
-    assert figures.position_text(1.0, 1.0) == "(1.00, 1.00)"
-    assert figures.position_text(-0.9441, -0.0) == "(-0.944, 0.00)"
-    assert figures.position_text(math.nan, math.inf) == "(—, ∞)"
+    assert style.position_text(1.0, 1.0) == "(1.00, 1.00)"
+    assert style.position_text(-0.9441, -0.0) == "(-0.944, 0.00)"
+    assert style.position_text(math.nan, math.inf) == "(—, ∞)"
 
 
 # --- raw figures: what is sent is what Plotly validates --------------------------------------------
@@ -483,13 +482,13 @@ def without_frame_types(sent: dict, validated: dict) -> dict:
 
 def builders(surface, runs) -> dict:
     return {
-        "contour": lambda: figures.contour_figure(surface, runs, STEPS // 3, log_colour=True),
-        "contour, linear, no arrows": lambda: figures.contour_figure(
+        "contour": lambda: contour_chart.contour_figure(surface, runs, STEPS // 3, log_colour=True),
+        "contour, linear, no arrows": lambda: contour_chart.contour_figure(
             surface, runs, STEPS, log_colour=False, arrows=False, max_frames=30
         ),
-        "3-D": lambda: figures.surface3d_figure(surface, runs, STEPS // 3, log_colour=True),
-        "3-D, linear": lambda: figures.surface3d_figure(surface, runs, STEPS, log_colour=False),
-        "curves": lambda: figures.curves_figure(runs, STEPS // 3),
+        "3-D": lambda: explorer.surface3d_figure(surface, runs, STEPS // 3, log_colour=True),
+        "3-D, linear": lambda: explorer.surface3d_figure(surface, runs, STEPS, log_colour=False),
+        "curves": lambda: explorer.curves_figure(runs, STEPS // 3),
     }
 
 
@@ -500,9 +499,9 @@ def test_every_figure_validates_and_sends_what_plotly_would(
     chosen = {"benchmark": runs, "diverging": diverging, "no runs": []}[scene]
     for name, build in builders(surface, chosen).items():
         raw = build()
-        assert isinstance(raw, figures.RawFigure) and isinstance(raw, go.Figure)
+        assert isinstance(raw, runtime.RawFigure) and isinstance(raw, go.Figure)
         validated = raw.validated()  # raises on any property Plotly does not know
-        assert isinstance(validated, go.Figure) and not isinstance(validated, figures.RawFigure)
+        assert isinstance(validated, go.Figure) and not isinstance(validated, runtime.RawFigure)
         sent = strict_json(raw)
         checked = json.loads(validated.to_json())
         assert sent == without_frame_types(sent, checked), name
@@ -511,10 +510,10 @@ def test_every_figure_validates_and_sends_what_plotly_would(
 
 
 def test_validated_rejects_an_invalid_property() -> None:
-    bad = figures.RawFigure({"data": [{"type": "scatter", "x": [1], "colour": "red"}]})
+    bad = runtime.RawFigure({"data": [{"type": "scatter", "x": [1], "colour": "red"}]})
     with pytest.raises(ValueError, match="colour"):
         bad.validated()
-    bad = figures.RawFigure({"data": [], "layout": {"xaxis": {"range": [0, 1], "tick": 3}}})
+    bad = runtime.RawFigure({"data": [], "layout": {"xaxis": {"range": [0, 1], "tick": 3}}})
     with pytest.raises(ValueError, match="tick"):
         bad.validated()
 
@@ -530,21 +529,21 @@ def test_streamlit_and_plotly_io_take_a_raw_figure(contour) -> None:
     assert contour.to_dict()["layout"]["images"]
     html = io.StringIO()
     contour.write_html(html, include_plotlyjs=False, full_html=False)
-    assert figures.CLICK_GRID_NAME in html.getvalue() and '"frames"' not in html.getvalue()
+    assert contour_chart.CLICK_GRID_NAME in html.getvalue() and '"frames"' not in html.getvalue()
     assert "Plotly.addFrames" in html.getvalue()  # the animation frames are exported too
     assert contour.is_raw  # none of this built Plotly's objects
 
 
 def test_plotly_object_api_still_works_without_touching_the_shared_dict(surface, runs) -> None:
-    fig = figures.contour_figure(surface, runs, 60, log_colour=True, arrows=False)
+    fig = contour_chart.contour_figure(surface, runs, 60, log_colour=True, arrows=False)
     before = fig.to_json()
     fig.update_xaxes(title_text="α")  # the network page's plane view does this
     assert not fig.is_raw and fig.layout.xaxis.title.text == "α"
     assert json.loads(fig.to_json())["layout"]["xaxis"]["title"]["text"] == "α"
     assert fig.validated().layout.xaxis.title.text == "α"
-    again = figures.contour_figure(surface, runs, 60, log_colour=True, arrows=False)
+    again = contour_chart.contour_figure(surface, runs, 60, log_colour=True, arrows=False)
     assert again.is_raw and again.to_json() == before  # the remembered dict is unchanged
-    named = figures.contour_figure(surface, runs, 60, log_colour=True, axis_titles=("α", "β"))
+    named = contour_chart.contour_figure(surface, runs, 60, log_colour=True, axis_titles=("α", "β"))
     layout = named.validated().layout
     assert (layout.xaxis.title.text, layout.yaxis.title.text) == ("α", "β")
     with pytest.raises(AttributeError):
@@ -566,7 +565,7 @@ def test_frames_match_a_direct_computation_at_every_step(surface, runs) -> None:
 
     At the last step the runs barely move, so the factor is large and the arrows of the early
     frames are shortened to the cap."""
-    raw = figures.contour_figure(surface, runs, STEPS, log_colour=True)
+    raw = contour_chart.contour_figure(surface, runs, STEPS, log_colour=True)
     fig = raw.validated()
     factor = arrow_factor_from_legend(fig)
     diag = math.hypot(*(hi - lo for lo, hi in surface.domain))
@@ -577,11 +576,11 @@ def test_frames_match_a_direct_computation_at_every_step(surface, runs) -> None:
         nonlocal capped
         shown = vector * factor
         length = np.hypot(*shown)
-        if length < figures.MIN_ARROW * diag:
+        if length < paths_chart.MIN_ARROW * diag:
             assert origin == (None, None) and tip == (None, None)
             return
-        capped += length > figures.ARROW_CAP * diag
-        expected = shown * min(1.0, figures.ARROW_CAP * diag / length)
+        capped += length > paths_chart.ARROW_CAP * diag
+        expected = shown * min(1.0, paths_chart.ARROW_CAP * diag / length)
         np.testing.assert_allclose(origin, expected_origin, atol=1e-4)
         np.testing.assert_allclose(np.subtract(tip, origin), expected, atol=2e-4)
 
@@ -590,11 +589,11 @@ def test_frames_match_a_direct_computation_at_every_step(surface, runs) -> None:
         data = dict(zip(frame.traces, frame.data, strict=True))
         gradient = data[names.index("gradient step −lr·∇f")]
         for i, run in enumerate(runs):
-            trail = data[names.index(f"{run.label}: last {figures.TAIL} steps and actual step")]
+            trail = data[names.index(f"{run.label}: last {paths_chart.TAIL} steps and actual step")]
             marker = next(d for n, d in data.items() if names[n] == run.label and d.text)
-            n_tail = figures.TAIL + 1
+            n_tail = paths_chart.TAIL + 1
             tail = list(zip(trail.x[:n_tail], trail.y[:n_tail], strict=True))
-            first = max(0, k - figures.TAIL)
+            first = max(0, k - paths_chart.TAIL)
             drawn = tail[-(k - first + 1) :]
             np.testing.assert_allclose(drawn, run.positions[first : k + 1], atol=1e-4)
             assert all(x is None for x, _ in tail[: -(k - first + 1)])
@@ -616,13 +615,13 @@ def test_frames_match_a_direct_computation_at_every_step(surface, runs) -> None:
 
 
 def test_an_unchanged_scene_returns_the_remembered_figure(surface, runs) -> None:
-    first = figures.contour_figure(surface, runs, 77, log_colour=True)
-    assert figures.contour_figure(surface, runs, 77, log_colour=True).figure is first.figure
-    assert figures.surface3d_figure(surface, runs, 77, log_colour=True).figure is (
-        figures.surface3d_figure(surface, runs, 77, log_colour=True).figure
+    first = contour_chart.contour_figure(surface, runs, 77, log_colour=True)
+    assert contour_chart.contour_figure(surface, runs, 77, log_colour=True).figure is first.figure
+    assert explorer.surface3d_figure(surface, runs, 77, log_colour=True).figure is (
+        explorer.surface3d_figure(surface, runs, 77, log_colour=True).figure
     )
-    assert figures.curves_figure(runs, 77).figure is figures.curves_figure(runs, 77).figure
-    other = figures.contour_figure(surface, runs, 78, log_colour=True)
+    assert explorer.curves_figure(runs, 77).figure is explorer.curves_figure(runs, 77).figure
+    other = contour_chart.contour_figure(surface, runs, 78, log_colour=True)
     assert other is not first and other.to_json() != first.to_json()
     # the surface's traces and each run's full path are shared, not rebuilt
     assert other.figure["data"][1] is first.figure["data"][1]  # the click grid
@@ -632,18 +631,18 @@ def test_an_unchanged_scene_returns_the_remembered_figure(surface, runs) -> None
 
 def test_runs_are_remembered_by_identity_and_kept_alive(surface, runs) -> None:
     twin = dataclasses.replace(runs[0], label="a twin run")  # equal arrays, another object
-    fig = figures.contour_figure(surface, [twin], 40, log_colour=True)
+    fig = contour_chart.contour_figure(surface, [twin], 40, log_colour=True)
     assert any(t["name"] == "a twin run" for t in fig.to_dict()["data"])  # no stale hit
-    three_d = figures.surface3d_figure(surface, [twin], 40, log_colour=True)
+    three_d = explorer.surface3d_figure(surface, [twin], 40, log_colour=True)
     assert any(t["name"] == "a twin run" for t in three_d.to_dict()["data"])
-    curves = figures.curves_figure([twin], 40)
+    curves = explorer.curves_figure([twin], 40)
     assert any(t["name"] == "a twin run" for t in curves.to_dict()["data"])
     # the cache holds the run itself: its id cannot be reused by another run while remembered
     alive = weakref.ref(twin)
     del twin, fig, three_d, curves
     gc.collect()
     assert alive() is not None
-    figures.clear_caches()
+    runtime.clear_caches()
     gc.collect()
     assert alive() is None
 
@@ -654,7 +653,7 @@ def test_adaptive_runs_get_per_axis_boxes_of_their_effective_learning_rates(surf
     gradient descent, whose step is the same on both axes, gets none."""
     entries = (OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("gd", lr=1e-3))
     runs = compute.runs(surface.key, (), entries, surface.start, 60, 0)
-    fig = figures.contour_figure(surface, runs, 30, log_colour=False).figure
+    fig = contour_chart.contour_figure(surface, runs, 30, log_colour=False).figure
     box = next(t for t in fig["data"] if t.get("legendgroup") == "box" and t["x"] != [None])
     assert box["meta"] == [runs[0].label]  # Adam only
     x, y = np.array(box["x"][:5], dtype=float), np.array(box["y"][:5], dtype=float)
@@ -663,10 +662,10 @@ def test_adaptive_runs_get_per_axis_boxes_of_their_effective_learning_rates(surf
     assert half[0] / half[1] == pytest.approx(eff[0] / eff[1], rel=0.02)
     centre = ((x.min() + x.max()) / 2, (y.min() + y.max()) / 2)
     assert centre == pytest.approx(tuple(runs[0].positions[30]), abs=1e-3)
-    factor = figures.box_factor(runs, 30, surface.domain)
+    factor = paths_chart.box_factor(runs, 30, surface.domain)
     assert half.max() == pytest.approx(factor * eff.max(), rel=0.02)
     legend = [t["name"] for t in fig["data"] if t.get("legendgroup") == "box" and t["x"] == [None]]
-    assert legend == [figures.BOX_LABEL.format(factor=f" ×{factor:g}")]
+    assert legend == [paths_chart.BOX_LABEL.format(factor=f" ×{factor:g}")]
 
 
 def test_prepare_contour_builds_the_part_contour_figure_uses():
@@ -674,14 +673,14 @@ def test_prepare_contour_builds_the_part_contour_figure_uses():
     runs; contour_figure then finds it built (a cache hit) and draws the same figure."""
     surface = compute.surface("griewank")
     runs = compute.runs("griewank", (), (OptimizerEntry.make("gd"),), (7.0, -6.0), 30, 0)
-    figures.clear_caches()
-    figures.prepare_contour(surface, True).result()
-    before = figures._contour_base.cache_info()
-    fig = figures.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
-    after = figures._contour_base.cache_info()
+    runtime.clear_caches()
+    contour_chart.prepare_contour(surface, True).result()
+    before = contour_chart._contour_base.cache_info()
+    fig = contour_chart.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
+    after = contour_chart._contour_base.cache_info()
     assert after.hits == before.hits + 1 and after.misses == before.misses
-    figures.clear_caches()
-    plain = figures.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
+    runtime.clear_caches()
+    plain = contour_chart.contour_figure(surface, runs, 10, log_colour=True, arrows=True)
     assert json.dumps(fig.figure, default=str) == json.dumps(plain.figure, default=str)
 
 
@@ -707,7 +706,7 @@ TICK_RANGES = [
 @pytest.mark.parametrize("log", [False, True])
 def test_colour_bar_ticks_are_distinct_and_increasing(low, high, log) -> None:
     z = np.linspace(low, high, 101)
-    levels = figures.ColourLevels.of(z, log=log)
+    levels = surface_chart.ColourLevels.of(z, log=log)
     vals, texts = levels.ticks()
     assert len(vals) == len(texts) >= 2
     assert (np.diff(vals) > 0).all()
@@ -722,7 +721,7 @@ def test_colour_bar_ticks_are_distinct_and_increasing(low, high, log) -> None:
 
 @pytest.mark.parametrize(("low", "high"), TICK_RANGES)
 def test_nice_ticks(low, high) -> None:
-    ticks = figures._nice_ticks(low, high)
+    ticks = surface_chart._nice_ticks(low, high)
     assert 3 <= len(ticks) <= 12
     assert (np.diff(ticks) > 0).all()
     assert all(low - 1e-9 * (high - low) <= t <= high + 1e-9 * (high - low) for t in ticks)
@@ -739,16 +738,17 @@ def _lightness(rgb) -> float:
 
 
 def test_surface_colour_map_is_sequential_and_perceptually_even() -> None:
-    levels = figures.ColourLevels.of(np.linspace(0, 1, 10), log=False)
+    levels = surface_chart.ColourLevels.of(np.linspace(0, 1, 10), log=False)
     lightness = np.array([_lightness(c) for c in levels.band_colours()])
     steps = -np.diff(lightness)
     assert (steps > 0).all()  # light (low f) to dark, every band a step darker
     assert steps.max() < 1.3 * steps.min()  # even steps in perceived lightness
     assert lightness[0] > 95 and 50 < lightness[-1] < 65  # the darkest band is still light enough
-    for run_colour in figures.OKABE_ITO[:-1]:  # the paths (not yellow) stand out from every band
+    for run_colour in style.OKABE_ITO[:-1]:  # the paths (not yellow) stand out from every band
         rgb = [int(run_colour[i : i + 2], 16) for i in (1, 3, 5)]
         assert min(abs(_lightness(rgb) - v) for v in lightness[:3]) > 15
     # contour lines: band edges clearly darker than the bands
     assert (
-        lightness[0] - _lightness(np.array(levels.band_colours()[0]) * figures.CONTOUR_SHADE) > 15
+        lightness[0] - _lightness(np.array(levels.band_colours()[0]) * surface_chart.CONTOUR_SHADE)
+        > 15
     )

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, open_editor
 
 from app import lessons
-from app.figures import END_SYMBOLS, OKABE_ITO
+from app.charts.style import END_SYMBOLS, OKABE_ITO
 from app.labels import lowest_free, run_label, unique_labels
 from app.state import AppState, OptimizerEntry
 from optimizers import Schedule

@@ -15,7 +15,7 @@ import pytest
 from apptest_helpers import chart_figures, message_text, open_page, written_query
 from streamlit.testing.v1 import AppTest
 
-from app import network_figures as nfig
+from app.charts import network as nfig
 from app.network_compute import Curvature, PlaneView, ProjectedPath, Training
 from app.network_state import (
     DATASETS,

@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import pytest
 
 from app import plotly_view
+from app.charts.runtime import RawFigure
 from app.diagnostic_state import custom_values
-from app.figures import RawFigure
 
 
 def figure() -> RawFigure:

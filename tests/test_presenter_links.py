@@ -16,7 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 import landscapes
 import optimizers
-from app import compute, figures, presenter
+from app import compute, presenter
+from app.charts.contour import contour_figure
+from app.charts.explorer import curves_figure
+from app.charts.style import OKABE_ITO
 from app.state import (
     V1_LANDSCAPE_PARAMS,
     V1_OPTIMIZER_DEFAULTS,
@@ -232,8 +235,8 @@ def figs():
         state.landscape, state.engine_params(), state.optimizers, state.start_point(), 60, 0
     )
     return (
-        figures.contour_figure(surface, runs, 60, log_colour=False),
-        figures.curves_figure(runs, 60),
+        contour_figure(surface, runs, 60, log_colour=False),
+        curves_figure(runs, 60),
     )
 
 
@@ -263,7 +266,7 @@ def test_dark_theme_turns_black_curves_white_but_not_over_the_light_surface(figs
     dark_curves = presenter.restyle(curves, "dark").to_dict()["data"]
     colours = {(t.get("line") or {}).get("color") for t in dark_curves} - {None}
     assert "#000000" not in colours and "#ffffff" in colours
-    palette = {c.lower() for c in figures.OKABE_ITO} | {"#ffffff"}
+    palette = {c.lower() for c in OKABE_ITO} | {"#ffffff"}
     assert {c.lower() for c in colours if c.startswith("#")} <= palette
     dark_contour = presenter.restyle(contour, "dark").to_dict()["data"]
     assert any((t.get("line") or {}).get("color") == "#000000" for t in dark_contour)

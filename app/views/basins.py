@@ -13,7 +13,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import budget, compute, diagnostic_compute, diagnostic_figures
+from app import budget, compute, diagnostic_compute
+from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_start
 from app.literal import show_problem
 from app.page_links import open_diagnostic_page
@@ -135,15 +136,15 @@ def render() -> None:
     bar.empty()
     if not len(maps[0].minima):
         st.info("This surface lists no minima: every start is 'not converged' or 'diverged'.")
-    fig = diagnostic_figures.basins_figure(surface, maps)
+    fig = diagnostic_charts.basins_figure(surface, maps)
     plotly_view(fig, "basin_chart", on_click=on_pick)
     st.dataframe(
-        diagnostic_figures.basin_rows(maps),
+        diagnostic_charts.basin_rows(maps),
         hide_index=True,
         width="stretch",
         column_config={
             n: st.column_config.NumberColumn(format="%.1f %%")
-            for n in diagnostic_figures.basin_rows(maps)[0]
+            for n in diagnostic_charts.basin_rows(maps)[0]
             if n != "Optimizer"
         },
     )

@@ -20,7 +20,9 @@ import numpy as np
 import streamlit as st
 
 import optimizers
-from app import budget, compute, curvature_panel, exports, figures, lessons, presenter
+from app import budget, compute, curvature_panel, exports, lessons, presenter
+from app.charts.contour import contour_figure, prepare_contour, with_static_traces
+from app.charts.explorer import STATUS_WIDTHS, curves_figure, status_rows, surface3d_figure
 from app.labels import lowest_free, unique_labels
 from app.literal import show_link_messages, show_problem
 from app.page_links import sync_url
@@ -677,7 +679,7 @@ def render() -> None:
     start = state.start_point()
     log_colour = state.log_colour if state.log_colour is not None else surface.log_scale
     # the surface's image is drawn while the runs compute (a new surface: some 35 ms)
-    contour_base = figures.prepare_contour(surface, log_colour)
+    contour_base = prepare_contour(surface, log_colour)
     # above the compute budget: the most steps within it (the link and the slider keep the asked)
     limit = budget.budget_seconds()
     asked = compute.runs_seconds(
@@ -726,13 +728,11 @@ def render() -> None:
         st.warning("No optimizer selected: add one in the sidebar.")
     ss.k = k = int(min(ss.k, steps))
 
-    fig = contour = figures.contour_figure(
+    fig = contour = contour_figure(
         surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
     )
     if state.show_curvature:
-        fig = figures.with_static_traces(
-            fig, curvature_panel.curvature_traces(surface, runs, k, state)
-        )
+        fig = with_static_traces(fig, curvature_panel.curvature_traces(surface, runs, k, state))
     chart(
         fig,
         "contour",
@@ -755,15 +755,14 @@ def render() -> None:
             if name == "surface3d":
                 slot3d = st.empty()
             else:
-                chart(figures.curves_figure(runs, k), name, state)
+                chart(curves_figure(runs, k), name, state)
     if runs:
         st.dataframe(
-            figures.status_rows(runs, k, surface.points),
+            status_rows(runs, k, surface.points),
             hide_index=True,
             width="stretch",
             column_config={
-                name: st.column_config.TextColumn(width=px)
-                for name, px in figures.STATUS_WIDTHS.items()
+                name: st.column_config.TextColumn(width=px) for name, px in STATUS_WIDTHS.items()
             },
         )
     if state.show_curvature and runs:
@@ -790,7 +789,7 @@ def render() -> None:
     if slot3d is not None:
         with slot3d:
             chart(
-                figures.surface3d_figure(surface, runs, k, log_colour=log_colour),
+                surface3d_figure(surface, runs, k, log_colour=log_colour),
                 "surface3d",
                 state,
             )

@@ -4,8 +4,8 @@ initialization, and the loss surface on a plane through parameter space shows th
 The view is one ``NetworkState``: read from the URL when the page opens (or from this session's
 last view of the page), built from the widgets on every run and written back to the URL. The
 engine (``landscapes.network``) computes through ``app.network_compute``'s caches; the figures
-come from ``app.network_figures`` and, for "optimize in the plane", from the explorer's own
-``app.figures.contour_figure``.
+come from ``app.charts.network`` and, for "optimize in the plane", from the explorer's own
+``app.charts.contour.contour_figure``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import numpy as np
 import streamlit as st
 
 import optimizers
-from app import budget, figures
+from app import budget
 from app import network_compute as compute
-from app import network_figures as nfig
+from app.charts import network as nfig
+from app.charts.contour import contour_figure
+from app.charts.explorer import status_rows
 from app.literal import quoted, show_link_messages, show_problem
 from app.network_state import (
     DATASETS,
@@ -433,12 +435,12 @@ def plane_optimization(state: NetworkState) -> None:
     surface = engine_call("build the plane landscape", compute.plane_surface, state)
     start, runs = engine_call("run the optimizers in the plane", compute.plane_runs, state)
     st.caption(f"Start: (α, β) = ({start[0]:.3g}, {start[1]:.3g}); {state.steps} steps.")
-    fig = figures.contour_figure(
+    fig = contour_figure(
         surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
     )
     plotly_view(fig, "plane_opt", width="content")
     st.dataframe(
-        figures.status_rows(runs, state.steps, surface.points),
+        status_rows(runs, state.steps, surface.points),
         hide_index=True,
         width="stretch",
         column_order=("Optimizer", "Final loss", "Status", "Detail", "f / ∇f / H evals"),

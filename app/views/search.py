@@ -21,7 +21,7 @@ import optimizers
 from app import budget
 from app import network_state as net
 from app import search_compute as compute
-from app import search_figures as figures
+from app.charts import search as search_charts
 from app.literal import quoted, show_link_messages, show_problem
 from app.page_links import sync_url
 from app.plotly_view import plotly_view
@@ -452,7 +452,7 @@ def render() -> None:
                 break
             r = ordered[i]
             with col:
-                fig = figures.trial_map_figure(dense, r, i, space.param_log)
+                fig = search_charts.trial_map_figure(dense, r, i, space.param_log)
                 plotly_view(fig, f"map_{r.searcher}")
                 best = r.best_params
                 st.caption(
@@ -471,7 +471,7 @@ def render() -> None:
                     )
 
     st.subheader("Best so far")
-    plotly_view(figures.best_so_far_figure(ordered, dense), "best_so_far")
+    plotly_view(search_charts.best_so_far_figure(ordered, dense), "best_so_far")
     st.dataframe(
         summary_rows(results, dense),
         hide_index=True,
@@ -485,7 +485,7 @@ def render() -> None:
     st.caption(
         "Press Play: the trials appear one by one, in the order each searcher asked for them."
     )
-    plotly_view(figures.animation_figure(dense, ordered, space.param_log), "animation")
+    plotly_view(search_charts.animation_figure(dense, ordered, space.param_log), "animation")
 
     st.subheader("What the searchers do")
     for key in state.searchers:

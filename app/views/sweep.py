@@ -14,7 +14,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import budget, compute, diagnostic_compute, diagnostic_figures
+from app import budget, compute, diagnostic_compute
+from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import (
     COUNT_BOUNDS,
     LR_BOUNDS,
@@ -172,7 +173,7 @@ def render() -> None:
         e.values.get("momentum") if e.name in HEAVY_BALL and not e.values.get("nesterov") else None
         for e in scene.optimizers
     ]
-    fig = diagnostic_figures.sweep_figure(
+    fig = diagnostic_charts.sweep_figure(
         sweep, minimum_value=min(minima) if minima else None, theory=theory, betas=betas
     )
     plotly_view(fig, "sweep_chart", on_click=on_pick)
@@ -185,7 +186,7 @@ def render() -> None:
             f"lr < (2+2β)/λ_max."
         )
     st.dataframe(
-        diagnostic_figures.sweep_rows(sweep),
+        diagnostic_charts.sweep_rows(sweep),
         hide_index=True,
         width="stretch",
         column_config={

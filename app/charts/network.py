@@ -1,6 +1,6 @@
 """Figure builders of the "Network landscape" page: pure functions from numpy data to Plotly figures.
 
-Like ``app.figures`` (whose palette, fonts and banded surface image they reuse), every function
+Like the explorer's charts (whose palette, fonts and banded surface image they reuse), every function
 takes data and returns a ``go.Figure`` or table rows; nothing is shown or computed here beyond
 presentation (colour levels, dropping non-finite points, choosing animation frames).
 
@@ -19,22 +19,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import (
-    FONT_SIZE,
-    SMALL_FONT,
-    SPEEDS,
-    ColourLevels,
-    FramedFigure,
-    _colour_bar_trace,
-    colour,
-    frame_steps,
-    grid_image,
-    surface_png,
-    symbol,
-)
+from .player import SPEEDS, frame_steps
+from .runtime import FramedFigure
+from .style import FONT_SIZE, SMALL_FONT, colour, symbol
+from .surface import ColourLevels, colour_bar_trace, grid_image, surface_png
 
 if TYPE_CHECKING:  # plain data containers; importing them at runtime would pull in streamlit
-    from .network_compute import Curvature, Interpolation, PlaneView, Training
+    from ..network_compute import Curvature, Interpolation, PlaneView, Training
 
 METRIC_TITLES = {
     "train": "training loss",
@@ -99,7 +90,7 @@ def _drawable(plane: PlaneView, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _legend_timeline(path: Any, total: int) -> list[list[Any]]:
-    """A path's legend name as the shown point moves (``figures.legend_timeline`` for a network's
+    """A path's legend name as the shown point moves (``player.legend_timeline`` for a network's
     recorded points): "diverged at step k" from the first point at or after that step."""
     names: list[list[Any]] = [[0, path.label]]
     if path.diverged_at >= 0:
@@ -137,7 +128,7 @@ def plane_figure(
     metric_name = METRIC_TITLES[plane.metric]
     levels = metric_levels(plane.z, plane.metric)
     title = SHORT_TITLES[plane.metric] + (" (log)" if levels.log else "")
-    traces: list[go.Scatter] = [_colour_bar_trace(levels, 0.0, 0.0, title)]
+    traces: list[go.Scatter] = [colour_bar_trace(levels, 0.0, 0.0, title)]
     ii = np.unique(
         np.linspace(0, plane.xs.size - 1, min(HOVER_GRID, plane.xs.size)).round().astype(int)
     )

@@ -22,7 +22,8 @@ from plotly.subplots import make_subplots
 
 from optimizers.tuning import DenseObjective, SearchResult
 
-from .figures import OKABE_ITO, ColourLevels, surface_png
+from .style import colour, fmt
+from .surface import ColourLevels, surface_png
 
 FONT = 14
 TITLE_FONT = 16
@@ -34,17 +35,6 @@ TOP_PAD = 0.1  # above the box: room for the numbers of the top row
 DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
 FRAME_MS = 250  # one trial per quarter second when playing
 PLAYER_GAP = 76  # px between the plots' bottom and the player, below the axis titles
-
-
-def colour(i: int) -> str:
-    return OKABE_ITO[i % len(OKABE_ITO)]
-
-
-def _fmt(value: float, digits: int = 3) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    text = f"{value:.{digits}g}"
-    return "0" if text == "-0" else text
 
 
 def _coords(values: np.ndarray, log: bool) -> np.ndarray:
@@ -192,7 +182,7 @@ def trial_map_figure(
     for trace in _trial_traces(result, result.values.size, col, param_log, numbers=True):
         fig.add_trace(trace)
     title = (
-        f"<b>{result.title}</b><br><span style='font-size:{FONT - 1}px'>best {_fmt(result.best_value)}"
+        f"<b>{result.title}</b><br><span style='font-size:{FONT - 1}px'>best {fmt(result.best_value)}"
         f" at trial {result.best_index + 1} of {result.values.size}</span>"
     )
     fig.update_layout(

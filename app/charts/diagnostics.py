@@ -16,14 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import (
-    OKABE_ITO,
-    RawFigure,
-    number_text,
-    position_text,
-    template_layout,
-    typed_array,
-)
+from .runtime import RawFigure, template_layout, typed_array
+from .style import OKABE_ITO, number_text, position_text
 
 if TYPE_CHECKING:
     from optimizers.analysis import (
@@ -35,7 +29,7 @@ if TYPE_CHECKING:
         SweepResult,
     )
 
-    from .compute import Surface
+    from ..compute import Surface
 
 LOSS_FLOOR = 1e-16  # final losses (above the minimum) below this are drawn at this value
 DIVERGED_COLOUR = "#222222"
