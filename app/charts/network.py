@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .player import SPEEDS, frame_steps
+from .player import frame_steps, player_spec
 from .runtime import FramedFigure
 from .style import FONT_SIZE, SMALL_FONT, colour, symbol
 from .surface import ColourLevels, colour_bar_trace, grid_image, surface_png
@@ -218,15 +218,9 @@ def plane_figure(
         for k in chosen
     ]
     recorded = plane.paths[0].steps if plane.paths else np.zeros(1)
-    player = {
-        "total": total,
-        "step": 0,
-        "paths": path_traces,
-        "legend": legend,
-        "labels": [int(s) for s in recorded[: total + 1]],  # the training step of each point
-        "frame_ms": SPEEDS[1][1],
-        "speeds": [[label, ms] for label, ms in SPEEDS],
-    }
+    # the player's steps are recorded points: each is labelled with its training step
+    labels = [int(s) for s in recorded[: total + 1]]
+    player = player_spec(total, 0, path_traces, legend, labels=labels)
     fig = FramedFigure(
         data=traces, raw_frames=frames, raw_layout={"meta": {"player": player}} if frames else {}
     )

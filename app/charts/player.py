@@ -56,17 +56,23 @@ def player_spec(
     step: int,
     paths: list[int],
     legend: list[Any],
-    events: list[Any],
+    events: list[Any] | None = None,
+    labels: list[int] | None = None,
 ) -> dict[str, Any]:
     """The player's spec (``layout.meta.player``) that ``app.plotly_view``'s client-side player
     reads: the last step ``total``, the shown ``step``, the indices of the path traces it draws
-    up to the shown step, each run's ``legend_timeline``, the events, and the speeds."""
-    return {
+    up to the shown step, each run's ``legend_timeline``, the events, the speeds, and, where the
+    player's steps are recorded points rather than steps (a network's), the step each one
+    shows (``labels``)."""
+    spec = {
         "total": total,
         "step": step,
         "paths": paths,
         "legend": legend,
-        "events": events,
+        "events": events or [],
         "frame_ms": SPEEDS[1][1],
         "speeds": [[label, ms] for label, ms in SPEEDS],
     }
+    if labels is not None:
+        spec["labels"] = labels
+    return spec
