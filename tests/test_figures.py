@@ -793,7 +793,9 @@ def test_moving_traces_follow_the_player(surface, runs) -> None:
     each frame at that frame's step, on top of the figure's own traces."""
     fig = contour_chart.contour_figure(surface, runs, 60, log_colour=True)
     steps = contour_chart.player_steps(fig)
-    marks = {k: [{"type": "scatter", "x": [float(k)], "y": [0.0], "name": f"at {k}"}] for k in steps}
+    marks = {
+        k: [{"type": "scatter", "x": [float(k)], "y": [0.0], "name": f"at {k}"}] for k in steps
+    }
     out = contour_chart.with_moving_traces(fig, marks).figure
     n = len(fig.figure["data"])
     assert out["data"][:n] == fig.figure["data"] and out["data"][n]["name"] == "at 60"

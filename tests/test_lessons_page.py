@@ -86,6 +86,7 @@ def test_the_page_shows_absolute_links_when_it_knows_its_address(monkeypatch):
     assert len(links) == len(lessons.LESSONS) + 1
     assert all(link.startswith("http://hall.example:8501/") for link in links)
     assert links[1:] == [
-        page_link("http://hall.example:8501/", x.url_path, x.query(play=True)) for x in lessons.LESSONS
+        page_link("http://hall.example:8501/", x.url_path, x.query(play=True))
+        for x in lessons.LESSONS
     ]
     assert not at.info
