@@ -37,7 +37,8 @@ PAGES = (
     ("/lessons", "Lessons: ready views for teaching"),
 )
 
-USAGE = f"""\
+USAGE = (
+    f"""\
 usage: {PROG} [--host HOST] [--port PORT] [--SECTION.OPTION VALUE ...]
        {PROG} -h | --help | --version
 
@@ -63,9 +64,12 @@ environment:
   OPTISCAPE_DEVICE    cpu, cuda, cuda:1 or mps (default: CUDA, then MPS, then the CPU)
 
 pages (each one a link that reproduces its view):
-""" + "".join(f"  {path:<10}{title}\n" for path, title in PAGES) + """
+"""
+    + "".join(f"  {path:<10}{title}\n" for path, title in PAGES)
+    + """
 Documentation: README.md and docs/ in the repository.
 """
+)
 
 
 class UsageError(Exception):
