@@ -119,6 +119,24 @@ def test_relative_links_point_at_files_and_headings_that_exist(page):
     assert not broken, f"{page.relative_to(ROOT)} links to what does not exist: {broken}"
 
 
+REPO_PATH = re.compile(
+    r"`((?:app|landscapes|optimizers|tests|bench|docs|assets|\.ci|\.streamlit)/[\w./-]*)`"
+)
+
+
+def test_file_names_in_backquotes_are_found():
+    text = "see `tests/test_runner.py`, `app/state.py` and `python docs/reference.py`"
+    assert REPO_PATH.findall(text) == ["tests/test_runner.py", "app/state.py"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_files_a_page_names_exist(page):
+    named = set(REPO_PATH.findall(page.read_text(encoding="utf-8")))
+    made_on_start = {"app/static/"}  # plotly.js copied there when the app starts (git ignores it)
+    missing = sorted(p for p in named - made_on_start if not (ROOT / p).exists())
+    assert not missing, f"{page.relative_to(ROOT)} names files that do not exist: {missing}"
+
+
 # -- the generated reference pages ------------------------------------------------------------------
 
 
