@@ -149,3 +149,11 @@ def test_optiscape_serves_the_app_on_the_port_asked_for(tmp_path):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def test_help_names_the_environment_variables_the_app_reads():
+    from app import budget
+    from optimizers import device
+
+    text = optiscape("--help").stdout
+    assert budget.ENV in text and device.ENV_VAR in text
