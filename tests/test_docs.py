@@ -6,9 +6,10 @@ import pytest
 
 import landscapes
 import optimizers
+import studies
 
 
-@pytest.mark.parametrize("module", [landscapes, optimizers], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [landscapes, optimizers, studies], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0

@@ -34,7 +34,7 @@ from app.search_state import (
     default_range,
 )
 from app.state import AppState
-from optimizers import tuning
+from studies import tuning
 
 T = TypeVar("T")
 STEPS_PER_DECADE = 4
