@@ -437,7 +437,9 @@ def test_torch_names_and_defaults_behave_as_torch(name, cls, kwargs):
 def test_sgd_adds_no_noise_unless_asked():
     start = [[0.0, 0.0]]
     plain = optimizers.simulate(HIMMELBLAU, [("sgd", {"lr": 0.003})], starts=start, steps=50)
-    again = optimizers.simulate(HIMMELBLAU, [("sgd", {"lr": 0.003})], starts=start, steps=50, seed=9)
+    again = optimizers.simulate(
+        HIMMELBLAU, [("sgd", {"lr": 0.003})], starts=start, steps=50, seed=9
+    )
     np.testing.assert_array_equal(plain.positions, again.positions)  # the seed plays no part
     noisy = optimizers.simulate(
         HIMMELBLAU, [("sgd", {"lr": 0.003, "noise": 1.0})], starts=start, steps=50
