@@ -35,7 +35,7 @@ from app.search_state import (
 )
 from app.slider_values import log_options
 from app.state import AppState
-from optimizers import tuning
+from studies import tuning
 
 T = TypeVar("T")
 COLUMNS = 3
