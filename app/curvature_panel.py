@@ -172,6 +172,7 @@ def curvature_panel(
     st.dataframe(
         rows,
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             n: st.column_config.TextColumn(width="small")

@@ -395,6 +395,7 @@ def curvature_panel(state: NetworkState, training: compute.Training) -> None:
     st.dataframe(
         nfig.curvature_rows(curv, training.labels, training.lrs),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             "Learning rate": st.column_config.NumberColumn(format="%.4g"),
@@ -526,6 +527,7 @@ def render() -> None:
         st.dataframe(
             nfig.path_rows(plane, every),
             hide_index=True,
+            placeholder="—",  # a missing value reads as a dash, not "None"
             width="stretch",
             column_config={
                 name: st.column_config.NumberColumn(format="%.4g")

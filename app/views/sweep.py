@@ -190,6 +190,7 @@ def render() -> None:
     st.dataframe(
         diagnostic_charts.sweep_rows(sweep),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             name: st.column_config.NumberColumn(format="%.4g")
@@ -229,6 +230,7 @@ def render() -> None:
                 )
             ],
             hide_index=True,
+            placeholder="—",  # a missing value reads as a dash, not "None"
             column_config={
                 n: st.column_config.NumberColumn(format="%.4g") for n in ("Tuned lr", "Final loss")
             },
