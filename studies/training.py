@@ -23,7 +23,7 @@ the current mini-batch.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,6 +129,7 @@ def train(
     seed: int = 0,
     record_every: int = 1,
     weight_decay: float = 0.0,
+    observe: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
 ) -> TrainingResult:
     """Train copies of ``model`` with every optimizer spec, batched; the model is not modified.
 
@@ -224,6 +225,9 @@ def train(
         idx = batches[t]
         xb, yb = (x, y) if idx is None else (x[idx], y[idx])
         losses, grad = value_and_grad(params, xb, yb, t)
+        if observe is not None:
+            caller_order = np.argsort(batch.order)
+            observe(t, params[caller_order], grad[caller_order])
         if first_loss is None:
             first_loss = losses.abs().clamp_min(1e-12)
         bad = (
