@@ -161,3 +161,33 @@ def test_trained_xor_regions_follow_the_quadrant_rule():
     assert (grid.classes[0] == rule).mean() >= 0.9
     start = decision_grid(model, res.params[:, 0], data, resolution=41, margin=0.0)
     assert (start.classes[0] == rule).mean() < 0.75  # the untrained network does not know it
+
+
+def test_a_whole_timeline_at_once_matches_one_module_call_per_network():
+    """(R, T, P) parameters: the batched kernels give, for every run and step, the softmax of a
+    plain module call at that network; the same through the vmap path (a residual model)."""
+    from landscapes.network.deep import build_deep_mlp
+
+    data = load_dataset("moons", n_samples=200)
+    for model in (
+        build_model("mlp", data, widths=(16, 8), dropout=0.2, seed=0),
+        build_deep_mlp(data, depth=4, width=8, activation="tanh", residual=True),
+    ):
+        res = train(
+            model,
+            F.cross_entropy,
+            data,
+            [("sgd", {"lr": 0.5}), ("adam", {"lr": 0.02})],
+            steps=20,
+            record_every=10,
+        )
+        grid = decision_grid(model, res.params, data, resolution=15)
+        assert grid.classes.shape == (2, 3, 15, 15)
+        gx, gy = np.meshgrid(grid.xs, grid.ys)
+        pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
+        for r in range(2):
+            for k in range(3):
+                net = with_params(model, torch.as_tensor(res.params[r, k])).eval()
+                with torch.no_grad():
+                    ref = torch.softmax(net(pts), -1).numpy().reshape(15, 15, 2)
+                np.testing.assert_allclose(grid.probabilities[r, k], ref, atol=1e-5)

@@ -138,25 +138,63 @@ def decision_grid(
     resolution: int = 101,
     margin: float = 0.1,
 ) -> DecisionGrid:
-    """Decision regions of the network at ``params`` ((P,) or (R, P): one grid per run) on a
-    ``resolution`` x ``resolution`` grid over ``data_range(dataset, margin)``. Batch norm uses
-    the training inputs' statistics."""
+    """Decision regions of the network at ``params`` on a ``resolution`` x ``resolution`` grid
+    over ``data_range(dataset, margin)``.
+
+    ``params``: (P,) one network (the result has a leading axis of 1), (R, P) one grid per run,
+    or (R, T, P) a grid per run and recorded step (a whole timeline at once: the networks are
+    evaluated together by the batched kernels). Batch norm uses the training inputs' statistics.
+    """
     if int(resolution) != resolution or resolution < 2:
         raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
     x0, x1, y0, y1 = data_range(dataset, margin)
     xs, ys = np.linspace(x0, x1, int(resolution)), np.linspace(y0, y1, int(resolution))
     gx, gy = np.meshgrid(xs, ys)  # (ny, nx), row i at ys[i]
     points = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
-    flat = np.asarray(params, dtype=np.float64)
-    rows = flat[None] if flat.ndim == 1 else flat
-    has_bn = any(isinstance(m, _BN) for m in model.modules())
-    reference = dataset.x_train if has_bn else None
-    probs = []
-    for p in rows:
-        logits = predict_logits(model, p, points, reference=reference)
-        probs.append(torch.softmax(logits.double(), -1).float().numpy())
-    prob = np.stack(probs).reshape(len(rows), len(ys), len(xs), -1)
+    flat = np.asarray(params, dtype=np.float32)
+    lead = (1,) if flat.ndim == 1 else flat.shape[:-1]
+    rows = flat.reshape(-1, flat.shape[-1])
+    if any(isinstance(m, _BN) for m in model.modules()):
+        prob = np.stack(
+            [
+                torch.softmax(
+                    predict_logits(model, p, points, reference=dataset.x_train).double(), -1
+                )
+                .float()
+                .numpy()
+                for p in rows
+            ]
+        )
+    else:
+        prob = batched_probabilities(model, rows, points)
+    prob = prob.reshape(*lead, len(ys), len(xs), -1)
     return DecisionGrid(xs=xs, ys=ys, classes=prob.argmax(-1), probabilities=prob)
+
+
+def batched_probabilities(
+    model: nn.Module, params: Any, inputs: Any, *, chunk_bytes: int = 2**25
+) -> np.ndarray:
+    """(M, N, C) float32 softmax outputs of a model without batch norm at the M rows of
+    ``params`` (eval mode): the networks evaluated together (``NetworkEvaluator``'s batched
+    kernels, or vmap), in chunks of networks whose widest activations fit ``chunk_bytes``."""
+    from .evaluator import NetworkEvaluator, intra_op_threads
+
+    evaluator = NetworkEvaluator(model, torch.nn.functional.cross_entropy, batch_norm="eval")
+    spec = evaluator.spec
+    flat = as_flat(params, spec, batched=True)
+    x = torch.as_tensor(inputs).to(spec.device, spec.dtype)
+    per_net = max(evaluator.widest_activation(x[:1]), 1) * x.shape[0] * 4
+    step = max(1, int(chunk_bytes) // per_net)
+    out = []
+    with torch.no_grad(), intra_op_threads(1):
+        for lo in range(0, flat.shape[0], step):
+            part = flat[lo : lo + step]
+            if evaluator.plan is not None:
+                logits = evaluator.plan.forward(spec.unflatten(part), x)
+            else:
+                logits = torch.func.vmap(evaluator.forward_one, in_dims=(0, None))(part, x)
+            out.append(torch.softmax(logits.double(), -1).float().cpu().numpy())
+    return np.concatenate(out)
 
 
 def predict_classes(
