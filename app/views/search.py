@@ -35,7 +35,7 @@ from app.search_state import (
 )
 from app.slider_values import log_options
 from app.state import AppState
-from optimizers import tuning
+from studies import tuning
 
 T = TypeVar("T")
 COLUMNS = 3
@@ -466,6 +466,7 @@ def render() -> None:
     st.dataframe(
         summary_rows(results, dense),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         column_config={
             k: st.column_config.NumberColumn(format="%.3g")
             for k in ("Best score", "lr", space.param)
