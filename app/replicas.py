@@ -66,7 +66,8 @@ def proxy_config(host: str, port: int, backends: Sequence[Replica], base_path: s
     ``base_path`` is Streamlit's ``server.baseUrlPath`` (the health check is under it)."""
     base = f"/{base_path.strip('/')}" if base_path.strip("/") else ""
     servers = "\n".join(
-        f"    server {r.name} 127.0.0.1:{r.port} check inter 2s cookie {r.name}" for r in backends
+        f"    server {r.name} 127.0.0.1:{r.port} check inter 5s fall 3 rise 1 cookie {r.name}"
+        for r in backends
     )
     return string.Template(TEMPLATE.read_text()).substitute(
         bind=bind_address(host, port),

@@ -201,6 +201,7 @@ class Row:
     wall: float = 0.0
     cpu: float | None = None
     peak_rss: int | None = None
+    part: bool = False  # a share of the row above (its samples counted there)
 
     def times(self) -> list[float]:
         return [s.seconds for s in self.samples if s.seconds is not None]
@@ -395,7 +396,7 @@ class Bench:
                     f"    of which /{page}",
                     [s for s, p in zip(row.samples, heavy, strict=True) if p == page],
                 )
-                part.wall = row.wall
+                part.wall, part.part = row.wall, True
                 self.rows.append(part)
                 print(f"  {line(part)}", flush=True)
         return self.rows
@@ -481,7 +482,7 @@ def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}\n{HEADER}")
     for row in rows:
         print(line(row))
-    errors = [e for row in rows for e in row.errors()]
+    errors = [e for row in rows if not row.part for e in row.errors()]
     for error in sorted(set(errors))[:5]:
         print(f"  error ({errors.count(error)}x): {error}")
 

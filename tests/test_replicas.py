@@ -67,6 +67,7 @@ def test_the_proxy_config_names_every_replica_with_its_cookie_and_health_check()
     assert f"cookie {replicas.COOKIE} insert" in text
     assert "option httpchk GET /class/_stcore/health" in text
     assert "timeout tunnel" in text  # a websocket outlives the HTTP timeouts
+    assert "timeout check 30s" in text  # a busy replica is slow, not down
     # every interface when no host is given
     assert re.search(r"^\s*bind :::9000 v4v6$", replicas.proxy_config("", 9000, backends), re.M)
 
