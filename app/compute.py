@@ -20,7 +20,8 @@ import landscapes
 import optimizers
 from optimizers import cost
 
-from .state import AppState, OptimizerEntry, landscape_for
+from .state import AppState, OptimizerEntry
+from .surfaces import landscape_for
 
 GRID = 161  # surface samples per axis: smooth on a projector, light to send
 

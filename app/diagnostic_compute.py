@@ -13,7 +13,8 @@ import streamlit as st
 import landscapes
 from optimizers import analysis, cost
 
-from .state import OptimizerEntry, landscape_for
+from .state import OptimizerEntry
+from .surfaces import landscape_for
 
 Params = tuple[tuple[str, float], ...]
 

@@ -16,6 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from app import explorer_link
+
 from .literal import quoted
 from .query import QueryReader, float_in, int_in, number_text
 from .state import AppState, OptimizerEntry
@@ -57,7 +59,7 @@ class SweepState:
 
     @classmethod
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[SweepState, list[str]]:
-        scene, warn = AppState.from_query(query)
+        scene, warn = explorer_link.from_query(query)
         get = QueryReader(query, warn)
         state = cls(scene=scene)
         updates = {}
@@ -116,7 +118,7 @@ class BasinState:
 
     @classmethod
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[BasinState, list[str]]:
-        scene, warn = AppState.from_query(query)
+        scene, warn = explorer_link.from_query(query)
         get = QueryReader(query, warn)
         state = cls(scene=scene)
         raw = get.one("grid")

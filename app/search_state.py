@@ -30,15 +30,10 @@ from typing import Any
 import landscapes
 import optimizers
 from app import network_state as net
+from app.links.surface import decode_landscape_params, decode_start
 from app.literal import quoted
 from app.query import SCHEMA_VERSION, QueryReader, int_in, number_text
-from app.state import (
-    STEPS_RANGE,
-    AppState,
-    OptimizerEntry,
-    _decode_landscape_params,
-    _decode_start,
-)
+from app.state import STEPS_RANGE, AppState, OptimizerEntry
 from optimizers import tuning
 
 MAX_STEPS = STEPS_RANGE[1]  # a run's steps: the explorer's bound
@@ -242,10 +237,10 @@ class SearchState:
         land = up.get("landscape", state.landscape)
         lp = get.one("lp")
         if lp:
-            up["landscape_params"] = _decode_landscape_params(land, lp, warn)
+            up["landscape_params"] = decode_landscape_params(land, lp, warn)
         start = get.one("start")
         if start is not None:
-            up["start"] = _decode_start(start, land, dict(up.get("landscape_params", ())), warn)
+            up["start"] = decode_start(start, land, dict(up.get("landscape_params", ())), warn)
 
         name = get.one("opt")
         if name is not None:

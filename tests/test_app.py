@@ -9,7 +9,7 @@ from apptest_helpers import chart_figures, message_text
 from streamlit.testing.v1 import AppTest
 
 import landscapes
-from app import cli
+from app import cli, explorer_link
 from app.plotly_view import APP_TEMPLATE
 from app.state import AppState
 
@@ -39,7 +39,7 @@ def button(at: AppTest, label: str):
 
 def written_state(at: AppTest) -> AppState:
     """The state the page wrote back into the URL."""
-    state, warnings = AppState.from_query(
+    state, warnings = explorer_link.from_query(
         {
             k: at.query_params.get_all(k)
             if hasattr(at.query_params, "get_all")
@@ -155,7 +155,7 @@ def test_each_kind_of_control(change):
 def test_a_link_restores_its_view():
     query = AppState(
         landscape="himmelblau",
-        optimizers=AppState.from_query({"o": ["adam,lr=0.2,amsgrad=1", "gd,lr=0.01"]})[
+        optimizers=explorer_link.from_query({"o": ["adam,lr=0.2,amsgrad=1", "gd,lr=0.01"]})[
             0
         ].optimizers,
         start=(-1.0, 2.5),
@@ -173,7 +173,7 @@ def test_a_link_restores_its_view():
     assert at.number_input(key="start_x").value == -1.0
     assert at.slider(key="steps").value == 300 and player(at)["step"] == 30
     assert len(chart_figures(at)) == 2
-    assert written_state(at) == AppState.from_query(query)[0]
+    assert written_state(at) == explorer_link.from_query(query)[0]
 
 
 def test_a_closed_editor_draws_no_widgets_and_keeps_their_values():
@@ -306,7 +306,7 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
     import optimizers
     from app import compute
     from app.state import OptimizerEntry
-    from app.views.explorer import likely_entries, log_options
+    from app.prefetch import likely_entries, log_options
 
     adam, newton = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("newton", lr=0.5)
     key, params, start, steps, seed = "rosenbrock", (), (-1.5, 2.0), 137, 0
@@ -356,7 +356,7 @@ def test_overlapping_prefetches_compute_every_run():
     (a student adds an optimizer before the first page's prefetch has finished)."""
     from app import compute
     from app.state import OptimizerEntry
-    from app.views.explorer import likely_entries
+    from app.prefetch import likely_entries
 
     adam, rms = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("rmsprop", lr=0.01)
     scene = ("himmelblau", (), (0.25, -0.5), 123, 0)

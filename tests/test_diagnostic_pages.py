@@ -18,7 +18,7 @@ from apptest_helpers import chart_figures, message_text
 from streamlit.testing.v1 import AppTest
 
 import landscapes
-from app import compute
+from app import compute, explorer_link
 from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import BasinState, SweepState, custom_values, with_lr, with_start
 from app.state import AppState, OptimizerEntry
@@ -167,7 +167,7 @@ def test_auto_tune_applies_to_the_explorer():
     tuned = at.dataframe[1].value["Tuned lr"].tolist()
     at.button(key="sw_apply").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    state, warnings = AppState.from_query(query_of(at))
+    state, warnings = explorer_link.from_query(query_of(at))
     assert warnings == [] and state.landscape == "quadratic"
     assert [e.values["lr"] for e in state.optimizers] == pytest.approx(tuned)
 
@@ -199,7 +199,7 @@ def test_basins_sends_a_start_to_the_explorer():
     at.number_input(key="bs_y").set_value(-2.0)
     at.get("form_submit_button")[0].click().run()
     assert not at.exception, [e.message for e in at.exception]
-    state, _ = AppState.from_query(query_of(at))
+    state, _ = explorer_link.from_query(query_of(at))
     assert state.start == (1.5, -2.0) and state.landscape == "himmelblau"
 
 
@@ -295,7 +295,7 @@ def click_trace_point(page, sel: str, trace: int, index: int) -> None:
 def explorer_state(page) -> AppState:
     page.wait_for_function("() => !location.pathname.match(/sweep|basins/)")
     page.wait_for_selector(IDLE)
-    return AppState.from_query(parse_qs(urlsplit(page.url).query))[0]
+    return explorer_link.from_query(parse_qs(urlsplit(page.url).query))[0]
 
 
 def screenshot(page, path: Path) -> None:

@@ -11,7 +11,7 @@ from apptest_helpers import chart_figures, written_query
 from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, open_editor
 
-from app import lessons
+from app import explorer_link, lessons
 from app.charts.style import END_SYMBOLS, OKABE_ITO
 from app.labels import lowest_free, run_label, unique_labels
 from app.state import AppState, OptimizerEntry
@@ -89,14 +89,14 @@ def test_slots_round_trip_and_old_links_colour_by_position():
     moved = AppState(optimizers=(four[0], four[2], four[3]), slots=(0, 2, 3))
     query = moved.to_query()
     assert query["o"] == ["gd,c=0", "adam,lr=0.1,c=2", "newton,lr=0.5,c=3"]
-    back, warnings = AppState.from_query(parse_qs(urlencode(query, doseq=True)))
+    back, warnings = explorer_link.from_query(parse_qs(urlencode(query, doseq=True)))
     assert warnings == [] and back == moved and back.run_slots() == (0, 2, 3)
-    old, warnings = AppState.from_query({"o": ["adam,lr=0.1", "newton,lr=0.5"]})
+    old, warnings = explorer_link.from_query({"o": ["adam,lr=0.1", "newton,lr=0.5"]})
     assert warnings == [] and old.run_slots() == (0, 1) and "c=" not in str(old.to_query())
 
 
 def test_slots_of_a_hand_edited_link():
-    state, warnings = AppState.from_query({"o": ["gd,c=1", "adam", "newton,c=1", "bfgs,c=x"]})
+    state, warnings = explorer_link.from_query({"o": ["gd,c=1", "adam", "newton,c=1", "bfgs,c=x"]})
     assert state.run_slots() == (1, 0, 2, 3)
     assert len(warnings) == 2 and "c=1" in warnings[1] and "'x'" in warnings[0]
     assert lowest_free([0, 2, 3]) == 1 and lowest_free([]) == 0

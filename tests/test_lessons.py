@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import optimizers
-from app import lessons
+from app import explorer_link, lessons
 from app.network_state import NetworkState
 from app.state import AppState
 
@@ -34,7 +34,7 @@ def run_view(state: AppState) -> optimizers.SimulationResult:
 def from_link(lesson: lessons.Lesson) -> AppState:
     """Decode the lesson's link as a browser would send it (a URL query string)."""
     text = urlencode(lesson.query(), doseq=True)
-    state, warnings = AppState.from_query(parse_qs(text))
+    state, warnings = explorer_link.from_query(parse_qs(text))
     assert warnings == []
     return state
 

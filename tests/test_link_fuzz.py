@@ -20,6 +20,7 @@ from link_fuzz import (
 )
 from streamlit.testing.v1 import AppTest
 
+from app import explorer_link
 from app.diagnostic_state import BasinState, SweepState
 from app.literal import MESSAGE_CHARS, VALUE_CHARS
 from app.network_state import NetworkState
@@ -57,7 +58,7 @@ def test_every_decoder_takes_any_link(page):
 
 def test_a_long_value_is_quoted_shortened_with_its_length():
     value = "[x](https://evil.example/)" * 4000
-    _, warnings = AppState.from_query({"ls": value})
+    _, warnings = explorer_link.from_query({"ls": value})
     (message,) = warnings
     assert f"({len(value)} characters)" in message
     assert len(message) < VALUE_CHARS + 100

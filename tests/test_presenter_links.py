@@ -4,6 +4,7 @@ and locked controls, presenter styling, and the link builder."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -16,18 +17,12 @@ from streamlit.testing.v1 import AppTest
 
 import landscapes
 import optimizers
-from app import compute, presenter
+from app import compute, explorer_link, presenter
 from app.charts.contour import contour_figure
 from app.charts.explorer import curves_figure
 from app.charts.style import OKABE_ITO
-from app.state import (
-    V1_LANDSCAPE_PARAMS,
-    V1_OPTIMIZER_DEFAULTS,
-    V1_SCHEDULE_DEFAULTS,
-    V1_STARTS,
-    AppState,
-    OptimizerEntry,
-)
+from app.links import v1
+from app.state import AppState, OptimizerEntry
 from landscapes import registry
 from optimizers import base as opt_base
 
@@ -37,7 +32,9 @@ STORED = json.loads((ROOT / "tests" / "data" / "links_v1.json").read_text())["li
 
 
 def decode(link: str) -> AppState:
-    state, warnings = AppState.from_query(parse_qs(urlsplit(link).query, keep_blank_values=True))
+    state, warnings = explorer_link.from_query(
+        parse_qs(urlsplit(link).query, keep_blank_values=True)
+    )
     assert warnings == [], warnings
     return state
 
@@ -141,15 +138,24 @@ def test_new_links_under_changed_defaults_name_the_values_v1_would_not_assume(ch
     assert back.optimizers == state.optimizers
 
 
-def test_the_v1_tables_cover_every_optimizer_and_landscape():
-    # a new optimizer, hyperparameter or landscape needs its v=1 entry (its default when added)
-    for name in optimizers.available():
-        assert set(optimizers.get(name).defaults) <= set(V1_OPTIMIZER_DEFAULTS[name]), name
-    for key in landscapes.available():
-        assert key in V1_STARTS, key
+def test_the_v1_tables_name_only_registered_optimizers_and_landscapes():
+    # the tables are the v=1 registry: what was added after v=1 has no entry (and needs none,
+    # tests/test_plugins.py), but every entry is still registered with the names it had
+    for name, frozen in v1.OPTIMIZER_DEFAULTS.items():
+        assert set(frozen) <= set(optimizers.get(name).defaults), name
+    for key, start in v1.STARTS.items():
+        assert key in landscapes.available() and len(start) == 2, key
         names = {p.name for p in landscapes.parameters(key)}
-        assert names == set(V1_LANDSCAPE_PARAMS.get(key, {})), key
-    assert set(V1_SCHEDULE_DEFAULTS) >= {"step_size", "gamma", "t_max", "warmup"}
+        assert set(v1.LANDSCAPE_PARAMS.get(key, {})) == names, key
+    assert set(v1.SCHEDULE_DEFAULTS) >= {"step_size", "gamma", "t_max", "warmup"}
+
+
+def test_the_v1_tables_are_the_frozen_data():
+    # the JSON is generated once (app/links/freeze_v1.py) and never edited: its bytes are fixed
+    data = (ROOT / "app" / "links" / "v1_defaults.json").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == (
+        "7df514a18279e47b9492e3b4c3f9aac5ee18a4872a2b4a4115ce527eda3a97b9"
+    )
 
 
 # -- hidden and locked controls, presenter mode -------------------------------------------------
@@ -165,7 +171,7 @@ def run_app(query: dict) -> AppTest:
 
 
 def written(at: AppTest) -> AppState:
-    return AppState.from_query(dict(at.query_params))[0]
+    return explorer_link.from_query(dict(at.query_params))[0]
 
 
 BASE = {"ls": "himmelblau", "o": ["rmsprop,lr=0.1", "gd,lr=0.01"], "steps": "80"}
