@@ -305,8 +305,8 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
 
     import optimizers
     from app import compute
-    from app.state import OptimizerEntry
     from app.prefetch import likely_entries, log_options
+    from app.state import OptimizerEntry
 
     adam, newton = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("newton", lr=0.5)
     key, params, start, steps, seed = "rosenbrock", (), (-1.5, 2.0), 137, 0
@@ -355,8 +355,8 @@ def test_overlapping_prefetches_compute_every_run():
     """A prefetch started while another runs for the same scene computes what that one does not
     (a student adds an optimizer before the first page's prefetch has finished)."""
     from app import compute
-    from app.state import OptimizerEntry
     from app.prefetch import likely_entries
+    from app.state import OptimizerEntry
 
     adam, rms = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("rmsprop", lr=0.01)
     scene = ("himmelblau", (), (0.25, -0.5), 123, 0)

@@ -132,14 +132,16 @@ class Widths:
     low: int
     high: int
     what: str = "layer widths"  # how the warning names the integers
+    example: str = ""  # an example the warning gives, e.g. "16-16"
 
     def __call__(self, text: str) -> tuple[int, ...]:
         parts = text.split("-")
         widths = [int_in(p, self.low, self.high) for p in parts]
         if not 1 <= len(parts) <= self.max_layers or any(w is None for w in widths):
+            example = f" (e.g. {self.example})" if self.example else ""
             raise BadValue(
                 f"must be 1 to {self.max_layers} {self.what} in [{self.low}, {self.high}] "
-                "joined by '-'"
+                f"joined by '-'{example}"
             )
         return tuple(widths)  # type: ignore[arg-type]
 
