@@ -139,7 +139,8 @@ DEFAULT_OPTIMIZERS: tuple[OptimizerEntry, ...] = (
 
 @dataclass(frozen=True)
 class AppState:
-    """Everything that defines a view; ``to_query`` / ``from_query`` round-trip it exactly."""
+    """Everything that defines a view; ``to_query`` and ``app.explorer_link.from_query`` round-trip
+    it exactly."""
 
     landscape: str = "rosenbrock"
     landscape_params: tuple[tuple[str, float], ...] = ()

@@ -19,7 +19,7 @@ from app.search_state import SearchState
 from app.state import AppState
 from landscapes.network import cost as ncost
 from optimizers import cost
-from tests.apptest_helpers import chart_figures, open_page, written_query
+from tests.apptest_helpers import chart_figures, new_app, open_page, written_query
 
 ROSENBROCK = landscapes.get("rosenbrock")
 ACKLEY = landscapes.get("ackley")  # no closed-form derivatives: autograd
@@ -176,9 +176,6 @@ SMALL_BUDGET = "2"
 
 
 def test_the_costly_explorer_link_runs_fewer_steps(monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.apptest_helpers import APP, TIMEOUT
 
     monkeypatch.setenv(budget.ENV, SMALL_BUDGET)
     state = explorer_link.from_query(EXPLORER_LINK)[0]
@@ -187,7 +184,7 @@ def test_the_costly_explorer_link_runs_fewer_steps(monkeypatch):
     steps = compute.runs_steps(*args, 2000, float(SMALL_BUDGET))
     assert 1 <= steps < 2000
     assert compute.runs_seconds(*args, steps) <= float(SMALL_BUDGET)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     for key, value in EXPLORER_LINK.items():
         at.query_params[key] = value
     at.run()

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import apptest_helpers
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures, message_text
+from apptest_helpers import chart_figures, message_text, query_of, run_page
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -25,8 +26,6 @@ from app.state import AppState, OptimizerEntry
 from optimizers import analysis
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app" / "main.py")
-TIMEOUT = 120  # the first run imports torch
 
 SCENE = AppState(
     landscape="quadratic",
@@ -40,24 +39,6 @@ BASIN_SCENE = AppState(
     steps=150,
 )
 BASIN_LINK = BasinState(BASIN_SCENE, grid=12).to_query()
-
-
-def run_page(page: str, query=None, scene: AppState | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    if scene is not None:
-        at.session_state["scene"] = scene
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def query_of(at: AppTest) -> dict[str, list[str]]:
-    """The page's URL query as lists of values (AppTest keeps a plain dict of lists or strings)."""
-    q = at.query_params
-    return {k: [q[k]] if isinstance(q[k], str) else list(q[k]) for k in q}
 
 
 # --- pure parts --------------------------------------------------------------------------------
@@ -78,7 +59,7 @@ def test_states_round_trip_and_warn():
     bad, warnings = SweepState.from_query(
         {**SCENE.to_query(), "lrlo": "nan", "lrhi": "1e9", "nlr": "5", "obj": "x"}
     )
-    assert bad == SweepState(SCENE.__class__.from_query(SCENE.to_query())[0])
+    assert bad == SweepState(explorer_link.from_query(SCENE.to_query())[0])
     assert {w.split("=")[0] for w in warnings} == {"lrlo", "lrhi", "nlr", "obj"}
     swapped, warnings = SweepState.from_query({"lrlo": "0.5", "lrhi": "0.1"})
     assert (swapped.lr_low, swapped.lr_high) == (1e-4, 1.0) and "below" in warnings[0]
@@ -231,7 +212,7 @@ def panel_script():
 
 
 def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
-    at = AppTest.from_function(panel_script, default_timeout=TIMEOUT)
+    at = AppTest.from_function(panel_script, default_timeout=apptest_helpers.TIMEOUT)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value
@@ -241,7 +222,7 @@ def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
     assert table["Condition"].tolist() == ["100", "100"]
     assert len(chart_figures(at)) == 1  # the rate map: the surface is quadratic
     assert len(at.session_state.traces) == 4  # two axes per run
-    at = AppTest.from_function(panel_script, default_timeout=TIMEOUT)
+    at = AppTest.from_function(panel_script, default_timeout=apptest_helpers.TIMEOUT)
     at.session_state["key"] = "rosenbrock"
     at.run()
     assert not at.exception

@@ -7,9 +7,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode
 
 import pytest
-from apptest_helpers import chart_figures, written_query
+from apptest_helpers import chart_figures, new_app, open_editor, written_query
 from streamlit.testing.v1 import AppTest
-from test_app import APP, TIMEOUT, open_editor
 
 from app import explorer_link, lessons
 from app.charts.style import END_SYMBOLS, OKABE_ITO
@@ -114,7 +113,7 @@ def run_styles(at: AppTest) -> dict[str, tuple[str, str]]:
 
 
 def test_removing_an_optimizer_keeps_the_others_colours_and_markers_also_in_the_link():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     at.query_params["o"] = ["gd,lr=0.001", "momentum,lr=0.001", "adam,lr=0.1", "newton,lr=0.5"]
     at.query_params["steps"] = "50"
     at.query_params["view3d"] = "0"
@@ -132,7 +131,7 @@ def test_removing_an_optimizer_keeps_the_others_colours_and_markers_also_in_the_
     # the link records the slots: opened fresh, it shows the same colours
     query = written_query(at)
     assert query["o"][1].endswith(",c=2") and query["o"][2].endswith(",c=3")
-    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    fresh = new_app()
     for key, value in query.items():
         fresh.query_params[key] = value
     fresh.run()

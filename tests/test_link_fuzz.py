@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from apptest_helpers import APP, TIMEOUT
+from apptest_helpers import new_app
 from link_fuzz import (
     BASIN_KEYS,
     EDGE_NUMBERS,
@@ -102,7 +102,7 @@ def leaks(at) -> list[str]:
 def open_fuzzed(page: str, query: dict) -> AppTest:
     """``page`` opened on ``query`` in a new session; on the explorer every optimizer's editor
     is open, so that its inputs are drawn with the link's values."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     for key, value in query.items():
         at.query_params[key] = value
     if page == "views/explorer.py":

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures, message_text
+from apptest_helpers import chart_figures, message_text, run_explorer
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -27,7 +27,6 @@ from landscapes import registry
 from optimizers import base as opt_base
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app" / "main.py")
 STORED = json.loads((ROOT / "tests" / "data" / "links_v1.json").read_text())["links"]
 
 
@@ -161,15 +160,6 @@ def test_the_v1_tables_are_the_frozen_data():
 # -- hidden and locked controls, presenter mode -------------------------------------------------
 
 
-def run_app(query: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def written(at: AppTest) -> AppState:
     return explorer_link.from_query(dict(at.query_params))[0]
 
@@ -178,8 +168,8 @@ BASE = {"ls": "himmelblau", "o": ["rmsprop,lr=0.1", "gd,lr=0.01"], "steps": "80"
 
 
 def test_hidden_controls_are_not_drawn_and_locked_ones_are_disabled():
-    plain = run_app(BASE)
-    at = run_app({**BASE, "hide": "optimizers,steps", "lock": "landscape,start"})
+    plain = run_explorer(BASE)
+    at = run_explorer({**BASE, "hide": "optimizers,steps", "lock": "landscape,start"})
     assert not at.warning
     keys = {w.key for w in at.sidebar.get("select_slider")} | {w.key for w in at.sidebar.slider}
     assert "opt0_lr" not in keys and "steps" not in keys
@@ -194,14 +184,14 @@ def test_hidden_controls_are_not_drawn_and_locked_ones_are_disabled():
 
 
 def test_a_bad_control_name_warns_and_the_rest_applies():
-    at = run_app({**BASE, "hide": "optimizers,warp", "theme": "neon", "present": "yes"})
+    at = run_explorer({**BASE, "hide": "optimizers,warp", "theme": "neon", "present": "yes"})
     text = message_text(at)
     assert "'warp'" in text and "theme=" in text and "present=" in text
     assert written(at).hide == ("optimizers",)
 
 
 def test_presenter_mode_link_renders_and_is_kept():
-    at = run_app({**BASE, "present": "1", "theme": "dark", "lesson": "himmelblau-basins"})
+    at = run_explorer({**BASE, "present": "1", "theme": "dark", "lesson": "himmelblau-basins"})
     assert not at.warning
     state = written(at)
     assert state.present and state.theme == "dark" and state.lesson == "himmelblau-basins"
@@ -213,7 +203,7 @@ def test_presenter_mode_link_renders_and_is_kept():
 
 
 def test_the_link_builder_makes_a_student_link():
-    at = run_app(BASE)
+    at = run_explorer(BASE)
     at.multiselect(key="explorer_builder_hide").set_value(["optimizers", "share"])
     at.multiselect(key="explorer_builder_lock").set_value(["landscape"])
     at.toggle(key="explorer_builder_present").set_value(True)
