@@ -2,7 +2,7 @@
 
 At step ``k`` of each run: the Hessian's eigenvalues and eigenvectors (a table, and trace dicts
 drawing the axes on the contour), the local condition number, and the engine's stability verdict
-for the run's own method (``optimizers.analysis.stability_verdict``, by the family the optimizer
+for the run's own method (``studies.analysis.stability_verdict``, by the family the optimizer
 declares): 2/lambda_max for gradient descent, (2 + 2 beta)/lambda_max for heavy-ball momentum,
 (2 + 2 beta)/((1 + 2 beta) lambda_max) for Nesterov's, 0 < lr < 2 for Newton, none for the
 adaptive and quasi-Newton methods. This module only renders those statements. On a quadratic surface, a learning-rate x momentum map
@@ -22,8 +22,8 @@ Wiring in ``app/views/explorer.py`` (three calls):
 
 2. on the contour figure, the eigen-axes (a copy of the figure dict: it is shared with caches)::
 
-       extra = curvature_panel.curvature_traces(surface, runs, k, state)
-       fig = RawFigure({**fig.figure, "data": [*fig.figure["data"], *extra]})
+       extra = curvature_panel.curvature_traces(surface, runs, player_steps(fig), state)
+       fig = with_moving_traces(fig, extra)  # they move with the player
 
 3. below the status table: ``curvature_panel.curvature_panel(surface, runs, k, state)``.
 """
@@ -36,10 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from optimizers.analysis import StabilityVerdict, stability_verdict
+import optimizers
+from studies.analysis import StabilityVerdict, stability_verdict
 
 from . import diagnostic_compute
 from .charts import diagnostics as diagnostic_charts
+from .charts.style import colour, slot
 from .compute import Run, Surface
 from .diagnostic_state import custom_values
 from .plotly_view import clicked, plotly_view
@@ -48,8 +50,6 @@ from .state import AppState
 PICK_KEY = "curvature_pick"  # session key of a click on the rate map, until take_pick reads it
 MAP_KEY = "curvature_rate_map"  # the rate map chart's widget key
 TARGET_KEY = "curvature_target"  # which optimizer a click sets
-MOMENTUM_FAMILY = ("gd", "sgd", "momentum", "nesterov")  # SGD's rule: the rate maps are theirs
-HEAVY_BALL = ("sgd", "momentum", "nesterov")
 AXIS_FRACTION = 0.08  # eigen-axis segments span this fraction of the domain diagonal
 
 
@@ -63,12 +63,15 @@ class RatePick:
     momentum: float | None
 
 
-def _points(runs: Sequence[Run], k: int) -> np.ndarray:
-    return np.array([r.positions[min(k, len(r.positions) - 1)] for r in runs], dtype=np.float64)
+def _points(runs: Sequence[Run], steps: Sequence[int]) -> np.ndarray:
+    """Each run's position at each of ``steps``: (len(steps) * len(runs), 2), step-major."""
+    return np.array(
+        [r.positions[min(k, len(r.positions) - 1)] for k in steps for r in runs], dtype=np.float64
+    ).reshape(-1, 2)
 
 
-def _curvature(surface: Surface, runs: Sequence[Run], k: int, state: AppState):
-    pts = _points(runs, k)
+def _curvature(surface: Surface, runs: Sequence[Run], steps: Sequence[int], state: AppState):
+    pts = _points(runs, steps)
     safe = tuple(
         (float(x), float(y)) if np.isfinite([x, y]).all() else (float("nan"), float("nan"))
         for x, y in pts
@@ -85,7 +88,7 @@ def _beta(state: AppState, i: int) -> float:
     if i >= len(state.optimizers):
         return 0.0
     e = state.optimizers[i]
-    return float(e.values.get("momentum", 0.0)) if e.name in HEAVY_BALL else 0.0
+    return float(e.values.get("momentum", 0.0)) if optimizers.get(e.name).has_momentum else 0.0
 
 
 def _nesterov(state: AppState, i: int) -> bool:
@@ -108,16 +111,33 @@ def _verdict(
     )
 
 
-def curvature_traces(surface: Surface, runs: Sequence[Run], k: int, state: AppState) -> list[dict]:
-    """Plotly trace dicts of each run's Hessian eigen-axes at step ``k`` (append to the contour)."""
-    if not runs:
-        return []
-    pts, curv = _curvature(surface, runs, k, state)
+def curvature_traces(
+    surface: Surface, runs: Sequence[Run], steps: Sequence[int], state: AppState
+) -> dict[int, list[dict]]:
+    """Plotly trace dicts of each run's Hessian eigen-axes at each of ``steps`` (the contour
+    player's: ``contour.player_steps``), two per run at every step, for ``with_moving_traces``;
+    {} when there is nothing to draw."""
+    if not runs or not steps:
+        return {}
+    pts, curv = _curvature(surface, runs, list(steps), state)
     if curv is None:
-        return []
+        return {}
     (x0, x1), (y0, y1) = surface.domain
     length = AXIS_FRACTION * float(np.hypot(x1 - x0, y1 - y0))
-    return diagnostic_charts.eigen_axes_traces(pts, curv, [r.label for r in runs], length)
+    labels = [r.label for r in runs]
+    colours = [colour(slot(r, i)) for i, r in enumerate(runs)]
+    n = len(runs)
+    return {
+        int(k): diagnostic_charts.eigen_axes_traces(
+            pts[j * n : (j + 1) * n],
+            curv.eigenvalues[j * n : (j + 1) * n],
+            curv.eigenvectors[j * n : (j + 1) * n],
+            labels,
+            length,
+            colours,
+        )
+        for j, k in enumerate(steps)
+    }
 
 
 def take_pick() -> RatePick | None:
@@ -143,7 +163,7 @@ def curvature_panel(
     st.subheader("Curvature and stability")
     if not runs:
         return None
-    pts, curv = _curvature(surface, runs, k, state)
+    pts, curv = _curvature(surface, runs, [k], state)
     if curv is None:
         st.info("Every run has left the surface: no curvature to show.")
         return None
@@ -152,6 +172,7 @@ def curvature_panel(
     st.dataframe(
         rows,
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             n: st.column_config.TextColumn(width="small")
@@ -179,7 +200,7 @@ def curvature_panel(
     targets = [
         (i, e.name)
         for i, e in enumerate(state.optimizers[: len(runs)])
-        if e.name in MOMENTUM_FAMILY
+        if optimizers.get(e.name).uses_sgd_rule  # SGD's rule: the rate maps are theirs
     ]
     if targets:
         labels = {t: runs[t[0]].label for t in targets}

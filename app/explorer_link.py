@@ -86,6 +86,8 @@ def from_query(query: Mapping[str, str | Sequence[str]]) -> tuple[AppState, list
         updates["start"] = decode_start(start, land_key, engine_params, warn)
     updates.update(decode(get, RUN_FIELDS + VIEW_FIELDS, V1_REFERENCE, warn))
     updates.update(_decode_presentation(get, warn))
+    if updates.get("play") and "step" not in updates:  # a race that plays starts at 0
+        updates["step"] = 0
     if start is None:
         shown = replace(state, **updates)
         v1_start = v1.start_to_read(

@@ -25,7 +25,7 @@ from app.explorer_widgets import (
 from app.labels import unique_labels
 from app.links.fields import bounds
 from app.literal import show_problem
-from app.prefetch import log_options
+from app.slider_values import log_options
 from app.state import MAX_OPTIMIZERS, RUN_FIELDS, OptimizerEntry
 from app.surfaces import CUSTOM, landscape_for, landscape_parameters
 from landscapes.formula import DEFAULT_DOMAIN, DEFAULT_FORMULA
@@ -56,7 +56,7 @@ def hyperparam_widget(eid: int, h: optimizers.HyperParam, disabled: bool = False
             help=h.description,
         )
     elif h.log and value > 0:
-        options = log_options(min(lo, value), max(hi, value), value)
+        options = log_options(min(lo, value), max(hi, value), (value,))
         st.select_slider(
             h.name, options=options, key=key, format_func=lambda v: f"{v:g}", help=h.description
         )

@@ -53,6 +53,7 @@ def load_widgets(state: AppState) -> None:
         "lock": state.lock,
         "present": state.present,
         "theme": state.theme,
+        "play": state.play,
     }
 
 
@@ -203,7 +204,9 @@ def remove_entry(eid: int) -> None:
 
 
 def add_selected() -> None:
-    add_entry(OptimizerEntry.make(st.session_state.new_optimizer))
+    name = st.session_state.new_optimizer
+    # the optimizer's suggested settings on a surface (SGD's gradient noise), set explicitly
+    add_entry(OptimizerEntry.make(name, **dict(optimizers.get(name).surface_settings)))
 
 
 def start_from_click() -> None:

@@ -34,7 +34,7 @@ from app.links.surface import decode_landscape_params, decode_start
 from app.literal import quoted
 from app.query import SCHEMA_VERSION, QueryReader, number_text
 from app.state import STEPS_RANGE, AppState, OptimizerEntry
-from optimizers import tuning
+from studies import tuning
 
 MAX_STEPS = STEPS_RANGE[1]  # a run's steps: the explorer's bound
 MAX_BUDGET = 100  # the GP sampler's cost per trial grows with the trials so far
@@ -140,7 +140,7 @@ class SearchState:
             self.landscape,
             self.landscape_params,
             self.optimizer,
-            (),
+            optimizers.get(self.optimizer).surface_settings,  # SGD's noise, as the explorer's
             self.start,
             self.steps,
             self.seed,

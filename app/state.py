@@ -23,6 +23,7 @@ takes its frozen v=1 default, ``app.links.v1``)::
     hide=optimizers,steps          controls a student does not see (CONTROLS)
     lock=landscape                 controls a student sees but cannot change
     present=1  theme=dark          presenter mode: large type, thick lines, colour-blind-safe
+    play=1                         the race plays once when the link is opened
 
 Decoding never raises: a value that does not parse, or is out of range, adds a warning naming it
 and falls back to its default; the rest of the link still applies.
@@ -79,10 +80,11 @@ VIEW_FIELDS: tuple[Field, ...] = (
 )
 PRESENTER_FIELDS: tuple[Field, ...] = (
     Field("present", "present", Flag()),
+    Field("play", "play", Flag()),
     Field("theme", "theme", Choice(THEMES), fallback="using light"),
 )
 # what a v=1 link means for the plain values it leaves out (``app.links.v1``)
-V1_REFERENCE = SimpleNamespace(**v1.STATE, log_colour=None, present=False)
+V1_REFERENCE = SimpleNamespace(**v1.STATE, log_colour=None, present=False, play=False)
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class AppState:
     lock: tuple[str, ...] = ()  # controls shown but disabled
     present: bool = False  # presenter mode
     theme: str = "light"  # presenter theme: "light" or "dark"
+    play: bool = False  # the race plays once when the link is opened
     # each optimizer's colour slot (its colour and marker in every figure), parallel to
     # ``optimizers``; () means by position. Slots that are the positions, or that do not fit the
     # optimizers (another length, a repeat, out of range), are stored as ().

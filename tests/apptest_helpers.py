@@ -1,6 +1,6 @@
 """Helpers for the app under Streamlit's AppTest, in one place for every test file: starting the
 app, opening a page on a link, reading the link a page wrote, and the figures the explorer's
-charts (``app.plotly_view``) hold. Tests import page logic from plain modules (``app.prefetch``,
+charts (``app.plotly_view``) hold. Tests import page logic from plain modules (``app.slider_values``,
 ``app.explorer_link``...), never a page script (``app/views/*``), which draws its page on import."""
 
 from __future__ import annotations
@@ -96,3 +96,16 @@ def message_text(at: AppTest) -> str:
     """Every message the page shows, joined: the warnings' and errors' own words and the literal
     text (``st.text``) in which ``app.literal`` shows what a link or a formula said."""
     return " ".join(e.value for kind in (at.warning, at.error, at.text) for e in kind)
+
+
+def status_table(at: AppTest, step: int | None = None) -> Any:
+    """The explorer's status table (a pandas DataFrame) as the contour's player writes it under
+    the chart at ``step`` (default: the step the page shows): the rows of the last of the
+    player's steps at or before it (``charts.status.status_table``)."""
+    import pandas as pd
+
+    player = chart_figures(at)[0]["layout"]["meta"]["player"]
+    table = player["table"]
+    step = player["step"] if step is None else step
+    index = max(i for i, s in enumerate(table["steps"]) if s <= step)
+    return pd.DataFrame(table["rows"][index], columns=table["columns"])

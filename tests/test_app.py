@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import APP, chart_figures, message_text, open_editor, run_explorer
+from apptest_helpers import (
+    APP,
+    chart_figures,
+    message_text,
+    open_editor,
+    run_explorer,
+    status_table,
+)
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -48,7 +55,7 @@ def test_default_scene_runs_and_shows_every_view(default_app):
     assert charts[0]["layout"]["meta"]["player"]["step"] == 0  # a new scene opens at step 0
     for fig in charts:
         assert fig["layout"]["template"] == APP_TEMPLATE and fig["config"] == {"displaylogo": False}
-    table = at.dataframe[0].value
+    table = status_table(at)
     assert len(table) == 4
     assert at.selectbox(key="landscape").value == "rosenbrock"
     assert any("CPU" in c.value or "CUDA" in c.value for c in at.sidebar.caption)
@@ -88,7 +95,7 @@ def test_each_kind_of_control(change):
     elif change == "lr":
         open_editor(at, 2).select_slider(key="opt2_lr").set_value(0.01).run()
         assert written_state(at).optimizers[2].values["lr"] == 0.01
-        assert "lr=0.01" in at.dataframe[0].value.iloc[2, 0]
+        assert "lr=0.01" in status_table(at).iloc[2, 0]
     elif change == "bool_hp":
         open_editor(at, 2).checkbox(key="opt2_amsgrad").check().run()
         assert written_state(at).optimizers[2].values["amsgrad"] is True
@@ -119,7 +126,7 @@ def test_each_kind_of_control(change):
         at.selectbox(key="new_optimizer").set_value("rmsprop").run()
         button(at, "Add").click().run()
         assert [e.name for e in written_state(at).optimizers][-1] == "rmsprop"
-        assert len(at.dataframe[0].value) == 5
+        assert len(status_table(at)) == 5
     elif change == "remove":
         open_editor(at, 0).button(key="opt0_remove").click().run()
         assert [e.name for e in written_state(at).optimizers] == ["momentum", "adam", "newton"]
@@ -180,12 +187,12 @@ def test_a_malformed_link_warns_and_keeps_the_rest():
         "'lr'" in messages and "warp9" in messages and "steps=" in messages and "start=" in messages
     )
     assert at.selectbox(key="landscape").value == "himmelblau"
-    assert len(at.dataframe[0].value) == 1
+    assert len(status_table(at)) == 1
 
 
 def test_a_diverging_run_is_reported_not_raised():
     at = run_explorer({"o": ["gd,lr=0.05", "adam,lr=10"], "steps": "200"})
-    statuses = list(at.dataframe[0].value["Status"])
+    statuses = list(status_table(at, step=200)["Status"])
     assert any("diverged at step" in s for s in statuses)
 
 
@@ -227,7 +234,7 @@ def test_a_custom_formula_runs_everywhere_a_built_in_surface_does():
     assert not at.warning and not at.error
     assert at.selectbox(key="landscape").value == "custom"
     assert at.text_input(key="formula").value == "sin(3*x) + (x^2 + y^2)/4"
-    assert len(chart_figures(at)) == 3 and len(at.dataframe[0].value) == 2
+    assert len(chart_figures(at)) == 3 and len(status_table(at)) == 2
     at.text_input(key="formula").set_value("__import__('os').system('true')").run()
     assert not at.exception
     assert "attribute access" in message_text(at)
@@ -290,14 +297,14 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
 
     import optimizers
     from app import compute
-    from app.prefetch import likely_entries, log_options
+    from app.slider_values import likely_entries, log_options
     from app.state import OptimizerEntry
 
     adam, newton = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("newton", lr=0.5)
     key, params, start, steps, seed = "rosenbrock", (), (-1.5, 2.0), 137, 0
     likely = likely_entries((adam, newton))
-    assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, 0.1)) - 1
-    assert len([e for e in likely if e.name == "newton"]) == len(log_options(1e-3, 2.0, 0.5)) - 1
+    assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, (0.1,))) - 1
+    assert len([e for e in likely if e.name == "newton"]) == len(log_options(1e-3, 2.0, (0.5,))) - 1
     compute.runs(key, params, (adam, newton), start, steps, seed)
     compute.prefetch(key, params, likely, start, steps, seed)  # a background thread
     compute.wait_for_prefetch()
@@ -340,7 +347,7 @@ def test_overlapping_prefetches_compute_every_run():
     """A prefetch started while another runs for the same scene computes what that one does not
     (a student adds an optimizer before the first page's prefetch has finished)."""
     from app import compute
-    from app.prefetch import likely_entries
+    from app.slider_values import likely_entries
     from app.state import OptimizerEntry
 
     adam, rms = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("rmsprop", lr=0.01)
@@ -369,3 +376,16 @@ def test_the_objects_alive_after_the_first_page_are_frozen_once(default_app, mon
     monkeypatch.setattr(process.gc, "collect", lambda *a: calls.append("collect"))
     process.freeze_startup_objects()
     assert calls == []
+
+
+def test_a_link_may_ask_the_race_to_play_on_opening():
+    """``play=1`` (a lesson card's link) opens at step 0 and hands the player ``autoplay``; the
+    written link keeps it; without it the race waits for Play."""
+    at = run_explorer({"play": "1"})
+    player = chart_figures(at)[0]["layout"]["meta"]["player"]
+    assert player["autoplay"] is True and player["step"] == 0
+    assert written_state(at).play is True
+    plain = chart_figures(run_explorer({}))[0]["layout"]["meta"]["player"]
+    assert plain["autoplay"] is False
+    state, warnings = explorer_link.from_query({"v": "1", "play": "yes"})
+    assert state.play is False and "play='yes'" in warnings[0]

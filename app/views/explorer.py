@@ -15,8 +15,8 @@ from typing import Any
 import streamlit as st
 
 from app import budget, compute, curvature_panel, explorer_link, lessons, presenter
-from app.charts.contour import contour_figure, prepare_contour, with_static_traces
-from app.charts.explorer import STATUS_WIDTHS, curves_figure, status_rows, surface3d_figure
+from app.charts.contour import contour_figure, player_steps, prepare_contour, with_moving_traces
+from app.charts.explorer import curves_figure, surface3d_figure
 from app.engine_call import engine_call
 from app.explorer_sidebar import sidebar
 from app.explorer_widgets import (
@@ -33,7 +33,7 @@ from app.export_buttons import export_buttons
 from app.literal import show_link_messages
 from app.page_links import share_link, sync_url
 from app.plotly_view import plotly_view
-from app.prefetch import likely_entries
+from app.slider_values import likely_entries
 from app.state import AppState
 from app.surfaces import CUSTOM
 
@@ -162,7 +162,8 @@ def render() -> None:
         surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
     )
     if state.show_curvature:
-        fig = with_static_traces(fig, curvature_panel.curvature_traces(surface, runs, k, state))
+        axes = curvature_panel.curvature_traces(surface, runs, player_steps(fig), state)
+        fig = with_moving_traces(fig, axes)  # the Hessian axes move with the player
     chart(
         fig,
         "contour",
@@ -170,6 +171,7 @@ def render() -> None:
         on_click=start_from_click,
         on_step=on_step,
         controls=player_controls(),
+        autoplay=state.play,
         width="content",
     )
     shown = [
@@ -186,15 +188,6 @@ def render() -> None:
                 slot3d = st.empty()
             else:
                 chart(curves_figure(runs, k), name, state)
-    if runs:
-        st.dataframe(
-            status_rows(runs, k, surface.points),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                name: st.column_config.TextColumn(width=px) for name, px in STATUS_WIDTHS.items()
-            },
-        )
     if state.show_curvature and runs:
         curvature_panel.curvature_panel(surface, runs, k, state)
 

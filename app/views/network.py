@@ -20,7 +20,6 @@ from app import budget
 from app import network_compute as compute
 from app.charts import network as nfig
 from app.charts.contour import contour_figure
-from app.charts.explorer import status_rows
 from app.engine_call import engine_call
 from app.links import fields
 from app.literal import quoted, show_link_messages, show_problem
@@ -44,21 +43,6 @@ from app.plotly_view import CHART_CONFIG, plotly_view
 
 MARKER_TEXT = ("●", "■", "◆", "▲")  # the plane figure's end-of-path symbols, to name each run
 UI_MAX_STEPS = 1000
-# starting learning rates when an optimizer is added: values that train these small networks
-NETWORK_LR = {
-    "gd": 0.1,
-    "sgd": 0.1,
-    "momentum": 0.05,
-    "nesterov": 0.05,
-    "adagrad": 0.05,
-    "rmsprop": 0.01,
-    "adadelta": 1.0,
-    "adam": 0.01,
-    "adamw": 0.01,
-    "nadam": 0.01,
-    "radam": 0.01,
-    "adamax": 0.02,
-}
 LR_CHOICES = sorted({m * 10.0**e for e in range(-4, 3) for m in (1, 2, 5)} - {200.0, 500.0})
 BATCH_CHOICES = (0, 16, 32, 64, 128, 256, 512)
 WD_CHOICES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
@@ -118,7 +102,7 @@ def current_state() -> NetworkState:
     """The state the widgets describe."""
     ss = st.session_state
     entries = tuple(
-        NetOptimizer.make(name, float(ss.get(lr_key(name), NETWORK_LR.get(name, 0.01))))
+        NetOptimizer.make(name, float(ss.get(lr_key(name), optimizers.get(name).start_lr)))
         for name in ss.net_opts
     )
     bound = fields.read_widgets(FIELDS)
@@ -207,7 +191,7 @@ def sidebar() -> None:
         for i, name in enumerate(ss.net_opts):
             key = lr_key(name)
             if key not in ss:
-                ss[key] = NETWORK_LR.get(name, 0.01)
+                ss[key] = optimizers.get(name).start_lr  # one that trains these networks
             st.select_slider(
                 f"{MARKER_TEXT[i % len(MARKER_TEXT)]} {titles[name]} learning rate",
                 options=lr_options(ss[key]),
@@ -361,6 +345,7 @@ def curvature_panel(state: NetworkState, training: compute.Training) -> None:
     st.dataframe(
         nfig.curvature_rows(curv, training.labels, training.lrs),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             "Learning rate": st.column_config.NumberColumn(format="%.4g"),
@@ -389,12 +374,6 @@ def plane_optimization(state: NetworkState) -> None:
         surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
     )
     plotly_view(fig, "plane_opt", width="content")
-    st.dataframe(
-        status_rows(runs, state.steps, surface.points),
-        hide_index=True,
-        width="stretch",
-        column_order=("Optimizer", "Final loss", "Status", "Detail", "f / ∇f / H evals"),
-    )
 
 
 def render() -> None:
@@ -498,6 +477,7 @@ def render() -> None:
         st.dataframe(
             nfig.path_rows(plane, every),
             hide_index=True,
+            placeholder="—",  # a missing value reads as a dash, not "None"
             width="stretch",
             column_config={
                 name: st.column_config.NumberColumn(format="%.4g")
