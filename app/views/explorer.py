@@ -49,14 +49,14 @@ SERVER_TIME_HELP = "Time the server spent on this page: engine runs not cached y
 def lesson_panel(lesson_id: str) -> None:
     """The open lesson's title, explanation and what to notice."""
     lesson = lessons.get(lesson_id)
-    with st.container(border=True):
-        left, right = st.columns([4, 1.3], vertical_alignment="center")
-        left.subheader(f"Lesson: {lesson.title}")
-        if visible("lessons"):
-            right.button("Close lesson", on_click=close_lesson, width="stretch")
-        st.markdown(f"**What to notice:** {lesson.notice}")
-        with st.expander("Why: the explanation"):
+    with st.container(border=True):  # short: the chart below must stay on the first screen
+        title, why, close = st.columns([4, 1, 1.3], vertical_alignment="center")
+        title.subheader(f"Lesson: {lesson.title}")
+        with why.popover("Why?", width="stretch", help="The explanation"):
             st.markdown(lesson.explanation)
+        if visible("lessons"):
+            close.button("Close lesson", on_click=close_lesson, width="stretch")
+        st.markdown(f"**What to notice:** {lesson.notice}")
 
 
 # --- page ------------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def render() -> None:
     if state.lesson is None:
         st.header(surface.name)
         st.caption(surface.notice)
-    else:  # the lesson's title heads the page; the surface is named in one line
+    elif not state.present:  # the lesson's title heads the page; the surface in one line
         st.caption(f"**{surface.name}**: {surface.notice}")
     if steps < state.steps:
         n = len(state.optimizers)
