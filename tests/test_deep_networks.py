@@ -45,6 +45,10 @@ def test_structure_depth_and_activation(moons):
     assert [lin.out_features for lin in linears] == [9] * 6 + [2]
     assert sum(isinstance(mod, nn.Tanh) for mod in m.modules()) == 6
     assert sum(isinstance(mod, nn.BatchNorm1d) for mod in m.modules()) == 6
+    r = build_deep_mlp(moons, depth=7, width=9, activation="relu", batch_norm=True, residual=True)
+    assert sum(isinstance(mod, nn.ReLU) for mod in r.modules()) == 6
+    assert sum(isinstance(mod, nn.BatchNorm1d) for mod in r.modules()) == 6
+    assert len(linear_layers(r)) == 7
     assert len(linear_layers(m)) == 7
     r = build_deep_mlp(moons, depth=MAX_DEPTH, residual=True)
     assert isinstance(r, ResidualMLP) and len(r.blocks) == MAX_DEPTH - 2
@@ -58,11 +62,11 @@ def test_residual_forward_matches_hand_computation(moons):
     def dense(layer, h):
         return h @ layer.weight.detach().T + layer.bias.detach()
 
-    h = torch.sigmoid(dense(lin[0], x))
+    h = dense(lin[0], x)
     for layer in lin[1:3]:
-        h = h + torch.sigmoid(dense(layer, h))
+        h = h + dense(layer, torch.sigmoid(h))
     with torch.no_grad():
-        torch.testing.assert_close(m(x), dense(lin[3], h))
+        torch.testing.assert_close(m(x), dense(lin[3], torch.sigmoid(h)))
 
 
 @pytest.mark.parametrize("init, scale", [("he", 1.0), ("xavier", 0.5), ("default", 2.0)])

@@ -16,9 +16,13 @@ choices that decide whether gradients reach the first layers are all explicit:
   by PyTorch's default and multiplied by the same scale.
 - ``batch_norm``: BatchNorm1d after every hidden linear layer, before the activation (Ioffe &
   Szegedy 2015, "Batch normalization", ICML).
-- ``residual``: every hidden layer after the first becomes h <- h + act(BN(W h + b)) (He et al.
-  2016, "Deep residual learning for image recognition", CVPR): the identity path carries the
-  gradient back unattenuated.
+- ``residual``: after a linear stem h = W_1 x + b_1, every hidden layer becomes a
+  pre-activation residual block h <- h + W_l act(BN(h)) + b_l and the read-out is
+  W_L act(BN(h)) + b_L (He, Zhang, Ren & Sun 2016, "Deep residual learning for image
+  recognition", CVPR, and "Identity mappings in deep residual networks", ECCV): the identity
+  path carries the gradient back unattenuated, and the residual stream keeps a zero-mean
+  update even with the sigmoid (whose outputs all are positive: a post-activation block
+  h + sigmoid(...) would add about 1/2 per layer to every unit).
 
 Why gradients vanish: back-propagation multiplies the gradient by W_l^T diag(act'(z_l)) once per
 layer; with sigmoid (act' <= 1/4) and Var W ~ 1/fan_in the product shrinks geometrically with
@@ -46,14 +50,14 @@ _ACTIVATION_MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 class ResidualMLP(nn.Module):
-    """Flatten -> Linear(in, w) -> [BN] -> act -> (depth - 2) x [h + act(BN(Linear(h)))]
-    -> Linear(w, classes).
+    """Flatten -> Linear(in, w) -> (depth - 2) x [h + Linear(act([BN](h)))]
+    -> Linear(w, classes)(act([BN](h))): a pre-activation residual MLP.
 
-    Submodules: ``stem`` (the first hidden layer), ``blocks`` (a ModuleList of Sequentials
-    Linear -> [BN] -> act, each added to its input), ``head`` (the read-out).
+    Submodules: ``stem`` (the first linear layer), ``blocks`` (a ModuleList of Sequentials
+    [BN] -> act -> Linear, each added to its input), ``head`` ([BN] -> act -> the read-out).
     """
 
-    def __init__(self, stem: nn.Sequential, blocks: list[nn.Sequential], head: nn.Linear):
+    def __init__(self, stem: nn.Linear, blocks: list[nn.Sequential], head: nn.Sequential):
         super().__init__()
         self.stem = stem
         self.blocks = nn.ModuleList(blocks)
@@ -64,6 +68,11 @@ class ResidualMLP(nn.Module):
         for block in self.blocks:
             h = h + block(h)
         return self.head(h)
+
+
+def _pre_activation(width: int, fan_out: int, activation: str, batch_norm: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.BatchNorm1d(width)] if batch_norm else []
+    return nn.Sequential(*layers, _ACTIVATION_MODULES[activation](), nn.Linear(width, fan_out))
 
 
 def _hidden(fan_in: int, width: int, activation: str, batch_norm: bool) -> list[nn.Module]:
@@ -107,7 +116,8 @@ def build_deep_mlp(
         activation: "sigmoid", "tanh" or "relu".
         init: "default", "xavier" or "he"; ``init_scale`` multiplies every weight and bias.
         batch_norm: BatchNorm1d before each hidden activation.
-        residual: skip connections around hidden layers 2 .. depth - 1.
+        residual: a pre-activation residual network (skip connections around layers
+            2 .. depth - 1).
         seed: the initialization's seed (the global RNG is not touched).
 
     Returns an ``nn.Sequential`` (no residual connections) or a ``ResidualMLP``, float32, CPU,
@@ -128,12 +138,11 @@ def build_deep_mlp(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         if residual:
-            stem = nn.Sequential(*_hidden(fan_in, width, activation, batch_norm))
             blocks = [
-                nn.Sequential(*_hidden(width, width, activation, batch_norm))
-                for _ in range(depth - 2)
+                _pre_activation(width, width, activation, batch_norm) for _ in range(depth - 2)
             ]
-            model: nn.Module = ResidualMLP(stem, blocks, nn.Linear(width, dataset.n_classes))
+            head = _pre_activation(width, dataset.n_classes, activation, batch_norm)
+            model: nn.Module = ResidualMLP(nn.Linear(fan_in, width), blocks, head)
         else:
             layers: list[nn.Module] = [nn.Flatten()]
             for _ in range(depth - 1):
