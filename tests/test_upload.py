@@ -10,7 +10,6 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-import sklearn.model_selection  # noqa: F401  (imported before open() is forbidden below)
 import torch.nn.functional as F
 
 from landscapes.network import build_model
@@ -51,26 +50,40 @@ def test_a_good_file_is_read_as_pandas_reads_it():
 
 
 def test_rows_and_labels_survive_the_round_trip():
-    """Undo the standardization with the training split's mean and std (the split recomputed
-    with scikit-learn on pandas' reading): every training sample is a row of the file, with
-    that row's label."""
-    from sklearn.model_selection import train_test_split
-
+    """Standardization is an increasing affine map per column: the sorted values of a column
+    (training and validation together) against the sorted column of the file (read by pandas)
+    lie on a line; undoing it, every sample is a row of the file, with that row's label, and
+    no row is lost or repeated."""
     text = table(30)
     ds = load_csv(text.encode(), seed=1)
     ref = pd.read_csv(io.StringIO(text))
     raw = ref[["length", "width"]].to_numpy()
     species = ref["species"].to_numpy()
-    x_tr, _, _, _ = train_test_split(
-        raw, species, test_size=ds.n_val, random_state=1, stratify=species
-    )
-    back = ds.x_train.numpy().astype(np.float64) * (x_tr.std(0) + 1e-12) + x_tr.mean(0)
-    dist = np.abs(back[:, None, :] - raw[None]).max(-1)  # (n_train, 30)
+    z = np.concatenate([ds.x_train.numpy(), ds.x_val.numpy()]).astype(np.float64)
+    back = np.empty_like(z)
+    for j in range(2):
+        slope, offset = np.polyfit(np.sort(z[:, j]), np.sort(raw[:, j]), 1)
+        assert slope > 0
+        back[:, j] = slope * z[:, j] + offset
+    dist = np.abs(back[:, None, :] - raw[None]).max(-1)  # (30, 30)
     nearest = dist.argmin(1)
     assert dist.min(1).max() < 1e-5
-    assert len(set(nearest.tolist())) == ds.n_train
-    labels = [ds.class_names[c] for c in ds.y_train.numpy()]
-    assert labels == species[nearest].tolist()
+    assert sorted(nearest.tolist()) == list(range(30))
+    y = np.concatenate([ds.y_train.numpy(), ds.y_val.numpy()])
+    assert [ds.class_names[c] for c in y] == species[nearest].tolist()
+
+
+def test_stratified_split_keeps_class_shares():
+    from landscapes.network.upload import stratified_split
+
+    y = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    tr, va = stratified_split(y, 25, seed=4)
+    assert len(va) == 25 and len(tr) == 75
+    assert sorted(np.concatenate([tr, va]).tolist()) == list(range(100))
+    assert np.bincount(y[va]).tolist() == [13, 7, 5]  # 12.5, 7.5, 5: the tie to the first
+    assert not np.array_equal(va, stratified_split(y, 25, seed=5)[1])
+    tr, va = stratified_split(np.array([0, 0, 1, 1, 1, 1, 1, 1]), 2, seed=0)
+    assert np.bincount(np.array([0, 0, 1, 1, 1, 1, 1, 1])[va]).tolist() == [1, 1]
 
 
 def test_label_column_by_name_semicolons_bom_and_numeric_label_order():

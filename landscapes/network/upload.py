@@ -17,7 +17,7 @@ evaluated (the loader only ever calls ``float`` on strings that match a strict n
 The data is parsed from the bytes with ``io.StringIO`` and returned as a ``Dataset`` (float32
 tensors): nothing is written to disk. Features are standardized with the training split's mean
 and standard deviation, as the generated 2-D sets are; the split is stratified and seeded
-(scikit-learn's ``train_test_split``).
+(``stratified_split``, in numpy: no scikit-learn import on the upload path).
 """
 
 from __future__ import annotations
@@ -250,6 +250,26 @@ def _classes(name: str, cells: list[str], lines: list[int], limits: UploadLimits
     return np.array([index[c] for c in cells], dtype=np.int64), tuple(names)
 
 
+def stratified_split(y: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices), sorted: class c gives round(n_val n_c / N)
+    validation samples (the rounding remainder to the classes with the largest fractional
+    parts; at least 1 and at most n_c - 1 each), drawn by a permutation seeded with ``seed``."""
+    classes, counts = np.unique(y, return_counts=True)
+    exact = n_val * counts / counts.sum()
+    take = np.floor(exact).astype(np.int64)
+    for k in np.argsort(-(exact - take), kind="stable")[: n_val - int(take.sum())]:
+        take[k] += 1
+    take = np.clip(take, 1, counts - 1)
+    rng = np.random.default_rng(seed)
+    val = []
+    for c, k in zip(classes, take, strict=True):
+        members = np.flatnonzero(y == c)
+        val.append(rng.permutation(members)[:k])
+    val_idx = np.sort(np.concatenate(val))
+    train_idx = np.setdiff1d(np.arange(len(y)), val_idx)
+    return train_idx, val_idx
+
+
 def load_csv(
     data: bytes,
     *,
@@ -274,8 +294,6 @@ def load_csv(
     ``class_names`` the distinct labels (numeric labels in numeric order, texts in code-point
     order). Raises ``CsvError`` (a ``ValueError``) for the first problem found.
     """
-    from sklearn.model_selection import train_test_split
-
     limits = UploadLimits() if limits is None else limits
     if not 0.0 < float(val_fraction) < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
@@ -307,7 +325,8 @@ def load_csv(
             f"{len(y)} rows cannot be split into training and validation sets that both hold "
             f"each of the {len(class_names)} classes",
         )
-    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=n_val, random_state=seed, stratify=y)
+    train_idx, val_idx = stratified_split(y, n_val, seed)
+    x_tr, x_va, y_tr, y_va = x[train_idx], x[val_idx], y[train_idx], y[val_idx]
     mean, std = x_tr.mean(0), x_tr.std(0) + 1e-12
     x_tr, x_va = (x_tr - mean) / std, (x_va - mean) / std
     return Dataset(
