@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from landscapes.network import build_model, flatten, load_dataset, with_params
+from landscapes.network.evaluator import intra_op_threads
 from landscapes.network.predictions import (
     confusion_matrix,
     data_range,
@@ -29,15 +30,16 @@ from studies.training import train
 def digits_cnn():
     data = load_dataset("digits")
     model = build_model("cnn", data, seed=0)
-    res = train(
-        model,
-        F.cross_entropy,
-        data,
-        [("adam", {"lr": 0.01})],
-        steps=30,
-        batch_size=128,
-        record_every=10,
-    )
+    with intra_op_threads(1):  # small kernels on a shared 2-core machine
+        res = train(
+            model,
+            F.cross_entropy,
+            data,
+            [("adam", {"lr": 0.01})],
+            steps=30,
+            batch_size=128,
+            record_every=10,
+        )
     return data, model, res
 
 
