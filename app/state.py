@@ -54,6 +54,7 @@ from landscapes.formula import (
 from optimizers import Schedule
 
 from .labels import lowest_free, run_label, unique_labels
+from .link_defaults import ADDED_OPTIMIZER_DEFAULTS
 from .literal import quoted
 from .query import SCHEMA_VERSION, QueryReader, finite_float, flag_text, int_in, number_text
 
@@ -750,6 +751,7 @@ V1_OPTIMIZER_DEFAULTS: dict[str, dict[str, float | bool]] = {
         "clip_value": 0.0,
     },
 }
+V1_OPTIMIZER_DEFAULTS.update(ADDED_OPTIMIZER_DEFAULTS)
 V1_LANDSCAPE_PARAMS: dict[str, dict[str, float]] = {
     "rosenbrock": {"a": 1.0, "b": 100.0},
     "rastrigin": {"A": 10.0},
