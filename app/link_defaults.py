@@ -1,6 +1,6 @@
-"""Frozen link defaults of the optimizers added after link schema v=1 (issue 17): a link
-omits the values equal to these, so they stay what they were when each optimizer was added,
-whatever its defaults become (``app.state.V1_OPTIMIZER_DEFAULTS`` holds the rest)."""
+"""Frozen link defaults of the optimizers, and default starts of the landscapes, added after link
+schema v=1: a link omits the values equal to these, so they stay what they were when each was
+added, whatever the defaults become (``app.state``'s v=1 tables hold the rest)."""
 
 from __future__ import annotations
 
@@ -171,4 +171,9 @@ ADDED_OPTIMIZER_DEFAULTS: dict[str, dict[str, float | bool]] = {
         "clip_norm": 0.0,
         "clip_value": 0.0,
     },
+}
+
+# default start of each landscape added after v=1
+ADDED_STARTS: dict[str, tuple[float, float]] = {
+    "sharp_wide": (-1.1, 1.1),
 }

@@ -54,7 +54,7 @@ from landscapes.formula import (
 from optimizers import Schedule
 
 from .labels import lowest_free, run_label, unique_labels
-from .link_defaults import ADDED_OPTIMIZER_DEFAULTS
+from .link_defaults import ADDED_OPTIMIZER_DEFAULTS, ADDED_STARTS
 from .literal import quoted
 from .query import SCHEMA_VERSION, QueryReader, finite_float, flag_text, int_in, number_text
 
@@ -797,6 +797,7 @@ V1_STARTS: dict[str, tuple[float, float]] = {
     "trap": (-2.5, 2.5),
     "bumpy_bowl": (2.5, 2.0),
 }
+V1_STARTS.update(ADDED_STARTS)
 V1_SCHEDULE_DEFAULTS: dict[str, float] = {
     "step_size": 100,
     "gamma": 0.5,

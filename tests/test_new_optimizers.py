@@ -186,3 +186,13 @@ def test_muon_on_a_point_is_normalised_momentum():
         direction = g[t] + (buf - g[t]) * 0.95
         cos = -r.updates[0, 0, t] @ direction / np.linalg.norm(r.updates[0, 0, t])
         assert cos / np.linalg.norm(direction) > 0.99
+
+
+def test_the_readme_lists_every_new_optimizer_with_its_reference():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("their references")[1].split("## ")[0]
+    for name in NEW:
+        row = next(line for line in table.splitlines() if f"`{name}`" in line)
+        assert row.count("|") >= 4, name  # name | implementation | paper
