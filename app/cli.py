@@ -1,25 +1,136 @@
-"""The ``optiscape`` console script: ``streamlit run app/main.py`` with the caller's extra flags.
+"""The ``optiscape`` console script: ``streamlit run app/main.py`` with optiscape's own options.
 
-optiscape                                   # http://localhost:8501
-optiscape --server.port 8502 --server.headless true
+    optiscape                                   # http://localhost:8501
+    optiscape --port 8502 --host 127.0.0.1
+    optiscape --server.port 8502 --server.headless true   # any Streamlit config option
+
+``--help`` and ``--version`` are answered here without starting Streamlit; ``--host`` and
+``--port`` become ``--server.address`` and ``--server.port``; every Streamlit configuration
+option (``--section.name value``) goes on to ``streamlit run`` unchanged. Anything else is
+refused with a one-line message and exit status 2.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 
 MAIN_SCRIPT = Path(__file__).resolve().with_name("main.py")
-
+PROG = "optiscape"
+USAGE_EXIT = 2  # a command-line mistake, as argparse and click exit
 
 # the explorer's charts load plotly.min.js from the app's static folder (app/plotly_view.py)
 STATIC_SERVING = ["--server.enableStaticServing", "true"]
 
+# optiscape's own options -> the Streamlit option each one sets
+ALIASES = {"--host": "--server.address", "--port": "--server.port"}
+
+# (path, title) of every page, as app/main.py routes them (a test checks the two agree)
+PAGES = (
+    ("/", "Explorer: optimizers racing on a 2-D surface"),
+    ("/network", "Network landscape: optimizers training one network, on a plane"),
+    ("/search", "Hyperparameter search: six searchers, one budget"),
+    ("/sweep", "Learning-rate sweep: final loss against the learning rate"),
+    ("/basins", "Basins of attraction: which minimum each start reaches"),
+    ("/lessons", "Lessons: ready views for teaching"),
+)
+
+USAGE = (
+    f"""\
+usage: {PROG} [--host HOST] [--port PORT] [--SECTION.OPTION VALUE ...]
+       {PROG} -h | --help | --version
+
+Start optiscape, the interactive loss-landscape visualizer, in a Streamlit server and open it in
+the browser (http://localhost:8501 by default).
+
+options:
+  --host HOST     address to listen on (Streamlit's --server.address; default: every
+                  interface of the machine)
+  --port PORT     port to listen on, 1 to 65535 (Streamlit's --server.port; default: 8501)
+  -h, --help      show this message and exit
+  --version       show optiscape's version and exit
+
+Streamlit options passed on:
+  Every Streamlit configuration option, written --SECTION.OPTION VALUE or
+  --SECTION.OPTION=VALUE, goes to `streamlit run` unchanged, for example
+  --server.headless true (do not open a browser) or --theme.base dark;
+  `streamlit run --help` lists them all. optiscape always adds
+  --server.enableStaticServing true (the charts load plotly.js from app/static/).
+
+environment:
+  OPTISCAPE_BUDGET_S  seconds of compute a view may cost (default 10)
+  OPTISCAPE_DEVICE    cpu, cuda, cuda:1 or mps (default: CUDA, then MPS, then the CPU)
+
+pages (each one a link that reproduces its view):
+"""
+    + "".join(f"  {path:<10}{title}\n" for path, title in PAGES)
+    + """
+Documentation: README.md and docs/ in the repository.
+"""
+)
+
+
+class UsageError(Exception):
+    """A command line optiscape cannot run; the message says what is wrong."""
+
+
+def version() -> str:
+    """optiscape's installed version (``"unknown"`` when run from a checkout never installed)."""
+    try:
+        return metadata.version(PROG)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def streamlit_option_names() -> set[str]:
+    """Every Streamlit configuration option, as a flag: ``{"--server.port", ...}``."""
+    from streamlit import config
+
+    return {f"--{key}" for key in config.get_config_options()}
+
+
+def translate(
+    argv: Sequence[str], known: Callable[[], set[str]] = streamlit_option_names
+) -> list[str]:
+    """optiscape's arguments as ``streamlit run`` options, in their order: ``--host``/``--port``
+    renamed, Streamlit's own options unchanged. Raises UsageError for anything else.
+
+    ``known`` gives Streamlit's option names; it is asked only when the line has one to check.
+    """
+    out: list[str] = []
+    names: set[str] | None = None
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        flag, equals, value = arg.partition("=")
+        if not flag.startswith("--") or flag == "--":
+            raise UsageError(f"unexpected argument {arg!r}: optiscape takes options only")
+        if flag in ALIASES:
+            target = ALIASES[flag]
+        elif "." in flag:
+            names = known() if names is None else names
+            if flag not in names:
+                raise UsageError(f"unknown Streamlit option {flag!r}")
+            target = flag
+        else:
+            raise UsageError(f"unknown option {flag!r}")
+        if not equals:
+            if not args or args[0].startswith("--"):
+                raise UsageError(f"option {flag} needs a value")
+            value = args.pop(0)
+        if flag == "--port" and not (value.isdigit() and 1 <= int(value) <= 65535):
+            raise UsageError(f"--port must be an integer from 1 to 65535, got {value!r}")
+        if flag == "--host" and not value:
+            raise UsageError("--host needs an address")
+        out += [target, value]
+    return out
+
 
 def streamlit_args(argv: Sequence[str]) -> list[str]:
     """Arguments for the ``streamlit`` command: ``run <app/main.py>``, static serving on, then
-    ``argv`` unchanged."""
+    ``argv`` (Streamlit options) unchanged."""
     return ["run", str(MAIN_SCRIPT), *STATIC_SERVING, *argv]
 
 
@@ -31,8 +142,20 @@ def launch(args: list[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``optiscape``: start the app, passing extra arguments through to Streamlit."""
-    launch(streamlit_args(sys.argv[1:] if argv is None else argv))
+    """Entry point of ``optiscape``: answer ``--help``/``--version``, or start the app."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in args or "--help" in args:
+        print(USAGE, end="")
+        return
+    if "--version" in args:
+        print(f"{PROG} {version()}")
+        return
+    try:
+        options = translate(args)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}\nRun '{PROG} --help' for the options.", file=sys.stderr)
+        raise SystemExit(USAGE_EXIT) from None
+    launch(streamlit_args(options))
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ Wiring in ``app/views/explorer.py`` (three calls):
 
 2. on the contour figure, the eigen-axes (a copy of the figure dict: it is shared with caches)::
 
-       extra = curvature_panel.curvature_traces(surface, runs, k, state)
-       fig = RawFigure({**fig.figure, "data": [*fig.figure["data"], *extra]})
+       extra = curvature_panel.curvature_traces(surface, runs, player_steps(fig), state)
+       fig = with_moving_traces(fig, extra)  # they move with the player
 
 3. below the status table: ``curvature_panel.curvature_panel(surface, runs, k, state)``.
 """
@@ -40,6 +40,7 @@ from optimizers.analysis import StabilityVerdict, stability_verdict
 
 from . import diagnostic_compute
 from .charts import diagnostics as diagnostic_charts
+from .charts.style import colour, slot
 from .compute import Run, Surface
 from .diagnostic_state import custom_values
 from .plotly_view import clicked, plotly_view
@@ -63,12 +64,15 @@ class RatePick:
     momentum: float | None
 
 
-def _points(runs: Sequence[Run], k: int) -> np.ndarray:
-    return np.array([r.positions[min(k, len(r.positions) - 1)] for r in runs], dtype=np.float64)
+def _points(runs: Sequence[Run], steps: Sequence[int]) -> np.ndarray:
+    """Each run's position at each of ``steps``: (len(steps) * len(runs), 2), step-major."""
+    return np.array(
+        [r.positions[min(k, len(r.positions) - 1)] for k in steps for r in runs], dtype=np.float64
+    ).reshape(-1, 2)
 
 
-def _curvature(surface: Surface, runs: Sequence[Run], k: int, state: AppState):
-    pts = _points(runs, k)
+def _curvature(surface: Surface, runs: Sequence[Run], steps: Sequence[int], state: AppState):
+    pts = _points(runs, steps)
     safe = tuple(
         (float(x), float(y)) if np.isfinite([x, y]).all() else (float("nan"), float("nan"))
         for x, y in pts
@@ -108,16 +112,33 @@ def _verdict(
     )
 
 
-def curvature_traces(surface: Surface, runs: Sequence[Run], k: int, state: AppState) -> list[dict]:
-    """Plotly trace dicts of each run's Hessian eigen-axes at step ``k`` (append to the contour)."""
-    if not runs:
-        return []
-    pts, curv = _curvature(surface, runs, k, state)
+def curvature_traces(
+    surface: Surface, runs: Sequence[Run], steps: Sequence[int], state: AppState
+) -> dict[int, list[dict]]:
+    """Plotly trace dicts of each run's Hessian eigen-axes at each of ``steps`` (the contour
+    player's: ``contour.player_steps``), two per run at every step, for ``with_moving_traces``;
+    {} when there is nothing to draw."""
+    if not runs or not steps:
+        return {}
+    pts, curv = _curvature(surface, runs, list(steps), state)
     if curv is None:
-        return []
+        return {}
     (x0, x1), (y0, y1) = surface.domain
     length = AXIS_FRACTION * float(np.hypot(x1 - x0, y1 - y0))
-    return diagnostic_charts.eigen_axes_traces(pts, curv, [r.label for r in runs], length)
+    labels = [r.label for r in runs]
+    colours = [colour(slot(r, i)) for i, r in enumerate(runs)]
+    n = len(runs)
+    return {
+        int(k): diagnostic_charts.eigen_axes_traces(
+            pts[j * n : (j + 1) * n],
+            curv.eigenvalues[j * n : (j + 1) * n],
+            curv.eigenvectors[j * n : (j + 1) * n],
+            labels,
+            length,
+            colours,
+        )
+        for j, k in enumerate(steps)
+    }
 
 
 def take_pick() -> RatePick | None:
@@ -143,7 +164,7 @@ def curvature_panel(
     st.subheader("Curvature and stability")
     if not runs:
         return None
-    pts, curv = _curvature(surface, runs, k, state)
+    pts, curv = _curvature(surface, runs, [k], state)
     if curv is None:
         st.info("Every run has left the surface: no curvature to show.")
         return None

@@ -50,16 +50,17 @@ class Lesson:
         """The lesson's picture: its chart as the page draws it (``bench.lesson_thumbnails``)."""
         return THUMBNAILS / f"{self.id}.png"
 
-    def view(self) -> AppState | NetworkState:
+    def view(self, play: bool = False) -> AppState | NetworkState:
         """The state that opens this lesson: for the explorer, the view plus ``lesson=<id>``
-        (the explorer then shows the explanation); the network page's state as it is."""
+        (the explorer then shows the explanation), and with ``play`` its race played once from
+        step 0 on opening; the network page's state as it is."""
         if isinstance(self.state, NetworkState):
             return self.state
-        return replace(self.state, lesson=self.id)
+        return replace(self.state, lesson=self.id, play=play, step=0 if play else self.state.step)
 
-    def query(self) -> dict[str, str | list[str]]:
-        """The lesson's link as query parameters (``v=1``) of its page."""
-        return self.view().to_query()
+    def query(self, play: bool = False) -> dict[str, str | list[str]]:
+        """The lesson's link as query parameters (``v=1``) of its page (``play``: see ``view``)."""
+        return self.view(play).to_query()
 
 
 def _quadratic(*entries: OptimizerEntry, steps: int = 100, **more) -> AppState:

@@ -121,15 +121,74 @@ const BAR_CSS = `
 .optiscape-player .step { min-width: 7.5rem; font-variant-numeric: tabular-nums; }
 `;
 
+const TABLE_CSS = `
+table.optiscape-table { width: 100%; border-collapse: collapse; table-layout: fixed;
+  margin: 0.5rem 0 0.25rem 0; font-size: 1rem; line-height: 1.35;
+  font-variant-numeric: tabular-nums; }
+table.optiscape-table th, table.optiscape-table td { border: 1px solid rgba(128, 128, 128, 0.35);
+  padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+table.optiscape-table th { font-weight: 600; background: rgba(128, 128, 128, 0.12); }
+table.optiscape-table td:first-child { border-left: 0.4rem solid var(--run); font-weight: 600; }
+`;
+
+function addStyle(id, css) {
+  if (document.getElementById(id)) return;
+  const style = document.createElement("style");
+  style.id = id;
+  style.textContent = css;
+  document.head.appendChild(style);
+}
+
+function statusTable(parent, spec) {
+  // the status table under the chart (spec: charts.status.status_table): the rows of the last
+  // of spec.steps at or before the shown step; every cell is text (textContent, never HTML)
+  let table = parent.querySelector("table.optiscape-table");
+  if (!spec || !spec.colours.length) {
+    if (table) table.remove();
+    return () => {};
+  }
+  addStyle("optiscape-table-css", TABLE_CSS);
+  if (!table) {
+    table = document.createElement("table");
+    table.className = "optiscape-table";
+    parent.appendChild(table);
+  }
+  table.textContent = "";
+  const sum = spec.widths.reduce((a, b) => a + b, 0);
+  const cols = document.createElement("colgroup");
+  for (const w of spec.widths) {
+    const col = document.createElement("col");
+    col.style.width = `${(100 * w) / sum}%`;
+    cols.appendChild(col);
+  }
+  table.appendChild(cols);
+  const head = table.createTHead().insertRow();
+  for (const name of spec.columns) {
+    const th = document.createElement("th");
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  const cells = spec.colours.map((c) => {
+    const row = body.insertRow();
+    row.style.setProperty("--run", c);
+    return spec.columns.map(() => row.insertCell());
+  });
+  let shown = -1;
+  return (k) => {
+    let i = 0;
+    while (i + 1 < spec.steps.length && spec.steps[i + 1] <= k) i++;
+    if (i === shown) return;
+    shown = i;
+    spec.rows[i].forEach((row, r) => row.forEach((text, c) => { cells[r][c].textContent = text; }));
+    table.dataset.step = String(spec.steps[i]);
+  };
+}
+
 function playerBar(parent) {
   let bar = parent.querySelector("div.optiscape-player");
   if (bar) return bar;
-  if (!document.getElementById("optiscape-player-css")) {
-    const style = document.createElement("style");
-    style.id = "optiscape-player-css";
-    style.textContent = BAR_CSS;
-    document.head.appendChild(style);
-  }
+  addStyle("optiscape-player-css", BAR_CSS);
   bar = document.createElement("div");
   bar.className = "optiscape-player";
   bar.innerHTML =
@@ -166,6 +225,7 @@ function attachPlayer(Plotly, div, fig, paths, report) {
     .sort((a, b) => a.step - b.step);
   const names = spec.legend || [];
   const events = spec.events || [];  // [{trace, step, text}]: shown once the step reaches step
+  const showTable = statusTable(div.parentElement, spec.table);
   const state = {k: Math.min(Math.max(spec.step, 0), total), playing: false, timer: null,
                  ms: spec.frame_ms, shownNames: names.map(([, n]) => n[0][1]),
                  shownEvents: events.map((e) => fig.data[e.trace].visible !== false)};
@@ -222,6 +282,7 @@ function attachPlayer(Plotly, div, fig, paths, report) {
       }
     });
     if (changed.length) Plotly.restyle(div, {visible}, changed);
+    showTable(k);
     scrub.value = String(k);
     const label = spec.labels ? (s) => spec.labels[Math.min(s, spec.labels.length - 1)] : (s) => s;
     el("step").textContent = `step ${label(k)} / ${label(total)}`;
@@ -263,20 +324,24 @@ function attachPlayer(Plotly, div, fig, paths, report) {
   if (spec.autoplay && !div.__autoplayed) { div.__autoplayed = true; play(); }
 }
 
-function fitToScreen(layout, top) {
+function fitToScreen(layout, top, width) {
   // the contour on the first screen: a figure with layout.meta.fit and a fixed size is made
   // smaller, its plot area keeping its proportions, until the plot and its axis labels end
-  // above the bottom of the window (never below meta.fit.min_plot pixels of plot height)
+  // above the bottom of the window and the figure fits the page's ``width`` (never below
+  // meta.fit.min_plot pixels of plot height); its margins (the legend beside it) keep their size
   const fit = layout.meta.fit;
   const room = window.innerHeight - top - layout.margin.t - fit.below;
   const plotH = layout.height - layout.margin.t - layout.margin.b;
   const plotW = layout.width - layout.margin.l - layout.margin.r;
-  const scale = Math.max(Math.min(room / plotH, 1), fit.min_plot / plotH);
+  const roomW = width - (layout.width - plotW);
+  const scale = Math.max(Math.min(room / plotH, roomW / plotW, 1), fit.min_plot / plotH);
   if (scale >= 0.999) return layout;
-  const out = {...layout, height: Math.round(layout.height - plotH * (1 - scale)),
-               width: Math.round(layout.width - plotW * (1 - scale))};
-  if (layout.legend && typeof layout.legend.y === "number") {  // same pixels below the plot
-    out.legend = {...layout.legend, y: layout.legend.y / scale};
+  const legend = layout.legend && layout.legend.maxheight > 1 ? layout.legend.maxheight : 0;
+  const height = Math.max(Math.round(layout.height - plotH * (1 - scale)),
+                          layout.margin.t + legend + 4);  // the legend beside it, whole
+  const out = {...layout, height, width: Math.round(layout.width - plotW * (1 - scale))};
+  if (layout.legend && layout.legend.yref !== "container" && typeof layout.legend.y === "number") {
+    out.legend = {...layout.legend, y: layout.legend.y / scale};  // same pixels below the plot
   }
   return out;
 }
@@ -312,7 +377,8 @@ export default function ({ parentElement, data, setTriggerValue, setStateValue }
     const main = parentElement.closest("[data-testid='stMain']");
     const top = parentElement.getBoundingClientRect().top + (main ? main.scrollTop : 0) +
       (player && meta.player.controls !== "hidden" ? 52 : 0);  // the player's bar comes first
-    Object.assign(layout, fitToScreen(layout, top));
+    const block = parentElement.closest("[data-testid='stVerticalBlock']") || parentElement;
+    Object.assign(layout, fitToScreen(layout, top, block.clientWidth || layout.width));
     div.style.minHeight = `${layout.height}px`;
   }
   loadPlotly()
@@ -321,9 +387,15 @@ export default function ({ parentElement, data, setTriggerValue, setStateValue }
       const config = {responsive: true, ...fig.config};  // a chart without a width follows the page's
       return Plotly.react(div, {data: fig.data, layout, frames: fig.frames || [], config})
         .then(() => {
-          if (player) attachPlayer(Plotly, div, fig, player, (k) => {
-            if (meta.player.report) setStateValue("step", k);
-          });
+          if (player) {
+            attachPlayer(Plotly, div, fig, player, (k) => {
+              if (meta.player.report) setStateValue("step", k);
+            });
+          } else {  // a figure without a player after one with: no bar, no table
+            const bar = parentElement.querySelector("div.optiscape-player");
+            if (bar) bar.style.display = "none";
+            statusTable(parentElement, null);
+          }
           if (meta.cursor) attachCursor(Plotly, div, fig);
           if (div.__clicks) return;
           div.__clicks = true;

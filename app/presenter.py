@@ -196,8 +196,14 @@ def page_css(theme: str) -> str:
             f" {main} .optiscape-player, {main} .optiscape-player button,"
             f" {main} .optiscape-player select {{ color: {text}; }}"
             f" {main} .optiscape-player select {{ background: #262a33; }}"
-            # switches: the track shows against the dark sidebar
-            f" {side} [data-baseweb='checkbox'] div {{ border-color: #8a8f99; }}"
+            # the status table under the contour (app.plotly_view): the page's text
+            f" {main} table.optiscape-table {{ color: {text}; }}"
+            # switches: an unchecked track shows against the dark page (a checked one is red)
+            f" [data-testid='stCheckbox'] label:not([data-selected='true']) > div:first-of-type"
+            f" {{ background: #5a606c; }}"
+            # the sidebar's buttons and every help icon: the page's text on a dark face
+            f" {side} button {{ background: #262a33; border-color: #8a8f99; color: {text}; }}"
+            f" [data-testid='stTooltipIcon'] button {{ background: transparent; color: {text}; }}"
             f" {main} button [data-testid='stMarkdownContainer'] {{ color: {text}; }}"
             # the sidebar too: a light strip beside a dark page glares on a projector
             f" {side} {{ background: #1b1f27; }}"
@@ -237,4 +243,18 @@ def link_builder(base: AppState, key: str) -> AppState:
     theme = right.radio(
         "Theme", THEMES, index=THEMES.index(base.theme), horizontal=True, key=f"{key}_theme"
     )
-    return replace(base, hide=tuple(hide), lock=tuple(lock), present=present, theme=theme)
+    play = st.toggle(
+        "Play the race on opening",
+        value=base.play,
+        key=f"{key}_play",
+        help="The link opens the view at step 0 and plays it once.",
+    )
+    return replace(
+        base,
+        hide=tuple(hide),
+        lock=tuple(lock),
+        present=present,
+        theme=theme,
+        play=play,
+        step=0 if play else base.step,
+    )

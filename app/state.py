@@ -21,6 +21,7 @@ Query schema ``v=1`` (every field optional; a missing one takes its default)::
     hide=optimizers,steps          controls a student does not see (CONTROLS)
     lock=landscape                 controls a student sees but cannot change
     present=1  theme=dark          presenter mode: large type, thick lines, colour-blind-safe
+    play=1                         the race plays once when the link is opened
 
 Decoding never raises: a value that does not parse, or is out of range, adds a warning naming it
 and falls back to its default; the rest of the link still applies.
@@ -172,6 +173,7 @@ class AppState:
     lock: tuple[str, ...] = ()  # controls shown but disabled
     present: bool = False  # presenter mode
     theme: str = "light"  # presenter theme: "light" or "dark"
+    play: bool = False  # the race plays once when the link is opened
     # each optimizer's colour slot (its colour and marker in every figure), parallel to
     # ``optimizers``; () means by position. Slots that are the positions, or that do not fit the
     # optimizers (another length, a repeat, out of range), are stored as ().
@@ -253,6 +255,8 @@ class AppState:
             q["present"] = "1"
         if self.theme != default.theme:
             q["theme"] = self.theme
+        if self.play:
+            q["play"] = "1"
         return q
 
     @classmethod
@@ -327,6 +331,8 @@ class AppState:
                 else:
                     warn.append(f"{qkey}={quoted(raw)} must be 0 or 1; using the default")
         updates.update(_decode_presentation(get, warn))
+        if updates.get("play") and "step" not in updates:  # a race that plays starts at 0
+            updates["step"] = 0
         if start is None:
             v1_start = _v1_start_to_read(replace(state, **updates))
             if v1_start is not None:
@@ -499,12 +505,13 @@ def _decode_presentation(get: QueryReader, warn: list[str]) -> dict[str, Any]:
                 f"({', '.join(CONTROLS)}); ignored"
             )
         out[key] = tuple(n for n in CONTROLS if n in names)
-    raw = get.one("present")
-    if raw is not None:
-        if raw in ("0", "1"):
-            out["present"] = raw == "1"
-        else:
-            warn.append(f"present={quoted(raw)} must be 0 or 1; using the default")
+    for key in ("present", "play"):
+        raw = get.one(key)
+        if raw is not None:
+            if raw in ("0", "1"):
+                out[key] = raw == "1"
+            else:
+                warn.append(f"{key}={quoted(raw)} must be 0 or 1; using the default")
     raw = get.one("theme")
     if raw is not None:
         if raw in THEMES:

@@ -134,7 +134,7 @@ def measure(base: str, repeat: int) -> None:
         t = time.perf_counter()
         page.goto(f"{base}/?{QUERY}")
         page.wait_for_selector(IDLE)
-        page.wait_for_selector('[data-testid="stDataFrame"]')
+        page.wait_for_selector(".st-key-contour table.optiscape-table")
         page.wait_for_function(f"() => ({JS_ADAM_PATH})({CONTOUR!r}) !== null")
         first = time.perf_counter() - t
         first_bytes = page.evaluate("() => window.__probe.recv.reduce((a, [, n]) => a + n, 0)")

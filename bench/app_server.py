@@ -77,7 +77,8 @@ def main() -> None:
         for value in values[: args.repeat]:
             at.select_slider(key="opt3_lr").set_value(value)  # Adam's learning rate
             times.append(timed_run(at))
-            assert f"lr={value:g}" in at.dataframe[0].value.iloc[3, 0], "the change did not apply"
+            written = str(at.query_params["o"])  # the link the page wrote
+            assert f"lr={value:g}" in written, "the change did not apply"
         return times
 
     def change_beta1(values: list[float]) -> list[float]:

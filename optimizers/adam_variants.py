@@ -191,6 +191,7 @@ register(
         r"\frac{m_t}{\sqrt{s_t/(1-\beta_2^t)} + \epsilon}",
         reference="Zhuang et al. 2020, 'AdaBelief optimizer: adapting stepsizes by the belief in "
         "observed gradients', NeurIPS (reference: pytorch-optimizer's AdaBelief)",
+        reference_code="pytorch_optimizer.AdaBelief (pytorch-optimizer 4.1.0)",
         cost=StepCost(22, 4.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_var",
@@ -280,6 +281,7 @@ register(
         r"{\lVert u_t\rVert + \epsilon} u_t",
         reference="You et al. 2020, 'Large batch optimization for deep learning: training BERT in "
         "76 minutes', ICLR (reference: pytorch-optimizer's Lamb)",
+        reference_code="pytorch_optimizer.Lamb (pytorch-optimizer 4.1.0; without pre_norm and rectify)",
         cost=StepCost(30, 6.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
@@ -366,6 +368,7 @@ register(
         r"(\sqrt{\hat n_t} + \epsilon)\ \text{(the paper's }\beta\text{s are 1 minus the package's)}",
         reference="Xie et al. 2024, 'Adan: adaptive Nesterov momentum algorithm for faster "
         "optimizing deep models', IEEE TPAMI (reference: pytorch-optimizer's Adan)",
+        reference_code="pytorch_optimizer.Adan (pytorch-optimizer 4.1.0; without max_grad_norm: use clip_norm)",
         cost=StepCost(35, 6.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",

@@ -233,6 +233,7 @@ register(
         "average: no learning-rate schedule needed, the average (drawn too) converges on its own.",
         maths=_SF_MATHS,
         reference=_SF_REFERENCE,
+        reference_code="schedulefree.SGDScheduleFree (schedulefree 1.4.1; the path is train mode's y, eval mode's x is recorded as the average)",
         cost=StepCost(25, 4.0),
         average_key="x",
     )
@@ -275,6 +276,7 @@ register(
         "and schedule: reaches the minimum with a constant lr, the average (drawn too) settles.",
         maths=_SF_MATHS + r",\ \text{with } \nabla f \text{ divided by } \sqrt{\hat v_t}+\epsilon",
         reference=_SF_REFERENCE,
+        reference_code="schedulefree.AdamWScheduleFree (schedulefree 1.4.1; the path is train mode's y, eval mode's x is recorded as the average)",
         cost=StepCost(30, 5.0),
         second_moment_key="exp_avg_sq",
         average_key="x",

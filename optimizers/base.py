@@ -214,6 +214,9 @@ class Optimizer:
         maths: the update rule in LaTeX.
         reference: the paper.
         torch_name: the torch.optim class reproducing it (None if torch lacks it).
+        reference_code: where torch lacks it, the reference implementation its trajectories are
+            tested against (package, class and version), e.g. ``lion_pytorch.Lion
+            (lion-pytorch 0.2.5)``; test dependencies only, never imported by the engine.
         needs: extra oracle calls the rule makes: subset of {"hessian", "function", "gradient"}.
         velocity_key: the state entry holding the momentum / first-moment estimate (gradient
             units), drawn as the velocity arrow; None if the rule has none.
@@ -253,6 +256,7 @@ class Optimizer:
     maths: str
     reference: str
     torch_name: str | None = None
+    reference_code: str | None = None
     needs: frozenset[str] = frozenset()
     velocity_key: str | None = None
     second_moment_key: str | None = None

@@ -180,6 +180,7 @@ register(
         r"\theta_t = \theta_{t-1} - d_t \eta\, m_t / (\sqrt{v_t} + d_t \epsilon)",
         reference="Mishchenko & Defazio 2024, 'Prodigy: an expeditiously adaptive parameter-free "
         "learner', ICML (reference: prodigyopt)",
+        reference_code="prodigyopt.Prodigy (prodigyopt 1.1.2; beta3=-1 stands for its None)",
         cost=StepCost(45, 8.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",

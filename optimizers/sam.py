@@ -65,7 +65,9 @@ def sharpness_aware(base_name: str) -> tuple:
     return init, update
 
 
-def register_sam(name: str, title: str, base_name: str, description: str) -> Optimizer:
+def register_sam(
+    name: str, title: str, base_name: str, description: str, reference_code: str
+) -> Optimizer:
     """Register SAM around ``base_name``: its hyperparameters are the base's plus rho,
     adaptive and perturb_eps."""
     base = get(base_name)
@@ -85,6 +87,7 @@ def register_sam(name: str, title: str, base_name: str, description: str) -> Opt
             reference="Foret et al. 2021, 'Sharpness-aware minimization for efficiently improving "
             "generalization', ICLR; ASAM: Kwon et al. 2021, ICML (reference: pytorch-optimizer's "
             "SAM)",
+            reference_code=reference_code,
             needs=frozenset({"gradient"}),
             cost=StepCost(base.cost.ops + 12, base.cost.per_run + 3.0, gradients=1),
             velocity_key=base.velocity_key,
@@ -101,6 +104,7 @@ register_sam(
     "sgd",
     "SGD on the gradient taken at the worst point within rho: two gradients a step; pushed out "
     "of sharp minima, it settles in wide ones (which tend to generalise better).",
+    "pytorch_optimizer.SAM around torch.optim.SGD (pytorch-optimizer 4.1.0)",
 )
 
 __all__ = ["SAM_PARAMS", "perturbation", "register_sam", "sharpness_aware"]

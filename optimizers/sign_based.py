@@ -163,6 +163,7 @@ register(
         r"m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t",
         reference="Chen et al. 2023, 'Symbolic discovery of optimization algorithms', NeurIPS "
         "(reference: lion-pytorch)",
+        reference_code="lion_pytorch.Lion (lion-pytorch 0.2.5)",
         cost=StepCost(8, 2.0),
         velocity_key="exp_avg",
     )

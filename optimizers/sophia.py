@@ -192,6 +192,7 @@ register(
         reference="Liu et al. 2024, 'Sophia: a scalable stochastic second-order optimizer for "
         "language model pre-training', ICLR (reference: pytorch-optimizer's SophiaH)",
         needs=frozenset({"hessian"}),
+        reference_code="pytorch_optimizer.SophiaH (pytorch-optimizer 4.1.0; its Hutchinson probes are the engine's seeded ones, each estimate counted as one Hessian)",
         cost=StepCost(30, 5.0, hessians=1),
         velocity_key="momentum",
         second_moment_key="hessian_moment",

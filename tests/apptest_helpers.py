@@ -52,3 +52,16 @@ def message_text(at: AppTest) -> str:
     """Every message the page shows, joined: the warnings' and errors' own words and the literal
     text (``st.text``) in which ``app.literal`` shows what a link or a formula said."""
     return " ".join(e.value for kind in (at.warning, at.error, at.text) for e in kind)
+
+
+def status_table(at: AppTest, step: int | None = None) -> Any:
+    """The explorer's status table (a pandas DataFrame) as the contour's player writes it under
+    the chart at ``step`` (default: the step the page shows): the rows of the last of the
+    player's steps at or before it (``charts.status.status_table``)."""
+    import pandas as pd
+
+    player = chart_figures(at)[0]["layout"]["meta"]["player"]
+    table = player["table"]
+    step = player["step"] if step is None else step
+    index = max(i for i, s in enumerate(table["steps"]) if s <= step)
+    return pd.DataFrame(table["rows"][index], columns=table["columns"])

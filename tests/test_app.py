@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest_helpers import chart_figures, message_text
+from apptest_helpers import chart_figures, message_text, status_table
 from streamlit.testing.v1 import AppTest
 
 import landscapes
@@ -69,7 +69,7 @@ def test_default_scene_runs_and_shows_every_view(default_app):
     assert charts[0]["layout"]["meta"]["player"]["step"] == 0  # a new scene opens at step 0
     for fig in charts:
         assert fig["layout"]["template"] == APP_TEMPLATE and fig["config"] == {"displaylogo": False}
-    table = at.dataframe[0].value
+    table = status_table(at)
     assert len(table) == 4
     assert at.selectbox(key="landscape").value == "rosenbrock"
     assert any("CPU" in c.value or "CUDA" in c.value for c in at.sidebar.caption)
@@ -109,7 +109,7 @@ def test_each_kind_of_control(change):
     elif change == "lr":
         open_editor(at, 2).select_slider(key="opt2_lr").set_value(0.01).run()
         assert written_state(at).optimizers[2].values["lr"] == 0.01
-        assert "lr=0.01" in at.dataframe[0].value.iloc[2, 0]
+        assert "lr=0.01" in status_table(at).iloc[2, 0]
     elif change == "bool_hp":
         open_editor(at, 2).checkbox(key="opt2_amsgrad").check().run()
         assert written_state(at).optimizers[2].values["amsgrad"] is True
@@ -140,7 +140,7 @@ def test_each_kind_of_control(change):
         at.selectbox(key="new_optimizer").set_value("rmsprop").run()
         button(at, "Add").click().run()
         assert [e.name for e in written_state(at).optimizers][-1] == "rmsprop"
-        assert len(at.dataframe[0].value) == 5
+        assert len(status_table(at)) == 5
     elif change == "remove":
         open_editor(at, 0).button(key="opt0_remove").click().run()
         assert [e.name for e in written_state(at).optimizers] == ["momentum", "adam", "newton"]
@@ -199,12 +199,12 @@ def test_a_malformed_link_warns_and_keeps_the_rest():
         "'lr'" in messages and "warp9" in messages and "steps=" in messages and "start=" in messages
     )
     assert at.selectbox(key="landscape").value == "himmelblau"
-    assert len(at.dataframe[0].value) == 1
+    assert len(status_table(at)) == 1
 
 
 def test_a_diverging_run_is_reported_not_raised():
     at = run_app({"o": ["gd,lr=0.05", "adam,lr=10"], "steps": "200"})
-    statuses = list(at.dataframe[0].value["Status"])
+    statuses = list(status_table(at, step=200)["Status"])
     assert any("diverged at step" in s for s in statuses)
 
 
@@ -244,7 +244,7 @@ def test_a_custom_formula_runs_everywhere_a_built_in_surface_does():
     assert not at.warning and not at.error
     assert at.selectbox(key="landscape").value == "custom"
     assert at.text_input(key="formula").value == "sin(3*x) + (x^2 + y^2)/4"
-    assert len(chart_figures(at)) == 3 and len(at.dataframe[0].value) == 2
+    assert len(chart_figures(at)) == 3 and len(status_table(at)) == 2
     at.text_input(key="formula").set_value("__import__('os').system('true')").run()
     assert not at.exception
     assert "attribute access" in message_text(at)
@@ -384,3 +384,16 @@ def test_the_objects_alive_after_the_first_page_are_frozen_once(default_app, mon
     monkeypatch.setattr(process.gc, "collect", lambda *a: calls.append("collect"))
     process.freeze_startup_objects()
     assert calls == []
+
+
+def test_a_link_may_ask_the_race_to_play_on_opening():
+    """``play=1`` (a lesson card's link) opens at step 0 and hands the player ``autoplay``; the
+    written link keeps it; without it the race waits for Play."""
+    at = run_app({"play": "1"})
+    player = chart_figures(at)[0]["layout"]["meta"]["player"]
+    assert player["autoplay"] is True and player["step"] == 0
+    assert written_state(at).play is True
+    plain = chart_figures(run_app({}))[0]["layout"]["meta"]["player"]
+    assert plain["autoplay"] is False
+    state, warnings = AppState.from_query({"v": "1", "play": "yes"})
+    assert state.play is False and "play='yes'" in warnings[0]

@@ -99,7 +99,7 @@ def open_page(browser, server):
         page.add_init_script(JS_RECORD_ERRORS)
         page.goto(f"{server}/" + (f"?{urlencode(query, doseq=True)}" if query else ""))
         wait_idle(page)
-        page.wait_for_selector('[data-testid="stDataFrame"]')
+        page.wait_for_selector(".st-key-contour table.optiscape-table")
         return page
 
     yield _open
@@ -294,7 +294,7 @@ def test_default_scene_renders(default_page, tmp_path):
     page = default_page
     assert page.locator(".js-plotly-plot").count() == 2  # contour and curves (3-D: one click)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stDataFrame"]').first.is_visible()  # the status table
+    assert page.locator(".st-key-contour table.optiscape-table").is_visible()  # the status table
     assert contour(page).locator(".imagelayer image").count() == 1  # the surface
     assert page.page_errors == []
     state, warnings = query_state(page.url)
@@ -380,6 +380,10 @@ def test_a_click_on_the_contour_sets_the_start(default_page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+JS_TABLE_STEP = """() => Number(document.querySelector(
+  '.st-key-contour table.optiscape-table').dataset.step)"""
+
+
 def test_play_moves_the_markers_and_keeps_the_surface(default_page):
     page = default_page
     click_button(page, "Step")  # so that Reset changes the step shown and redraws the chart
@@ -397,14 +401,16 @@ def test_play_moves_the_markers_and_keeps_the_surface(default_page):
     assert contour(page).locator(".imagelayer image").count() == 1
     assert contour(page).evaluate("(el) => el.layout.images.length") == 1
     assert np.isfinite(markers(page)).all()
-    seen = []
+    seen, table_steps = [], []
     for _ in range(5):
         k, lengths = page.evaluate(JS_SHOWN, [CONTOUR, SCRUBBER])
         assert all(n <= k + 1 for n in lengths), (k, lengths)
         seen.append(k)
+        table_steps.append(page.evaluate(JS_TABLE_STEP))
         next_paint(page)
         page.wait_for_timeout(150)
     assert seen[-1] > seen[0] > 0  # Play moves the scrubber
+    assert table_steps[-1] > table_steps[0]  # and the status table with it
     click_button(page, "Pause")
     paused = step_shown(page)
     page.wait_for_function(  # the step it paused on reaches the server and the link
@@ -485,7 +491,7 @@ def test_without_plotly_js_the_charts_say_why(browser, server):
         page.route("**/app/static/plotly.min.js", lambda route: route.fulfill(status=404))
         page.goto(server)
         page.wait_for_selector(IDLE)
-        page.wait_for_selector('[data-testid="stDataFrame"]')
+        page.wait_for_selector('[data-testid="stExpander"]')  # the rest of the page
         message = page.locator(".st-key-contour .optiscape-plot")
         message.filter(has_text="could not be drawn").wait_for()
         assert "enableStaticServing" in message.inner_text()

@@ -227,7 +227,8 @@ def panel_script():
         state.landscape, state.landscape_params, state.optimizers, state.start_point(), 60, 0
     )
     curvature_panel.curvature_panel(surface, runs, 10, state)
-    st.session_state.traces = curvature_panel.curvature_traces(surface, runs, 10, state)
+    st.session_state.traces = curvature_panel.curvature_traces(surface, runs, [0, 10, 60], state)
+    st.session_state.positions = [r.positions for r in runs]
 
 
 def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
@@ -240,7 +241,13 @@ def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
     assert table["Current step"].tolist() == ["0.19", "0.05"]
     assert table["Condition"].tolist() == ["100", "100"]
     assert len(chart_figures(at)) == 1  # the rate map: the surface is quadratic
-    assert len(at.session_state.traces) == 4  # two axes per run
+    traces = at.session_state.traces
+    assert sorted(traces) == [0, 10, 60]
+    for step, drawn in traces.items():  # two axes per run, through its position at that step
+        assert len(drawn) == 4
+        for i, positions in enumerate(at.session_state.positions):
+            for axis in drawn[2 * i : 2 * i + 2]:
+                assert (axis["x"][1], axis["y"][1]) == tuple(positions[step])
     at = AppTest.from_function(panel_script, default_timeout=TIMEOUT)
     at.session_state["key"] = "rosenbrock"
     at.run()

@@ -27,6 +27,7 @@ from app.charts import contour as contour_chart
 from app.charts import explorer, runtime, style
 from app.charts import paths as paths_chart
 from app.charts import player as player_chart
+from app.charts import status as status_chart
 from app.charts import surface as surface_chart
 from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry, landscape_for
 
@@ -315,7 +316,8 @@ def test_diverging_run_leaves_the_plot_without_nan(surface, diverging) -> None:
     assert drawn[: gd.diverged_at].all() and not drawn[-1]
     x, y = x[drawn], y[drawn]
     assert ((x < x0) | (x > x1) | (y < y0) | (y > y1)).any()  # never clipped to the plot
-    assert any(t.name == f"{gd.label}: diverged at step {gd.diverged_at}" for t in fig.data)
+    told = f"{gd.label}{contour_chart.LEGEND_SEP}diverged at step {gd.diverged_at}"
+    assert any(t.name == told for t in fig.data)
     last = frames_of(raw)[-1]
     marker = next(
         d for i, d in zip(last.traces, last.data, strict=True) if fig.data[i].name == gd.label
@@ -423,26 +425,58 @@ def test_curves_use_a_linear_axis_when_the_loss_goes_negative() -> None:
     assert fig.layout.yaxis2.type == "log"
 
 
-def test_status_rows(surface, runs, diverging) -> None:
-    rows = explorer.status_rows(runs + diverging[:1], 40, surface.points)
-    assert [list(r) for r in rows] == [list(explorer.STATUS_COLUMNS)] * len(rows)
+def test_status_rows_at_the_end_tell_the_diagnosis(surface, runs, diverging) -> None:
+    rows = status_chart.status_rows(runs + diverging[:1], STEPS, surface.points, STEPS)
+    assert [list(r) for r in rows] == [list(status_chart.STATUS_COLUMNS)] * len(rows)
     by_label = {r["Optimizer"]: r for r in rows}
     newton = by_label[runs[-1].label]
     assert newton["Status"] == "converged: global (1.00, 1.00)"
     assert newton["f / ∇f / H evals"].endswith(f" / {STEPS}")
+    assert newton["Loss"] == style.number_text(runs[-1].losses[-1], 4)
     gd = rows[-1]
     k = diverging[0].diverged_at
-    assert gd["Status"] == gd["Final loss"] == gd["Distance to minimum"] == f"diverged at step {k}"
+    assert gd["Status"] == gd["Loss"] == gd["Distance to minimum"] == f"diverged at step {k}"
     adam = by_label[runs[3].label]
-    lr = runs[3].effective_lr[40]
-    assert adam["Effective lr (x, y)"] == f"({lr[0]:.3g}, {lr[1]:.3g})"
     ev = runs[3].evaluations
     assert adam["f / ∇f / H evals"] == f"{ev.get('function', 0)} / {ev['gradient']} / 0"
-    assert set(explorer.STATUS_WIDTHS) <= set(explorer.STATUS_COLUMNS)
+    assert set(status_chart.STATUS_WIDTHS) == set(status_chart.STATUS_COLUMNS)
     for row in rows:  # every cell is readable text: no None, nan or Infinity
         for value in row.values():
             assert isinstance(value, str) and value
             assert not any(bad in value for bad in ("None", "nan", "inf", "Infinity"))
+
+
+def test_status_rows_before_the_end_tell_the_state_at_the_step(surface, runs, diverging) -> None:
+    """At step 40 of 500 nothing of the end is told: the loss at step 40, "running", or
+    "diverged at step k" once the step has reached k, and not before."""
+    gd = diverging[0]
+    k = gd.diverged_at
+    assert 0 < k < STEPS
+    rows = status_chart.status_rows(runs, 40, surface.points, STEPS)
+    for run, row in zip(runs, rows, strict=True):
+        assert row["Loss"] == style.number_text(run.losses[40], 4)
+        assert row["Status"] == status_chart.RUNNING
+        assert row["Detail"] == row["Distance to minimum"] == row["f / ∇f / H evals"] == "—"
+    adam = rows[3]
+    lr = runs[3].effective_lr[40]
+    assert adam["Effective lr (x, y)"] == f"({lr[0]:.3g}, {lr[1]:.3g})"
+    before = status_chart.status_rows([gd], k - 1, surface.points, STEPS)[0]
+    assert before["Status"] == status_chart.RUNNING
+    assert before["Loss"] == style.number_text(gd.losses[k - 1], 4)
+    at = status_chart.status_rows([gd], k, surface.points, STEPS)[0]
+    assert at["Status"] == at["Loss"] == f"diverged at step {k}"
+
+
+def test_the_contour_player_carries_the_status_table_of_each_of_its_steps(surface, runs) -> None:
+    fig = contour_chart.contour_figure(surface, runs, 120, log_colour=True)
+    table = fig.figure["layout"]["meta"]["player"]["table"]
+    steps = contour_chart.player_steps(fig)
+    assert table["steps"] == steps and 120 in steps and steps[-1] == STEPS
+    assert table["columns"] == list(status_chart.STATUS_COLUMNS)
+    assert table["colours"] == [style.colour(i) for i in range(len(runs))]
+    for step, rows in zip(steps, table["rows"], strict=True):
+        expected = status_chart.status_rows(runs, step, surface.points, STEPS)
+        assert rows == [list(r.values()) for r in expected]
 
 
 @pytest.mark.parametrize(
@@ -752,3 +786,19 @@ def test_surface_colour_map_is_sequential_and_perceptually_even() -> None:
         lightness[0] - _lightness(np.array(levels.band_colours()[0]) * surface_chart.CONTOUR_SHADE)
         > 15
     )
+
+
+def test_moving_traces_follow_the_player(surface, runs) -> None:
+    """Traces that belong to a step (the Hessian axes) are in the data at the shown step and in
+    each frame at that frame's step, on top of the figure's own traces."""
+    fig = contour_chart.contour_figure(surface, runs, 60, log_colour=True)
+    steps = contour_chart.player_steps(fig)
+    marks = {
+        k: [{"type": "scatter", "x": [float(k)], "y": [0.0], "name": f"at {k}"}] for k in steps
+    }
+    out = contour_chart.with_moving_traces(fig, marks).figure
+    n = len(fig.figure["data"])
+    assert out["data"][:n] == fig.figure["data"] and out["data"][n]["name"] == "at 60"
+    for frame in out["frames"]:
+        assert frame["traces"][-1] == n and frame["data"][-1]["x"] == [float(frame["name"])]
+    assert len(fig.figure["data"]) == n  # the shared figure is unchanged

@@ -46,13 +46,13 @@ def test_the_app_root_is_the_lessons_page_address_without_the_page(url, root):
 def test_a_lesson_link_is_absolute_under_the_root_and_decodes_to_the_lesson():
     root = "https://class.example.org/optiscape/"
     for lesson in lessons.LESSONS:
-        link = page_link(root, lesson.url_path, lesson.query())
+        link = page_link(root, lesson.url_path, lesson.query(play=True))
         parts = urlsplit(link)
         assert parts.scheme == "https" and parts.netloc == "class.example.org"
         assert parts.path == "/optiscape/" + lesson.url_path
         kind = NetworkState if lesson.url_path == "network" else AppState
         state, warnings = kind.from_query(parse_qs(parts.query))
-        assert warnings == [] and state == lesson.view()
+        assert warnings == [] and state == lesson.view(play=True)
     assert page_link(None, "network", {"v": "1"}) == "network?v=1"  # the relative fallback
 
 
@@ -86,6 +86,7 @@ def test_the_page_shows_absolute_links_when_it_knows_its_address(monkeypatch):
     assert len(links) == len(lessons.LESSONS) + 1
     assert all(link.startswith("http://hall.example:8501/") for link in links)
     assert links[1:] == [
-        page_link("http://hall.example:8501/", x.url_path, x.query()) for x in lessons.LESSONS
+        page_link("http://hall.example:8501/", x.url_path, x.query(play=True))
+        for x in lessons.LESSONS
     ]
     assert not at.info

@@ -5,9 +5,8 @@ and the invisible click grid."""
 from __future__ import annotations
 
 import functools
-import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from .paths import (
 )
 from .player import MAX_FRAMES, frame_steps, legend_timeline, name_at, player_spec
 from .runtime import FIGURES, RawFigure, register_cache, template_layout, typed_array
+from .status import status_table
 from .style import (
     FONT_SIZE,
     PLOT_SIZE,
@@ -49,6 +49,12 @@ CLICK_GRID_NAME = "click grid"  # name and legendgroup of the invisible grid tha
 # at 18 px (31 x 31) the contour took about 950 ms to redraw after a change in headless
 # Chromium, at 24 px about 770 ms (bench/app_browser.py)
 CLICK_GRID_SPACING = 24
+# the figure's margins (pixels): tick labels and title of y on the left; x's below; the colour
+# bar and then the legend on the right, as wide as its widest line of text
+LEFT, BOTTOM, COLOUR_BAR_ROOM = 80, 70, 110
+LEGEND_SYMBOL, CHAR_WIDTH = 52, 7.2  # a legend entry's symbol, and a character of its text
+LEGEND_LINE, LEGEND_GAP = 22, 8  # a line of legend text; the gap between two entries
+LEGEND_SEP = "<br>"  # a run's state (converged, diverged at step k) on a line under its label
 ARROW_GREY = "#4d4d4d"  # the gradient and momentum arrows; their heads take the run colour
 _KEEP_OPACITY = {"marker": {"opacity": 1}}  # a click selection must not fade the other markers
 # Hover note. Plotly's "closest" hover gives a point under the cursor the distance
@@ -369,7 +375,7 @@ def _contour(
     moving = list(range(first_moving, len(traces)))
     legend_names = []  # per legend entry: its index and [first step, name] as the step moves
     for i, run in enumerate(runs):  # legend entries: the run's colour and symbol, always listed
-        names = legend_timeline(run, total)
+        names = legend_timeline(run, total, sep=LEGEND_SEP)
         legend_names.append([len(traces), names])
         traces.append(
             {
@@ -434,45 +440,56 @@ def _contour(
         {"name": str(k), "data": empty + data, "traces": order}
         for k, data in zip(steps, shown, strict=False)
     ]
+    # the legend beside the plot, right of the colour bar: the widest name it will show
     names = [t["name"] for t in traces if t.get("showlegend") is not False]
-    room = plot_w  # Plotly puts as many entries in a row as fit in the plot area's width
-    widest = max((45 + 7.8 * len(re.sub("<[^>]+>", "", n)) for n in names), default=0)
-    columns = 2 if 2 * widest <= room else 1
-    legend_top = 70  # px below the plot area: under the x-axis title
-    legend_height = 26 * math.ceil(len(names) / columns) + 10
-    bottom = legend_top + legend_height + 10
+    names += [name for _, timeline in legend_names for _, name in timeline]
+    lines = [line for n in names for line in re.sub("<(?!br)[^>]+>", "", n).split("<br>")]
+    legend_w = LEGEND_SYMBOL + round(CHAR_WIDTH * max((len(line) for line in lines), default=0))
+    right = COLOUR_BAR_ROOM + legend_w
+    entries = [t["name"] for t in traces if t.get("showlegend") is not False]
+    legend_h = sum(LEGEND_LINE * (1 + n.count("<br>")) + LEGEND_GAP for n in entries)
+    legend_h += sum(
+        LEGEND_LINE * max(name.count("<br>") for _, name in timeline)
+        for _, timeline in legend_names
+    )
     layout = template_layout(
-        width=plot_w + 90 + 140,
-        height=plot_h + 16 + bottom,
-        margin={"l": 90, "r": 140, "t": 16, "b": bottom, "pad": 0},
+        width=plot_w + LEFT + right,
+        height=max(plot_h + 16 + BOTTOM, legend_h + 16),
+        margin={"l": LEFT, "r": right, "t": 16, "b": BOTTOM, "pad": 0},
         font={"size": FONT_SIZE},
         plot_bgcolor="#ffffff",
         uirevision=f"{surface.key}:{surface.domain}",
         hovermode="closest",
         hoverlabel={"font": {"size": SMALL_FONT}},
-        legend={
-            "orientation": "h",
-            "x": 0.0,
-            "xanchor": "left",
-            "y": -legend_top / plot_h,
+        legend={  # pinned to the figure's top right corner: it stays there when the figure is
+            # made smaller to fit the window (app.plotly_view)
+            "orientation": "v",
+            "xref": "container",
+            "x": 1.0,
+            "xanchor": "right",
+            "yref": "container",
+            "y": 1.0,
             "yanchor": "top",
             "font": {"size": SMALL_FONT},
-            "entrywidth": room // columns - 50,  # the text; Plotly adds the symbol (~45 px)
-            "entrywidthmode": "pixels",
             "itemsizing": "constant",
             "traceorder": "normal",
-            "maxheight": legend_height + 20,  # pixels: never a scrolled, clipped legend
+            "tracegroupgap": 4,
+            # pixels: never a scrolled, clipped legend (the figure is at least this tall)
+            "maxheight": legend_h,
         },
         images=[base.image],
         xaxis=base.xaxis,
         yaxis=base.yaxis,
     )
     figure: dict[str, Any] = {"data": traces, "layout": layout}
-    # the browser makes the figure smaller to fit the window (app.plotly_view): the plot and the
-    # x axis's ticks and title (70 px below it) on the first screen, the legend may follow
-    layout["meta"] = {"fit": {"below": 70, "min_plot": 320}}
+    # the browser makes the figure smaller to fit the window and the page's width
+    # (app.plotly_view): the plot, the x axis's ticks and title below it, and the legend beside
+    layout["meta"] = {"fit": {"below": BOTTOM, "min_plot": 320}}
     if frames:
-        layout["meta"]["player"] = player_spec(total, step, paths, legend_names, events)
+        table = status_table(runs, steps, surface.points, total)
+        layout["meta"]["player"] = player_spec(
+            total, step, paths, legend_names, events, table=table
+        )
         figure["frames"] = frames
     return figure
 
@@ -538,22 +555,38 @@ def _event_trace(
     }
 
 
-def with_static_traces(fig: RawFigure, traces: Sequence[dict[str, Any]]) -> RawFigure:
-    """``fig`` with ``traces`` drawn on top, still (a new figure; the shared dict is not
-    changed). Every frame names the new traces too, with no data, as it names the others (see
-    ``contour_figure``)."""
-    if not traces:
+def player_steps(fig: RawFigure) -> list[int]:
+    """The steps of ``fig``'s player: the step its data shows and its frames' steps, increasing
+    ([] for a figure without a player)."""
+    player = (fig.figure["layout"].get("meta") or {}).get("player")
+    if player is None:
+        return []
+    return sorted({int(player["step"]), *(int(f["name"]) for f in fig.figure.get("frames", []))})
+
+
+def with_moving_traces(
+    fig: RawFigure, traces_at: Mapping[int, Sequence[dict[str, Any]]]
+) -> RawFigure:
+    """``fig`` with traces that belong to the shown step, on top (a new figure; the shared dict is
+    not changed): ``traces_at`` maps each of ``player_steps(fig)`` to its traces, as many at
+    every step; the data gets those of the shown step, each frame those of its step, so that
+    the player moves them with the markers."""
+    step = (fig.figure["layout"].get("meta") or {}).get("player", {}).get("step")
+    if not traces_at or step not in traces_at:
         return fig
     base = fig.figure
     first = len(base["data"])
-    added = list(range(first, first + len(traces)))
-    frames = [
-        {**f, "data": [*f["data"], *({} for _ in traces)], "traces": [*f["traces"], *added]}
-        for f in base.get("frames", [])
-    ]
-    out = {**base, "data": [*base["data"], *traces]}
-    if frames:
-        out["frames"] = frames
+    added = list(range(first, first + len(traces_at[step])))
+    out = {**base, "data": [*base["data"], *traces_at[step]]}
+    if base.get("frames"):
+        out["frames"] = [
+            {
+                **f,
+                "data": [*f["data"], *traces_at[int(f["name"])]],
+                "traces": [*f["traces"], *added],
+            }
+            for f in base["frames"]
+        ]
     return RawFigure(out)
 
 

@@ -9,6 +9,7 @@ points (the sweep's curves) or an invisible grid of points (basin maps, the rate
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -445,28 +446,45 @@ def basin_rows(maps: Sequence[BasinResult]) -> list[dict[str, Any]]:
 
 
 def eigen_axes_traces(
-    points: np.ndarray, curvature: Curvature, names: Sequence[str], length: float
+    points: np.ndarray,
+    eigenvalues: np.ndarray,
+    eigenvectors: np.ndarray,
+    names: Sequence[str],
+    length: float,
+    colours: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Plotly trace dicts drawing, at each point (N, 2), its Hessian's two eigenvector axes as
+    """Plotly trace dicts drawing, at each point (N, 2), its Hessian's two eigenvector axes
+    (``eigenvalues`` (N, 2) ascending, ``eigenvectors`` (N, 2, 2) as columns) as
     segments of ``length``: the steep axis (largest eigenvalue) solid, the flat one dotted, in the
-    run's colour; hover names the eigenvalue. Append them to a 2-D figure's data."""
+    run's colour (``colours``, else by position); hover names the eigenvalue. Two traces per
+    point, always (no data where the point or its curvature is not finite), so that the traces
+    of every step of a player line up. Append them to a 2-D figure's data."""
     traces: list[dict[str, Any]] = []
     half = 0.5 * length
     for i, name in enumerate(names):
         p = points[i]
-        if not np.isfinite(p).all() or not np.isfinite(curvature.eigenvalues[i]).all():
-            continue
+        finite = np.isfinite(p).all() and np.isfinite(eigenvalues[i]).all()
         for j, (dash, axis) in enumerate((("dot", "flat"), ("solid", "steep"))):
-            v = curvature.eigenvectors[i][:, j]
-            lam = float(curvature.eigenvalues[i][j])
-            a, b = p - half * v, p + half * v
+            xs: list[float | None] = [None]
+            ys: list[float | None] = [None]
+            lam = math.nan
+            if finite:
+                v = eigenvectors[i][:, j]
+                lam = float(eigenvalues[i][j])
+                a, b = p - half * v, p + half * v
+                xs = [float(a[0]), float(p[0]), float(b[0])]
+                ys = [float(a[1]), float(p[1]), float(b[1])]
             traces.append(
                 {
                     "type": "scatter",
-                    "x": [float(a[0]), float(p[0]), float(b[0])],
-                    "y": [float(a[1]), float(p[1]), float(b[1])],
+                    "x": xs,
+                    "y": ys,
                     "mode": "lines",
-                    "line": {"color": colour(i), "width": 3, "dash": dash},
+                    "line": {
+                        "color": colours[i] if colours is not None else colour(i),
+                        "width": 3,
+                        "dash": dash,
+                    },
                     "name": f"{name}: {axis} axis λ={lam:.3g}",
                     "legendgroup": "curvature",
                     "showlegend": False,

@@ -1,5 +1,4 @@
-"""The explorer's other charts: the 3-D view, the loss and gradient-norm curves, and the rows of the
-status table."""
+"""The explorer's other charts: the 3-D view and the loss and gradient-norm curves."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .paths import update_index
 from .runtime import (
     FIGURES,
     RUN_PIECES,
@@ -30,15 +28,13 @@ from .style import (
     colour,
     domain_diagonal,
     fmt,
-    minimum_label,
-    number_text,
     plot_area,
     slot,
 )
 from .surface import SURFACE3D_FLOOR, ColourLevels, levels_for, subsample
 
 if TYPE_CHECKING:  # plain data containers; importing them at runtime would pull in streamlit
-    from ..compute import Point, Run, Surface
+    from ..compute import Run, Surface
 
 
 def _min_pool(z: np.ndarray, ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
@@ -175,18 +171,20 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
         uirevision=f"{surface.key}:{surface.domain}:{log_colour}",
         hoverlabel={"font": {"size": SMALL_FONT}},
         scene={
-            "xaxis": axis("x", range=[x0, x1], nticks=4),
-            "yaxis": axis("y", range=[y0, y1], nticks=4),
+            "xaxis": axis("x", range=[x0, x1], nticks=3),
+            "yaxis": axis("y", range=[y0, y1], nticks=3),
             "zaxis": axis(
                 "f (log)" if log_colour else "f",
                 range=[levels.vmin, levels.vmax + 2 * lift],
                 tickvals=tickvals,
                 ticktext=ticktext,
             ),
+            "domain": {"x": [0.1, 1.0], "y": [0.0, 1.0]},  # room on the left for the z labels
             "aspectmode": "manual",
             "aspectratio": {"x": width / 100, "y": depth / 100, "z": 0.6},
-            # far enough that the axis titles and the z labels stay inside the plot
-            "camera": {"eye": {"x": 0.85, "y": -1.65, "z": 1.9}},
+            # from the front right, far enough that the axis titles and the z labels stay
+            # inside the plot, low enough that the z axis reads upright
+            "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.35}},
         },
     )
     return _Surface3dBase(levels, lift, below, layout)
@@ -197,7 +195,7 @@ class _Line3d:
     """A run's path over a surface in the 3-D view: typed arrays of the points drawn, and each
     step's position, height and whether it is drawn (for the marker)."""
 
-    xyz: tuple[Any, Any, Any]
+    xyz: np.ndarray  # (n, 3) float32: the points drawn, in step order
     positions: np.ndarray
     heights: np.ndarray
     inside: np.ndarray
@@ -218,11 +216,8 @@ def _line3d(surface: Surface, run: Run, base: _Surface3dBase, log_colour: bool) 
                 & (pos[:, 1] <= y1 + tol)
             )
         zs = base.levels.value(run.losses) + base.lift
-        xyz = (
-            typed_array(pos[inside, 0].astype(np.float32)),
-            typed_array(pos[inside, 1].astype(np.float32)),
-            typed_array(finite_f32(zs[inside])),
-        )
+        with np.errstate(over="ignore"):  # beyond float32: inf, not drawn
+            xyz = np.stack([pos[inside, 0], pos[inside, 1], zs[inside]], axis=1).astype(np.float32)
         return _Line3d(xyz, pos, zs, inside)
 
     return RUN_PIECES.get((run, surface), ("line3d", log_colour), build)
@@ -235,19 +230,20 @@ def _surface3d(
     traces = list(base.below)
     for i, run in enumerate(runs):
         line = _line3d(surface, run, base, log_colour)
+        k = min(max(int(step), 0), len(line.positions) - 1)
+        drawn = line.xyz[: int(line.inside[: k + 1].sum())]  # the path up to the shown step
         traces.append(
             {
                 "type": "scatter3d",
-                "x": line.xyz[0],
-                "y": line.xyz[1],
-                "z": line.xyz[2],
+                "x": typed_array(drawn[:, 0]),
+                "y": typed_array(drawn[:, 1]),
+                "z": typed_array(finite_f32(drawn[:, 2])),
                 "mode": "lines",
                 "line": {"color": colour(slot(run, i)), "width": 5},
                 "name": run.label,
                 "hoverinfo": "skip",
             }
         )
-        k = min(max(int(step), 0), len(line.positions) - 1)
         if line.inside[k]:
             loss = fmt(float(run.losses[k]), 4)
             traces.append(
@@ -510,77 +506,23 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
             },
             *marks,
         ],
-        height=560,
-        margin={"l": 90, "r": 20, "t": 20, "b": 60},
+        height=600,
+        margin={"l": 90, "r": 20, "t": 80, "b": 60},
         font={"size": FONT_SIZE},
         plot_bgcolor="#ffffff",
         hovermode="x unified",
         hoverlabel={"font": {"size": SMALL_FONT}},
-        legend={"font": {"size": SMALL_FONT}, "itemsizing": "constant"},
+        legend={  # above the plot: the plot keeps the width of a half-page column
+            "font": {"size": SMALL_FONT},
+            "itemsizing": "constant",
+            "orientation": "h",
+            "x": 0.0,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1.0,
+            "yanchor": "top",
+        },
         uirevision="curves",
         meta={"cursor": {"shape": 0}},  # the dotted line follows the contour's player
     )
     return {"data": traces, "layout": layout}
-
-
-STATUS_COLUMNS = (
-    "Optimizer",
-    "Final loss",
-    "Distance to minimum",
-    "Status",
-    "Detail",
-    "f / ∇f / H evals",
-    "Effective lr (x, y)",
-)
-# widths for ``st.column_config`` (pixels): the table fits the page at 1280 and 1600 px without
-# losing its right-hand columns; a longer text is cut with an ellipsis (its tooltip has it whole)
-STATUS_WIDTHS = {
-    "Optimizer": 150,
-    "Final loss": 90,
-    "Distance to minimum": 90,
-    "Status": 150,
-    "Detail": 140,
-    "f / ∇f / H evals": 95,
-    "Effective lr (x, y)": 110,
-}
-
-
-def status_rows(runs: Sequence[Run], step: int, points: Sequence[Point]) -> list[dict[str, Any]]:
-    """One row per run for ``st.dataframe``, with the columns of ``STATUS_COLUMNS``.
-
-    ``points`` are the surface's marked points (``Surface.points``): they name the minimum a run
-    reached (the status names it). Every cell is text: numbers with 4 significant digits (3 for the learning rates),
-    "—" where there is nothing to show, "∞" for an infinite value, and "diverged at step k" for
-    the final loss and the distance of a run that diverged. The evaluations are counted as
-    "f / ∇f / H"; the effective learning rate is the one of the update shown at ``step``.
-    """
-    rows = []
-    for run in runs:
-        diverged = f"diverged at step {run.diverged_at}" if run.diverged_at >= 0 else None
-        if len(run.effective_lr):
-            elr = run.effective_lr[update_index(run, step)]
-            lr_text = (
-                "—"
-                if not np.isfinite(np.asarray(elr, dtype=np.float64)).any()
-                else f"({number_text(elr[0])}, {number_text(elr[1])})"
-            )
-        else:
-            lr_text = "—"
-        ev = run.evaluations
-        evals = " / ".join(str(int(ev.get(k, 0))) for k in ("function", "gradient", "hessian"))
-        values = (
-            run.label,
-            diverged or number_text(run.losses[-1], 4),
-            diverged or number_text(run.distance, 4),
-            diverged
-            or (
-                f"{run.status}: {minimum_label(points, run.minimum)}"
-                if run.minimum >= 0
-                else run.status or "—"
-            ),
-            run.detail or "—",
-            evals,
-            lr_text,
-        )
-        rows.append(dict(zip(STATUS_COLUMNS, values, strict=True)))
-    return rows

@@ -221,9 +221,11 @@ def plane_figure(
     # the player's steps are recorded points: each is labelled with its training step
     labels = [int(s) for s in recorded[: total + 1]]
     player = player_spec(total, 0, path_traces, legend, labels=labels)
-    fig = FramedFigure(
-        data=traces, raw_frames=frames, raw_layout={"meta": {"player": player}} if frames else {}
-    )
+    # the browser fits the plot to the window and to its column (app.plotly_view)
+    meta: dict[str, Any] = {"fit": {"below": 70, "min_plot": 300}}
+    if frames:
+        meta["player"] = player
+    fig = FramedFigure(data=traces, raw_frames=frames, raw_layout={"meta": meta})
     legend_top = 70
     n_entries = len(plane.paths) + 2
     bottom = legend_top + 28 * n_entries + 20

@@ -33,16 +33,17 @@ def frame_steps(total: int, step: int, max_frames: int) -> list[int]:
     return sorted(chosen)
 
 
-def legend_timeline(run: Run, total: int) -> list[list[Any]]:
+def legend_timeline(run: Run, total: int, sep: str = ": ") -> list[list[Any]]:
     """A run's legend name as the shown step moves: ``[[first step, name], ...]``. Its label
     until the step where something happens: "diverged at step k" from step k on, and its final
     status (converged, trapped, oscillating, …) once the step reaches the end ``total``; so the
-    legend never tells the end of the race before the race gets there."""
+    legend never tells the end of the race before the race gets there. ``sep`` joins the label
+    and the state (``"<br>"``: on a line of its own)."""
     names: list[list[Any]] = [[0, run.label]]
     if run.diverged_at >= 0:
-        names.append([int(run.diverged_at), f"{run.label}: diverged at step {run.diverged_at}"])
+        names.append([int(run.diverged_at), f"{run.label}{sep}diverged at step {run.diverged_at}"])
     elif total > 0:
-        names.append([total, f"{run.label}: {run.status}"])
+        names.append([total, f"{run.label}{sep}{run.status}"])
     return names
 
 
@@ -58,12 +59,14 @@ def player_spec(
     legend: list[Any],
     events: list[Any] | None = None,
     labels: list[int] | None = None,
+    table: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The player's spec (``layout.meta.player``) that ``app.plotly_view``'s client-side player
     reads: the last step ``total``, the shown ``step``, the indices of the path traces it draws
     up to the shown step, each run's ``legend_timeline``, the events, the speeds, and, where the
     player's steps are recorded points rather than steps (a network's), the step each one
-    shows (``labels``)."""
+    shows (``labels``); ``table``: the status table it writes under the chart at the shown
+    step (``charts.status.status_table``)."""
     spec = {
         "total": total,
         "step": step,
@@ -75,4 +78,6 @@ def player_spec(
     }
     if labels is not None:
         spec["labels"] = labels
+    if table is not None:
+        spec["table"] = table
     return spec

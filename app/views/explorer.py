@@ -21,8 +21,8 @@ import streamlit as st
 
 import optimizers
 from app import budget, compute, curvature_panel, exports, lessons, presenter
-from app.charts.contour import contour_figure, prepare_contour, with_static_traces
-from app.charts.explorer import STATUS_WIDTHS, curves_figure, status_rows, surface3d_figure
+from app.charts.contour import contour_figure, player_steps, prepare_contour, with_moving_traces
+from app.charts.explorer import curves_figure, surface3d_figure
 from app.labels import lowest_free, unique_labels
 from app.literal import show_link_messages, show_problem
 from app.page_links import sync_url
@@ -99,6 +99,7 @@ def load_widgets(state: AppState) -> None:
         "lock": state.lock,
         "present": state.present,
         "theme": state.theme,
+        "play": state.play,
     }
 
 
@@ -732,7 +733,8 @@ def render() -> None:
         surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
     )
     if state.show_curvature:
-        fig = with_static_traces(fig, curvature_panel.curvature_traces(surface, runs, k, state))
+        axes = curvature_panel.curvature_traces(surface, runs, player_steps(fig), state)
+        fig = with_moving_traces(fig, axes)  # the Hessian axes move with the player
     chart(
         fig,
         "contour",
@@ -740,6 +742,7 @@ def render() -> None:
         on_click=start_from_click,
         on_step=on_step,
         controls=player_controls(),
+        autoplay=state.play,
         width="content",
     )
     shown = [
@@ -756,15 +759,6 @@ def render() -> None:
                 slot3d = st.empty()
             else:
                 chart(curves_figure(runs, k), name, state)
-    if runs:
-        st.dataframe(
-            status_rows(runs, k, surface.points),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                name: st.column_config.TextColumn(width=px) for name, px in STATUS_WIDTHS.items()
-            },
-        )
     if state.show_curvature and runs:
         curvature_panel.curvature_panel(surface, runs, k, state)
 

@@ -47,8 +47,9 @@ def lesson_card(lesson: lessons.Lesson, base: str | None) -> None:
             f"Open in the {where}", key=f"open_{lesson.id}", type="primary", width="stretch"
         ):
             st.session_state.explorer_reload = True
-            st.switch_page(lesson.page, query_params=lesson.query())
-        st.code(page_link(base, lesson.url_path, lesson.query()), language=None, wrap_lines=True)
+            st.switch_page(lesson.page, query_params=lesson.query(play=True))
+        link = page_link(base, lesson.url_path, lesson.query(play=True))
+        st.code(link, language=None, wrap_lines=True)
         with st.expander("Explanation"):
             st.markdown(lesson.explanation)
             st.markdown(f"**What to notice:** {lesson.notice}")

@@ -23,7 +23,6 @@ from app import budget
 from app import network_compute as compute
 from app.charts import network as nfig
 from app.charts.contour import contour_figure
-from app.charts.explorer import status_rows
 from app.literal import quoted, show_link_messages, show_problem
 from app.network_state import (
     DATASETS,
@@ -439,12 +438,6 @@ def plane_optimization(state: NetworkState) -> None:
         surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
     )
     plotly_view(fig, "plane_opt", width="content")
-    st.dataframe(
-        status_rows(runs, state.steps, surface.points),
-        hide_index=True,
-        width="stretch",
-        column_order=("Optimizer", "Final loss", "Status", "Detail", "f / ∇f / H evals"),
-    )
 
 
 def render() -> None:
