@@ -298,7 +298,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "lion-sign-steps",
         "Lion's sign steps",
-        "Lion moves every coordinate by exactly lr each step, whatever the gradient's size.",
+        "Every Lion step moves each coordinate by exactly lr.",
         "Lion (Chen et al. 2023) keeps a momentum like Adam's but steps along its sign: each "
         "coordinate moves by +lr or -lr, never more, never less. The gradient's size no longer "
         "sets the step, only its direction per axis: steep and flat axes get the same step, so "
@@ -311,8 +311,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "schedule-free",
         "Schedule-free SGD: no schedule needed",
-        "With noisy gradients and a constant lr, schedule-free SGD ends as close as a cosine "
-        "schedule.",
+        "Constant lr, noisy gradients: as close to the minimum as a cosine schedule.",
         "With noisy gradients a constant learning rate never settles: SGD jitters around the "
         "minimum. The usual cure is a decaying schedule, which needs the run's length in advance. "
         "Schedule-free SGD (Defazio et al. 2024) keeps the learning rate constant and takes each "
@@ -330,7 +329,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "sam-wide-minimum",
         "SAM settles in a wide minimum",
-        "Sharpness-aware minimization passes a narrow dip by and settles in the wide bowl.",
+        "SAM passes a narrow dip by and settles in the wide bowl.",
         "SAM (Foret et al. 2021) takes each gradient at the worst point within a radius rho of "
         "the current one. In a dip narrower than rho that point lies outside the dip, so SAM "
         "does not feel it and keeps sliding; it settles where the loss stays low all around, in a "

@@ -4,8 +4,6 @@ added, whatever the defaults become (``app.state``'s v=1 tables hold the rest)."
 
 from __future__ import annotations
 
-import math
-
 ADDED_OPTIMIZER_DEFAULTS: dict[str, dict[str, float | bool]] = {
     "adafactor": {
         "lr": 0.01,
@@ -117,7 +115,7 @@ ADDED_OPTIMIZER_DEFAULTS: dict[str, dict[str, float | bool]] = {
         "safeguard_warmup": False,
         "d0": 1e-06,
         "d_coef": 1.0,
-        "growth_rate": math.inf,
+        "growth_rate": 0.0,
         "noise": 0.0,
         "clip_norm": 0.0,
         "clip_value": 0.0,

@@ -62,7 +62,7 @@ register(
                 1e-4,
                 low=0.0,
                 log=True,
-                ui=(0.0, 1.0),
+                ui=(1e-6, 1.0),
                 description="decay term: eta_t = lr / (1 + lambd lr t)^alpha; also shrinks the "
                 "weights by 1 - lambd eta",
             ),
@@ -77,7 +77,7 @@ register(
                 "t0",
                 1e6,
                 low=0.0,
-                ui=(0.0, 1000.0),
+                ui=(0.0, 1e6),
                 description="step at which averaging starts",
             ),
             weight_decay_param(),

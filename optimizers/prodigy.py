@@ -57,7 +57,8 @@ def _prodigy_update(params, loss, grad, state, hp, oracle):
     d_hat = hp["d_coef"] * numerator / d_denom
     new_d = torch.where(d == d0, torch.maximum(d, d_hat), d)
     new_d_max = torch.maximum(d_max, d_hat)
-    new_d = torch.minimum(new_d_max, new_d * hp["growth_rate"])
+    growth = torch.where(hp["growth_rate"] == 0, torch.inf, hp["growth_rate"])
+    new_d = torch.minimum(new_d_max, new_d * growth)
     denom = exp_avg_sq.sqrt() + new_d * eps
     new_params = torch.where(decouple & (decay != 0), params + params * (-decay * dlr), params)
     new_params = new_params + (-dlr) * (exp_avg / denom)
@@ -77,9 +78,11 @@ def _prodigy_update(params, loss, grad, state, hp, oracle):
     }
 
 
-def _check_beta3(hp: dict) -> None:
+def _check_sentinels(hp: dict) -> None:
     if hp["beta3"] != -1.0 and not 0.0 <= hp["beta3"] < 1.0:
         raise ValueError("prodigy: beta3 must be in [0, 1), or -1 for sqrt(beta2)")
+    if hp["growth_rate"] != 0.0 and hp["growth_rate"] < 1.0:
+        raise ValueError("prodigy: growth_rate must be >= 1, or 0 for unrestricted")
 
 
 register(
@@ -115,7 +118,7 @@ register(
                 low=-1.0,
                 high=1.0,
                 high_open=True,
-                ui=(-1.0, 0.9999),
+                ui=(0.0, 0.9999),
                 description="decay of the d estimate's sums (-1: sqrt(beta2), the package's None)",
             ),
             HyperParam(
@@ -165,10 +168,11 @@ register(
             ),
             HyperParam(
                 "growth_rate",
-                float("inf"),
-                low=1.0,
+                0.0,
+                low=0.0,
                 ui=(1.0, 2.0),
-                description="d grows by at most this factor per step (inf: unrestricted)",
+                description="d grows by at most this factor per step (0: unrestricted, the "
+                "package's inf)",
             ),
         ),
         description="Adam with lr = 1 whose step is scaled by a learnt estimate d of the distance "
@@ -180,10 +184,10 @@ register(
         r"\theta_t = \theta_{t-1} - d_t \eta\, m_t / (\sqrt{v_t} + d_t \epsilon)",
         reference="Mishchenko & Defazio 2024, 'Prodigy: an expeditiously adaptive parameter-free "
         "learner', ICML (reference: prodigyopt)",
-        reference_code="prodigyopt.Prodigy (prodigyopt 1.1.2; beta3=-1 stands for its None)",
+        reference_code="prodigyopt.Prodigy (prodigyopt 1.1.2; beta3=-1 stands for its None, growth_rate=0 for its inf)",
         cost=StepCost(45, 8.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
-        check=_check_beta3,
+        check=_check_sentinels,
     )
 )

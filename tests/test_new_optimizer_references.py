@@ -125,7 +125,7 @@ def reference(name: str, spec: dict, x: torch.Tensor):
             safeguard_warmup=spec["safeguard_warmup"],
             d0=spec["d0"],
             d_coef=spec["d_coef"],
-            growth_rate=spec["growth_rate"],
+            growth_rate=spec["growth_rate"] or float("inf"),
         )
     return _pytorch_optimizer_reference(name, spec, x)
 
@@ -440,6 +440,7 @@ def _reference_defaults(name: str) -> dict:
 
         d = dict(Prodigy(x).defaults)
         d["beta3"] = -1.0 if d["beta3"] is None else d["beta3"]  # None: sqrt(beta2)
+        d["growth_rate"] = 0.0 if d["growth_rate"] == float("inf") else d["growth_rate"]
     elif name == "schedulefree_sgd":
         from schedulefree import SGDScheduleFree
 

@@ -31,7 +31,9 @@ def random_entry(rng: np.random.Generator) -> OptimizerEntry:
                 value = min(value, h.high - 1e-3)
             hp[h.name] = round(value) if h.kind == "int" else value
     if hp.get("nesterov", opt.defaults.get("nesterov")):  # Nesterov needs momentum, no dampening
-        hp.update(momentum=0.9, dampening=0.0)
+        hp.update(momentum=0.9)
+        if "dampening" in opt.defaults:
+            hp["dampening"] = 0.0
     kind = str(rng.choice(optimizers.SCHEDULES))
     schedule = Schedule(
         kind=kind,
