@@ -197,3 +197,27 @@ def test_the_optimizers_page_names_every_new_optimizers_reference_implementation
         line = next(row for row in section.splitlines() if row.startswith("- Reference impl"))
         opt = optimizers.get(name)
         assert (opt.torch_name or opt.reference_code.split(" (")[0]) in line, name
+
+
+def test_sign_and_schedule_free_stability_verdicts():
+    from optimizers import analysis
+
+    for name in ("rprop", "lion", "muon"):
+        v = analysis.stability_verdict(name, {"lr": 0.5}, [1.0, 1e4], effective_lr=[0.5, 0.5])
+        assert v.method.startswith("sign-based") and not v.overshoots
+        assert "does not depend on the gradient's size" in v.text
+    # schedule-free SGD: gradient descent with the step the gradient enters with
+    stable = analysis.stability_verdict(
+        "schedulefree_sgd", {"lr": 1.0}, [1.0, 10.0], effective_lr=[0.15, 0.15]
+    )
+    assert stable.critical == pytest.approx(0.2) and not stable.overshoots
+    unstable = analysis.stability_verdict(
+        "schedulefree_sgd", {"lr": 1.0}, [1.0, 10.0], effective_lr=[0.25, 0.25]
+    )
+    assert unstable.overshoots and unstable.method.startswith("schedule-free")
+    # the recorded multiplier is lr (1 - beta (1 - c_t)): lr at the first step, then towards
+    # lr (1 - beta)
+    land = landscapes.get("himmelblau")
+    r = optimizers.simulate(land, [("schedulefree_sgd", {"lr": 0.01})], steps=200)
+    eff = r.effective_lr[0, 0, :, 0]
+    assert eff[0] == pytest.approx(0.01) and eff[-1] == pytest.approx(0.01 * (1 - 0.9 * 199 / 200))
