@@ -77,9 +77,6 @@ def main() -> None:
     xs, ys = np.linspace(x0, x1, args.grid), np.linspace(y0, y1, args.grid)
     starts = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
     names = args.names or optimizers.available()
-    adam_s, _ = timed(
-        land, ("adam", SETTINGS["adam"]), starts, args.steps, args.repeat, args.device
-    )
     print(
         f"basin workload: {len(starts)} starts x {args.steps} steps on {land.name}, "
         f"device {args.device}, best of {args.repeat}"
