@@ -7,6 +7,7 @@ this module unpacks its results into the frozen containers below, which the figu
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import OrderedDict
@@ -300,7 +301,15 @@ def runs_seconds(
     steps: int,
 ) -> float:
     """Estimated seconds of computing the runs of ``entries`` for ``steps`` steps in one batch
-    (``optimizers.cost.simulate_seconds``; runs already in the store are counted too)."""
+    (``optimizers.cost.simulate_seconds``; runs already in the store are counted too).
+    Remembered: every rerun asks again for the same scene."""
+    return _runs_seconds(key, params, tuple(entries), int(steps))
+
+
+@functools.lru_cache(maxsize=4096)
+def _runs_seconds(
+    key: str, params: tuple[tuple[str, float], ...], entries: tuple[OptimizerEntry, ...], steps: int
+) -> float:
     if not entries:
         return 0.0
     return cost.simulate_seconds(landscape_for(key, params), [e.spec() for e in entries], 1, steps)

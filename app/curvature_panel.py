@@ -2,7 +2,7 @@
 
 At step ``k`` of each run: the Hessian's eigenvalues and eigenvectors (a table, and trace dicts
 drawing the axes on the contour), the local condition number, and the engine's stability verdict
-for the run's own method (``optimizers.analysis.stability_verdict``, by the family the optimizer
+for the run's own method (``studies.analysis.stability_verdict``, by the family the optimizer
 declares): 2/lambda_max for gradient descent, (2 + 2 beta)/lambda_max for heavy-ball momentum,
 (2 + 2 beta)/((1 + 2 beta) lambda_max) for Nesterov's, 0 < lr < 2 for Newton, none for the
 adaptive and quasi-Newton methods. This module only renders those statements. On a quadratic surface, a learning-rate x momentum map
@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from optimizers.analysis import StabilityVerdict, stability_verdict
+import optimizers
+from studies.analysis import StabilityVerdict, stability_verdict
 
 from . import diagnostic_compute
 from .charts import diagnostics as diagnostic_charts
@@ -49,8 +50,6 @@ from .state import AppState
 PICK_KEY = "curvature_pick"  # session key of a click on the rate map, until take_pick reads it
 MAP_KEY = "curvature_rate_map"  # the rate map chart's widget key
 TARGET_KEY = "curvature_target"  # which optimizer a click sets
-MOMENTUM_FAMILY = ("gd", "sgd", "momentum", "nesterov")  # SGD's rule: the rate maps are theirs
-HEAVY_BALL = ("sgd", "momentum", "nesterov")
 AXIS_FRACTION = 0.08  # eigen-axis segments span this fraction of the domain diagonal
 
 
@@ -89,7 +88,7 @@ def _beta(state: AppState, i: int) -> float:
     if i >= len(state.optimizers):
         return 0.0
     e = state.optimizers[i]
-    return float(e.values.get("momentum", 0.0)) if e.name in HEAVY_BALL else 0.0
+    return float(e.values.get("momentum", 0.0)) if optimizers.get(e.name).has_momentum else 0.0
 
 
 def _nesterov(state: AppState, i: int) -> bool:
@@ -173,6 +172,7 @@ def curvature_panel(
     st.dataframe(
         rows,
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             n: st.column_config.TextColumn(width="small")
@@ -200,7 +200,7 @@ def curvature_panel(
     targets = [
         (i, e.name)
         for i, e in enumerate(state.optimizers[: len(runs)])
-        if e.name in MOMENTUM_FAMILY
+        if optimizers.get(e.name).uses_sgd_rule  # SGD's rule: the rate maps are theirs
     ]
     if targets:
         labels = {t: runs[t[0]].label for t in targets}

@@ -2,7 +2,7 @@
 
 Sweeps, tunings and curvature are ``st.cache_data`` (small); a basin map is cached one optimizer
 at a time, so a page can show progress and changing one optimizer recomputes one map. No maths
-here: every number comes from ``optimizers.analysis``.
+here: every number comes from ``studies.analysis``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import numpy as np
 import streamlit as st
 
 import landscapes
-from optimizers import analysis, cost
+from optimizers import cost
+from studies import analysis
 
 from .state import OptimizerEntry, landscape_for
 

@@ -31,6 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .charts.player import legend_timeline, name_at
 from .charts.style import END_SYMBOLS, OKABE_ITO, slot
+from .charts.surface import ColourLevels
 from .state import AppState
 
 if TYPE_CHECKING:
@@ -104,16 +105,9 @@ def _surface_image(surface: Surface, log_colour: bool, width: int, height: int) 
     finite = np.isfinite(z)
     if not finite.any():
         return Image.new("RGB", (width, height), tuple(int(c) for c in GIF_DARK))
-    lo, hi = float(z[finite].min()), float(z[finite].max())
+    levels = ColourLevels.of(z, log_colour)  # the explorer's colour rule (log floor included)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if log_colour:
-            span = hi - lo
-            floor = max(span * 1e-6, 1e-12)
-            u = np.log10(np.maximum(z - lo, 0) + floor)
-            ulo, uhi = math.log10(floor), math.log10(span + floor)
-        else:
-            u, ulo, uhi = z, lo, hi
-        t = np.clip((u - ulo) / max(uhi - ulo, 1e-300), 0, 1)
+        t = np.clip((levels.value(z) - levels.vmin) / (levels.vmax - levels.vmin), 0, 1)
     t = np.where(finite, t, 1.0)
     image = Image.fromarray(np.flipud(t).astype(np.float32), "F")  # row 0: the largest y
     t = np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))

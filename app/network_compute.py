@@ -184,7 +184,9 @@ def _trained(key: TrainKey) -> _Trained:
         kwargs["widths"] = widths
     module = net.build_model(model, dataset, **kwargs)
     loss_fn = _loss_fn()
-    result = net.train(
+    from studies.training import train  # lazily, as the network engine
+
+    result = train(
         module,
         loss_fn,
         dataset,
@@ -249,22 +251,6 @@ def centre_run(state: NetworkState) -> int:
     return ok[0]
 
 
-def _model_at(t: _Trained, flat: np.ndarray) -> Any:
-    """A copy of the model holding the flat parameters ``flat``: random directions are
-    filter-normalized against the weights of the model they are given."""
-    import copy
-
-    import torch
-
-    net = _network()
-    model = copy.deepcopy(t.model)
-    params = net.unflatten(np.asarray(flat), net.param_spec(model))
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.copy_(params[name])
-    return model
-
-
 def _data(t: _Trained, metric: str) -> tuple[Any, Any]:
     """The samples a metric is measured on: training data for "train", else validation."""
     d = t.dataset
@@ -297,7 +283,8 @@ def _plane(tkey: TrainKey, pkey: PlaneKey) -> _Plane:
         explained = (float(evr[0]), float(evr[1]))
     else:
         c = np.asarray(r.params[centre, -1], dtype=np.float64)
-        model = _model_at(t, c)
+        # random directions are filter-normalized against the weights of the model at the centre
+        model = net.with_params(t.model, c)
         if kind == "random":
             d1, d2 = net.random_directions(
                 model,

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from optimizers import cost, tuning
+from optimizers import cost
+from studies import tuning
 
 from .search_state import SearchState
 from .state import landscape_for

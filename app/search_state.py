@@ -39,7 +39,7 @@ from app.state import (
     _decode_landscape_params,
     _decode_start,
 )
-from optimizers import tuning
+from studies import tuning
 
 MAX_STEPS = STEPS_RANGE[1]  # a run's steps: the explorer's bound
 MAX_BUDGET = 100  # the GP sampler's cost per trial grows with the trials so far
@@ -108,7 +108,7 @@ class SearchState:
             self.landscape,
             self.landscape_params,
             self.optimizer,
-            (),
+            optimizers.get(self.optimizer).surface_settings,  # SGD's noise, as the explorer's
             self.start,
             self.steps,
             self.seed,

@@ -4,7 +4,7 @@ side by side with their ratio, then the two costly links of issue 13 before and 
     python bench/cost_model.py [--limit 110] [--skip-links] [--skip-workloads]
 
 Workloads go through the engine directly (``optimizers.simulate``, ``analysis.basins``,
-``lr_sweep``, ``landscapes.network.train``, ``loss_surface``, ``hessian_eigenpairs``); predictions
+``lr_sweep``, ``studies.training.train``, ``loss_surface``, ``hessian_eigenpairs``); predictions
 come from ``optimizers.cost`` and ``landscapes.network.cost``. A ratio above 1 means the model
 over-estimates (the safe side). The links are opened as pages (AppTest, in a child process so a
 run over ``--limit`` seconds can be stopped): "before" with an unlimited budget, "after" with the
@@ -28,7 +28,9 @@ import optimizers
 from app import search_compute
 from app.search_state import SearchState
 from landscapes.network import cost as ncost
-from optimizers import analysis, cost, tuning
+from optimizers import cost
+from studies import analysis, tuning
+from studies.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 LINKS = {
@@ -144,7 +146,7 @@ def workloads() -> list[tuple[str, float, object]]:
                     n_train=n_train,
                     n_val=n_val,
                 ),
-                lambda m=model, d=ds, b=bs, s=steps: nw.train(
+                lambda m=model, d=ds, b=bs, s=steps: train(
                     m, loss, d, specs, steps=s, batch_size=b
                 ),
             ),

@@ -1,9 +1,9 @@
 """Teaching diagnostics workloads: batched engine against a loop of single torch.optim runs.
 
 1. Basin map: 200 x 200 start points x 6 optimizers x 300 steps on Himmelblau
-   (``optimizers.analysis.basins``: one ``simulate`` call per optimizer, record="final").
+   (``studies.analysis.basins``: one ``simulate`` call per optimizer, record="final").
 2. Learning-rate sweep: 200 log-spaced learning rates x 6 optimizers x 300 steps on the
-   ill-conditioned quadratic (``optimizers.analysis.lr_sweep``: one ``simulate`` call).
+   ill-conditioned quadratic (``studies.analysis.lr_sweep``: one ``simulate`` call).
 
 The baseline is what a script would do: one 2-element tensor and one torch.optim optimizer per
 run, stepped ``steps`` times; ``--sample`` runs per optimizer are timed and scaled to the full
@@ -25,7 +25,7 @@ from basins import loop_run  # bench/basins.py: one torch.optim run, the loop re
 
 import landscapes
 import optimizers
-from optimizers import analysis
+from studies import analysis
 
 SPECS = [
     ("gd", {"lr": 0.01}),

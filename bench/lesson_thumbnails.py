@@ -57,6 +57,8 @@ def shoot(page, base: str, lesson: lessons.Lesson) -> bytes:
     )
     page.wait_for_selector(IDLE)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.add_style_tag(content=".modebar-container { display: none !important; }")  # no toolbar
+    page.mouse.move(0, 0)
     element = page.locator(f"{selector} .js-plotly-plot")
     element.scroll_into_view_if_needed()
     return element.screenshot()

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import landscapes.network as nw
+from studies.training import train
 
 
 def timed(fn) -> tuple[float, float, object]:
@@ -106,7 +107,7 @@ def cnn_view(repeat: int) -> None:
         load = os.getloadavg()[0]
         r = stage(
             "train 4 x 200 steps (batch 64) + record curves",
-            lambda: nw.train(
+            lambda: train(
                 model, loss_fn, data, specs, steps=200, batch_size=64, seed=0, record_every=2
             ),
         )
@@ -176,7 +177,7 @@ def main() -> None:
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
     init = nw.build_model("mlp", data, widths=(64, 32), seed=0)
-    brief = nw.train(init, F.cross_entropy, data, [("adam", {"lr": 0.01})], steps=60)
+    brief = train(init, F.cross_entropy, data, [("adam", {"lr": 0.01})], steps=60)
     model = nw.with_params(init, brief.final_params[0]).eval()
     d1, d2 = nw.random_directions(model, seed=0)
     shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
@@ -318,7 +319,7 @@ def main() -> None:
     ]
     c0 = time.process_time()
     t0 = time.perf_counter()
-    result = nw.train(init, F.cross_entropy, data, specs, steps=200)
+    result = train(init, F.cross_entropy, data, specs, steps=200)
     t1 = time.perf_counter()
     plane = nw.pca_directions(result)
     t2 = time.perf_counter()

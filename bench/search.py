@@ -27,7 +27,7 @@ import time
 import numpy as np
 import torch
 
-from optimizers import tuning
+from studies import tuning
 
 FOUR = ("grid", "random", "tpe", "cmaes")
 

@@ -1,5 +1,9 @@
 """Optimizers as pure, batched update rules, learning-rate schedules, and the batched runner.
 
+The package imports nothing from ``landscapes``: ``simulate`` takes any object with the
+attributes of ``Objective`` (a ``landscapes.Landscape`` has them). The studies built on the
+runner (sweeps, basins, stability theory, tuning, network training) are in ``studies``.
+
 >>> import landscapes, optimizers
 >>> result = optimizers.simulate(landscapes.get("himmelblau"),
 ...                              [("adam", {"lr": 0.1}), ("momentum", {"lr": 0.01})],
@@ -27,7 +31,17 @@ from . import (  # noqa: F401
 from .base import COMMON_HYPERPARAMS, HyperParam, Optimizer, Spec, StepCost, available, get
 from .device import default_device, describe, resolve_device
 from .diagnostics import STATUSES, Diagnosis
-from .runner import ResolvedSpec, SimulationResult, expand_specs, simulate
+from .runner import (
+    Evaluations,
+    Objective,
+    ResolvedSpec,
+    RunBatch,
+    SimulationResult,
+    SpecLike,
+    expand_specs,
+    simulate,
+    spec_parts,
+)
 from .schedules import SCHEDULES, Schedule
 
 __all__ = [
@@ -35,12 +49,16 @@ __all__ = [
     "SCHEDULES",
     "STATUSES",
     "Diagnosis",
+    "Evaluations",
     "HyperParam",
+    "Objective",
     "Optimizer",
     "ResolvedSpec",
+    "RunBatch",
     "Schedule",
     "SimulationResult",
     "Spec",
+    "SpecLike",
     "StepCost",
     "available",
     "default_device",
@@ -49,4 +67,5 @@ __all__ = [
     "get",
     "resolve_device",
     "simulate",
+    "spec_parts",
 ]

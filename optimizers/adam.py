@@ -2,7 +2,9 @@
 
 All keep a first moment m (an exponential average of gradients, the "velocity") and a per-axis
 scale from the second moment v; they differ in how m and v turn into a step. Each rule mirrors the
-single-tensor loop of the torch.optim class of the same name; ``betas`` become ``beta1``/``beta2``.
+single-tensor loop of the torch.optim class of the same name. torch's ``betas=(b1, b2)`` is
+accepted as it is (``Optimizer.from_torch_names``); the rules, labels and links call them
+``beta1`` and ``beta2``.
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ register(
     Optimizer(
         name="adam",
         stability="adaptive",
+        network_lr=0.01,
         title="Adam",
         init=_moments_init,
         update=_adam_update,
@@ -150,6 +153,7 @@ register(
     Optimizer(
         name="adamw",
         stability="adaptive",
+        network_lr=0.01,
         title="AdamW",
         init=_moments_init,
         update=_adam_update,
@@ -199,6 +203,7 @@ register(
     Optimizer(
         name="nadam",
         stability="adaptive",
+        network_lr=0.01,
         title="NAdam",
         init=_nadam_init,
         update=_nadam_update,
@@ -259,6 +264,7 @@ register(
     Optimizer(
         name="radam",
         stability="adaptive",
+        network_lr=0.01,
         title="RAdam",
         init=_moments_init,
         update=_radam_update,
@@ -305,6 +311,7 @@ register(
     Optimizer(
         name="adamax",
         stability="adaptive",
+        network_lr=0.02,
         title="Adamax",
         init=_adamax_init,
         update=_adamax_update,

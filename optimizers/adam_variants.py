@@ -192,6 +192,7 @@ register(
         reference="Zhuang et al. 2020, 'AdaBelief optimizer: adapting stepsizes by the belief in "
         "observed gradients', NeurIPS (reference: pytorch-optimizer's AdaBelief)",
         reference_code="pytorch_optimizer.AdaBelief (pytorch-optimizer 4.1.0)",
+        network_lr=0.01,
         cost=StepCost(22, 4.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_var",
@@ -282,6 +283,7 @@ register(
         reference="You et al. 2020, 'Large batch optimization for deep learning: training BERT in "
         "76 minutes', ICLR (reference: pytorch-optimizer's Lamb)",
         reference_code="pytorch_optimizer.Lamb (pytorch-optimizer 4.1.0; without pre_norm and rectify)",
+        network_lr=0.01,
         cost=StepCost(30, 6.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",
@@ -369,6 +371,7 @@ register(
         reference="Xie et al. 2024, 'Adan: adaptive Nesterov momentum algorithm for faster "
         "optimizing deep models', IEEE TPAMI (reference: pytorch-optimizer's Adan)",
         reference_code="pytorch_optimizer.Adan (pytorch-optimizer 4.1.0; without max_grad_norm: use clip_norm)",
+        network_lr=0.01,
         cost=StepCost(35, 6.0),
         velocity_key="exp_avg",
         second_moment_key="exp_avg_sq",

@@ -92,6 +92,7 @@ register(
         reference="Polyak & Juditsky 1992, 'Acceleration of stochastic approximation by averaging', "
         "SIAM J. Control Optim. 30(4)",
         torch_name="ASGD",
+        network_lr=0.1,
         cost=StepCost(14, 3.0),
         average_key="ax",
     )
@@ -234,6 +235,7 @@ register(
         maths=_SF_MATHS,
         reference=_SF_REFERENCE,
         reference_code="schedulefree.SGDScheduleFree (schedulefree 1.4.1; the path is train mode's y, eval mode's x is recorded as the average)",
+        network_lr=0.5,
         cost=StepCost(25, 4.0),
         average_key="x",
     )
@@ -277,6 +279,7 @@ register(
         maths=_SF_MATHS + r",\ \text{with } \nabla f \text{ divided by } \sqrt{\hat v_t}+\epsilon",
         reference=_SF_REFERENCE,
         reference_code="schedulefree.AdamWScheduleFree (schedulefree 1.4.1; the path is train mode's y, eval mode's x is recorded as the average)",
+        network_lr=0.01,
         cost=StepCost(30, 5.0),
         second_moment_key="exp_avg_sq",
         average_key="x",

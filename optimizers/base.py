@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import numpy as np
 import torch
 
 State = dict[str, torch.Tensor]
@@ -238,13 +239,19 @@ class Optimizer:
             broadcasts ``(R, 1)`` over a last axis of 2.
         cost: the work of one update, for the cost model (``optimizers.cost``).
         stability: the family whose stability theory on a local quadratic applies (the curvature
-            panel's verdict, ``optimizers.analysis.stability_verdict``): "sgd" (gradient descent,
+            panel's verdict, ``studies.analysis.stability_verdict``): "sgd" (gradient descent,
             heavy-ball or Nesterov momentum by its ``momentum`` and ``nesterov`` values),
             "adaptive" (per-coordinate steps lr / (sqrt(v) + eps)), "newton" (a damped step on
             the Newton direction), "quasi_newton" (BFGS, L-BFGS), "sign" (steps whose length
             does not depend on the gradient's size: Rprop, Lion, Muon on a point), "averaged"
             (schedule-free: the gradient enters the step with the multiplier recorded as
             ``effective_lr``, judged as gradient descent with that step) or "none" (no verdict).
+        network_lr: a learning rate that trains the small networks of ``landscapes.network``
+            in a few hundred full-batch steps: where a network view starts it (None: its
+            default ``lr``).
+        surface_settings: values a 2-D surface view starts it with where they differ from its
+            defaults (which are torch.optim's): SGD gets gradient noise of std 1, which stands
+            for the mini-batches a 2-D surface does not have. Never applied by the engine.
     """
 
     name: str
@@ -267,6 +274,25 @@ class Optimizer:
     fixed: tuple[tuple[str, float | bool], ...] = ()
     cost: StepCost = StepCost()
     stability: Stability = "none"
+    network_lr: float | None = None
+    surface_settings: tuple[tuple[str, float | bool], ...] = ()
+
+    @property
+    def uses_sgd_rule(self) -> bool:
+        """Gradient descent, heavy-ball or Nesterov momentum (torch.optim.SGD's rule, the
+        "sgd" stability family): the learning-rate x momentum theory applies to it."""
+        return self.stability == "sgd"
+
+    @property
+    def has_momentum(self) -> bool:
+        """SGD's rule with a settable ``momentum`` (gradient descent fixes it at 0)."""
+        return self.uses_sgd_rule and any(h.name == "momentum" for h in self.hyperparams)
+
+    @property
+    def start_lr(self) -> float:
+        """The learning rate a network view starts it with (``network_lr``, else ``lr``'s
+        default)."""
+        return float(self.network_lr if self.network_lr is not None else self.defaults["lr"])
 
     def all_hyperparams(self) -> tuple[HyperParam, ...]:
         """Its own hyperparameters, then the common ones (noise, clipping) it does not redefine."""
@@ -278,12 +304,45 @@ class Optimizer:
         """Default of every settable hyperparameter, common ones included."""
         return {h.name: h.default for h in self.all_hyperparams()}
 
+    def from_torch_names(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` with torch.optim's ``betas=(b1, b2)`` turned into ``beta1``/``beta2`` (the
+        names the rules and links use), for an optimizer that declares both; a ``(K, 2)`` array
+        of pairs becomes two 1-D arrays (a sweep). ValueError when both spellings are given or
+        ``betas`` is not a pair; left as is (an unknown name for ``resolve``) elsewhere."""
+        out = dict(given)
+        own = {h.name for h in self.hyperparams}
+        if "betas" not in out or not {"beta1", "beta2"} <= own:
+            return out
+        both = sorted({"beta1", "beta2"} & set(out))
+        if both:
+            raise ValueError(
+                f"{self.name}: give betas=(beta1, beta2) or beta1/beta2, not both "
+                f"(got betas and {both[0]})"
+            )
+        betas = out.pop("betas")
+        try:
+            pairs = np.asarray(betas, dtype=np.float64)
+        except (TypeError, ValueError):
+            pairs = np.zeros(0)
+        if pairs.ndim not in (1, 2) or pairs.shape[-1:] != (2,):
+            raise ValueError(
+                f"{self.name}: betas must be a pair (beta1, beta2) (or a (K, 2) array of pairs "
+                f"to sweep), got {betas!r}"
+            )
+        if pairs.ndim == 1:
+            out["beta1"], out["beta2"] = pairs[0].item(), pairs[1].item()
+        else:
+            out["beta1"], out["beta2"] = pairs[:, 0], pairs[:, 1]
+        return out
+
     def resolve(self, given: Mapping[str, Any]) -> dict[str, float | bool]:
         """Validate ``given`` scalar values and complete them with defaults and fixed values.
+        torch.optim's ``betas=(b1, b2)`` is accepted for ``beta1``/``beta2``.
 
         Raises ValueError naming the parameter and its allowed range for a bad value or an
         unknown name.
         """
+        given = self.from_torch_names(given)
         specs = {h.name: h for h in self.all_hyperparams()}
         unknown = sorted(set(given) - set(specs))
         if unknown:
@@ -332,6 +391,10 @@ def register(opt: Optimizer) -> Optimizer:
         )
     if opt.name in _REGISTRY:
         raise ValueError(f"optimizer {opt.name!r} registered twice")
+    # the suggested settings must be valid ones (ValueError naming the value otherwise)
+    opt.resolve(dict(opt.surface_settings))
+    if opt.network_lr is not None:
+        opt.resolve({"lr": opt.network_lr})
     _REGISTRY[opt.name] = opt
     return opt
 

@@ -118,6 +118,7 @@ register(
     Optimizer(
         name="gd",
         stability="sgd",
+        network_lr=0.1,
         title="Gradient descent",
         init=_sgd_init,
         update=_sgd_update,
@@ -139,29 +140,24 @@ register(
         init=_sgd_init,
         update=_sgd_update,
         elementwise=True,
-        hyperparams=(
-            *_sgd_params(1e-3, 0.0, False),
-            HyperParam(
-                "noise",
-                1.0,
-                low=0.0,
-                ui=(0.0, 10.0),
-                description="std of the Gaussian noise added to each gradient component",
-            ),
-        ),
-        description="Stochastic gradient descent: gradient descent on noisy gradients (set noise).",
+        hyperparams=_sgd_params(1e-3, 0.0, False),
+        description="Stochastic gradient descent, torch.optim.SGD: on a 2-D surface there are no "
+        "mini-batches, so set noise for stochastic gradients.",
         maths=r"\theta_t = \theta_{t-1} - \eta\,(\nabla f(\theta_{t-1}) + \sigma \xi_t),\ \xi_t \sim N(0, I)",
         reference="Robbins & Monro 1951, 'A stochastic approximation method', Ann. Math. Stat. 22(3)",
         torch_name="SGD",
         cost=StepCost(2, 1.0),
         velocity_key="momentum_buffer",
         check=_check_nesterov,
+        network_lr=0.1,
+        surface_settings=(("noise", 1.0),),
     )
 )
 register(
     Optimizer(
         name="momentum",
         stability="sgd",
+        network_lr=0.05,
         title="Momentum",
         init=_sgd_init,
         update=_sgd_update,
@@ -180,6 +176,7 @@ register(
     Optimizer(
         name="nesterov",
         stability="sgd",
+        network_lr=0.05,
         title="Nesterov",
         init=_sgd_init,
         update=_sgd_update,
@@ -220,6 +217,7 @@ register(
     Optimizer(
         name="adagrad",
         stability="adaptive",
+        network_lr=0.05,
         title="Adagrad",
         init=_adagrad_init,
         update=_adagrad_update,
@@ -297,6 +295,7 @@ register(
     Optimizer(
         name="rmsprop",
         stability="adaptive",
+        network_lr=0.01,
         title="RMSprop",
         init=_rmsprop_init,
         update=_rmsprop_update,
@@ -374,6 +373,7 @@ register(
     Optimizer(
         name="adadelta",
         stability="adaptive",
+        network_lr=1.0,
         title="Adadelta",
         init=_adadelta_init,
         update=_adadelta_update,

@@ -131,6 +131,7 @@ register(
         "(kellerjordan.github.io/posts/muon); Liu et al. 2025, 'Muon is scalable for LLM "
         "training', arXiv:2502.16982",
         torch_name="Muon",
+        network_lr=0.02,
         cost=StepCost(35, 6.0),
         velocity_key="momentum_buffer",
         check=_check_ns_steps,

@@ -4,6 +4,9 @@
 that share an update rule, and advances every run one step at a time with a single function and
 gradient evaluation for all of them per step. Results come back as numpy arrays with a leading
 ``(n_specs, n_starts)`` shape; statuses are computed from the numbers (see ``diagnostics``).
+
+The step itself (schedules, gradient noise, clipping, the update rules) is ``RunBatch.step``:
+``simulate`` drives it on 2-D surfaces, ``studies.training.train`` on network parameters.
 """
 
 from __future__ import annotations
@@ -11,13 +14,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
-
-from landscapes.base import hessian, value_and_grad
 
 from . import base
 from .base import Spec
@@ -135,6 +135,7 @@ def expand_specs(specs: Sequence[SpecLike]) -> list[ResolvedSpec]:
     for spec in specs:
         name, hp, label = spec_parts(spec)
         opt = base.get(name)
+        hp = opt.from_torch_names(hp)
         schedule = as_schedule(hp.pop("schedule", None))
         k = _sweep_length(name, hp)
         rows = (
@@ -153,37 +154,72 @@ def expand_specs(specs: Sequence[SpecLike]) -> list[ResolvedSpec]:
     return out
 
 
-# --- evaluation oracle -----------------------------------------------------------------------
+# --- the objective and its evaluations -------------------------------------------------------
+
+
+class Objective(Protocol):
+    """What ``simulate`` needs of a surface; ``landscapes.Landscape`` is one.
+
+    ``fn`` maps points ``(..., 2)`` to values ``(...)``; ``value_and_grad`` and ``hessian`` give
+    values with gradients ``(..., 2)`` and Hessians ``(..., 2, 2)`` at points (autograd or closed
+    forms). Optional attributes: ``gradient`` and ``second_derivatives`` (closed forms the runner
+    calls directly, and then runs in inference mode), ``saddles`` and ``all_minima_known`` (read
+    by the diagnostics). ``minima`` holds objects with ``x``, ``y``, ``value`` and ``kind``
+    ("global" or "local").
+    """
+
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    domain: tuple[tuple[float, float], tuple[float, float]]
+    start: tuple[float, float]
+    minima: Sequence[Any]
+
+    def value_and_grad(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def hessian(self, points: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class Evaluations:
+    """The objective as update rules may query it besides the gradient the runner hands them
+    (line searches, Hessians): ``value`` maps parameters ``(R, ..., D)`` to losses ``(R, ...)``,
+    ``value_and_grad`` gives ``(R,)`` losses and ``(R, D)`` gradients, ``hessian`` ``(R, D, D)``.
+    A function that is not available raises ValueError saying why."""
+
+    value: Callable[[torch.Tensor], torch.Tensor]
+    value_and_grad: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+    hessian: Callable[[torch.Tensor], torch.Tensor]
+
+
+def derivatives(landscape: Objective) -> tuple[Callable, Callable]:
+    """``points -> (values, gradients)`` and ``points -> Hessians`` for a landscape: its closed
+    forms where it declares them (``gradient``, ``second_derivatives``), else its own
+    ``value_and_grad`` and ``hessian`` (autograd on ``fn``)."""
+    grad_fn = getattr(landscape, "gradient", None) or landscape.value_and_grad
+    hessian_fn = getattr(landscape, "second_derivatives", None) or landscape.hessian
+    return grad_fn, hessian_fn
 
 
 class _Oracle:
-    """Function, gradient and Hessian evaluations for a slice of the runs, with per-run tallies."""
+    """Evaluations for a slice of the runs (the ``Oracle`` of ``optimizers.base``), with
+    per-run tallies."""
 
-    def __init__(
-        self,
-        fn: Callable[[torch.Tensor], torch.Tensor],
-        grad_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-        hessian_fn: Callable[[torch.Tensor], torch.Tensor],
-        counts: dict[str, torch.Tensor],
-    ):
-        self.fn = fn
-        self.grad_fn = grad_fn
-        self.hessian_fn = hessian_fn
+    def __init__(self, counts: dict[str, torch.Tensor]):
+        self.evaluations: Evaluations | None = None  # set by RunBatch.step
         self.counts = counts
         self.log: list[tuple[str, torch.Tensor | float]] | None = None  # counts while logging
 
     def value_and_grad(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.count("function", 1)
         self.count("gradient", 1)
-        return self.grad_fn(params)
+        return self.evaluations.value_and_grad(params)
 
     def value(self, params: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return self.fn(params)
+            return self.evaluations.value(params)
 
     def hessian(self, params: torch.Tensor) -> torch.Tensor:
         self.count("hessian", 1)
-        return self.hessian_fn(params)
+        return self.evaluations.hessian(params)
 
     def count(self, kind: str, n: torch.Tensor | float) -> None:
         self.counts[kind] += n
@@ -191,16 +227,7 @@ class _Oracle:
             self.log.append((kind, n))
 
 
-def derivatives(landscape: Any) -> tuple[Callable, Callable]:
-    """``points -> (values, gradients)`` and ``points -> Hessians`` for a landscape: its closed
-    forms where it declares them (``Landscape.gradient``, ``Landscape.second_derivatives``),
-    else autograd on ``landscape.fn``."""
-    grad_fn = getattr(landscape, "gradient", None) or partial(value_and_grad, landscape.fn)
-    hessian_fn = getattr(landscape, "second_derivatives", None) or partial(hessian, landscape.fn)
-    return grad_fn, hessian_fn
-
-
-# --- the runner ------------------------------------------------------------------------------
+# --- the batch of runs and its step ------------------------------------------------------------
 
 
 @dataclass
@@ -242,13 +269,12 @@ class _Group:
         self.fixed_counts: dict[str, torch.Tensor] | None = None
 
 
-def rule_groups(
-    specs: list[ResolvedSpec], n: int, steps: int, dtype, device, width: int = 1
+def _rule_groups(
+    specs: Sequence[ResolvedSpec], n: int, steps: int, dtype, device, width: int = 1
 ) -> list[_Group]:
     """The runs of ``specs`` (each repeated for ``n`` starts) grouped by update rule, with their
-    hyperparameters as ``(R, 1)`` tensors over the run axis: what the step loops of ``simulate``
-    and of ``landscapes.network.train`` iterate over. For ``elementwise`` rules the tensors are
-    ``(R, width)`` instead (``simulate`` passes the problem's dimension)."""
+    hyperparameters as ``(R, 1)`` tensors over the run axis. For ``elementwise`` rules the
+    tensors are ``(R, width)`` instead (``simulate`` passes the problem's dimension)."""
     by_rule: dict[tuple, list[int]] = {}
     for i, s in enumerate(specs):
         opt = base.get(s.name)
@@ -291,16 +317,6 @@ def rule_groups(
     return groups
 
 
-def _square_norm(v: torch.Tensor) -> torch.Tensor:
-    """Sum of squares over the last axis, v[..., 0]^2 + v[..., 1]^2 + ...: the same numbers as
-    ``v.square().sum(-1)`` (same additions in the same order) at a fraction of its cost for a
-    last axis of 2, where torch's reduction kernel dominates the step (basin maps)."""
-    out = v[..., 0] * v[..., 0]
-    for i in range(1, v.shape[-1]):
-        out = out + v[..., i] * v[..., i]
-    return out
-
-
 def clip_gradient(grad: torch.Tensor, hp: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """Clip by norm (as torch.nn.utils.clip_grad_norm_), then by value, in runs where enabled."""
     clip = hp["clip_norm"]
@@ -314,8 +330,126 @@ def clip_gradient(grad: torch.Tensor, hp: Mapping[str, torch.Tensor]) -> torch.T
     return grad
 
 
+class RunBatch:
+    """Every run of ``specs`` (each from ``n`` starts) advanced together, one update per step:
+    the engine's one update loop. ``simulate`` drives it on 2-D surfaces and
+    ``studies.training.train`` on network parameters; each supplies the loss and gradient at
+    every step (mini-batches are the caller's business).
+
+    A step applies, per run: the schedule's factor to the learning rate, Gaussian gradient noise
+    (``noise`` times the step's common random numbers, the same for every spec), clipping (by
+    norm, then by value), then the optimizer's update rule. Runs that share an update rule are
+    one group (a contiguous slice of the run axis, whose ``order`` maps positions to specs).
+
+    Args:
+        specs: resolved specs (``expand_specs``).
+        n: runs per spec (start points).
+        steps: the number of steps the schedules are laid out for.
+        dtype, device: of the parameters and hyperparameter tensors.
+        width: the problem's dimension D, for ``elementwise`` rules' ``(R, D)`` hyperparameters
+            (1: ``(R, 1)`` tensors that broadcast; what a network's large D wants).
+        fixed_points: a stationary rule (Newton) whose step left every run of its group where it
+            was repeats that step without computing it (exact only when the gradient depends on
+            the parameters alone: not with mini-batches).
+        record_state: keep the optimizer state's probes (velocity, second moment, effective lr)
+            of every step (``state_history``).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[ResolvedSpec],
+        n: int,
+        steps: int,
+        *,
+        dtype: torch.dtype,
+        device: torch.device | str,
+        width: int = 1,
+        fixed_points: bool = True,
+        record_state: bool = False,
+    ):
+        self.n = n
+        self.groups = _rule_groups(specs, n, steps, dtype, device, width=width)
+        self.order = [i for g in self.groups for i in g.spec_index]  # spec at each position
+        self.size = len(specs) * n
+        self.noisy = any(g.noisy for g in self.groups)
+        self.fixed_points = fixed_points
+        self.record_state = record_state
+        self.counts = {k: torch.zeros(self.size, dtype=dtype, device=device) for k in KINDS}
+        self._oracles = [
+            _Oracle({k: c[g.lo : g.hi] for k, c in self.counts.items()}) for g in self.groups
+        ]
+
+    def start(self, points: torch.Tensor) -> torch.Tensor:
+        """The ``(R, D)`` parameters of every run from the ``(n, D)`` start points (each spec
+        from every start), with every group's optimizer state initialised."""
+        params = points.repeat(self.size // self.n, 1)
+        for g in self.groups:
+            g.state = g.opt.init(params[g.lo : g.hi], g.hp)
+        return params
+
+    def step(
+        self,
+        t: int,
+        params: torch.Tensor,
+        loss: torch.Tensor,
+        grad: torch.Tensor,
+        evaluations: Evaluations,
+        noise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The parameters after update ``t`` (0-based) of every run, from the loss ``(R,)`` and
+        gradient ``(R, D)`` at ``params``. ``noise``: the step's ``(n, D)`` standard normal
+        draws, one row per start (needed when ``noisy``)."""
+        n = self.n
+        new_parts = []
+        for g, oracle in zip(self.groups, self._oracles, strict=True):
+            sl = slice(g.lo, g.hi)
+            hp = g.hp
+            if g.scheduled:
+                factor = g.lr_factors[t].repeat_interleave(n)[:, None]
+                hp = g.hp.with_tensor("lr", g.hp["lr"] * factor)
+            if g.fixed_counts is not None:  # at a fixed point: this step repeats the last one
+                new_parts.append(params[sl])
+                for kind, n_evals in g.fixed_counts.items():
+                    oracle.counts[kind] += n_evals
+            else:
+                gr = grad[sl]
+                if g.noisy:
+                    gr = gr + hp["noise"] * noise.repeat(len(g.spec_index), 1)
+                if g.clipped:
+                    gr = clip_gradient(gr, hp)
+                oracle.evaluations = evaluations
+                may_fix = g.may_fix and self.fixed_points
+                oracle.log = [] if may_fix else None  # the evaluations this step counts
+                new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
+                new_parts.append(new)
+                if oracle.log is not None and torch.equal(new, params[sl]):
+                    g.fixed_counts = {}
+                    for kind, n_evals in oracle.log:
+                        g.fixed_counts[kind] = g.fixed_counts.get(kind, 0.0) + n_evals
+            if self.record_state:  # references only: the rules build new state tensors
+                for kind, (key, _) in g.shows.items():
+                    if key is not None:
+                        g.history.setdefault(kind, []).append(g.state[key])
+        return torch.cat(new_parts) if len(new_parts) > 1 else new_parts[0]
+
+    def state_history(self, kind: str, steps: int) -> torch.Tensor:
+        """``(R, T, D)`` history of a probe ("velocity", "second_moment", "effective_lr") in
+        run-axis order; NaN where a run's optimizer has no such state (``record_state``)."""
+        return torch.cat([g.recorded(kind, steps) for g in self.groups])
+
+
+def _square_norm(v: torch.Tensor) -> torch.Tensor:
+    """Sum of squares over the last axis, v[..., 0]^2 + v[..., 1]^2 + ...: the same numbers as
+    ``v.square().sum(-1)`` (same additions in the same order) at a fraction of its cost for a
+    last axis of 2, where torch's reduction kernel dominates the step (basin maps)."""
+    out = v[..., 0] * v[..., 0]
+    for i in range(1, v.shape[-1]):
+        out = out + v[..., i] * v[..., i]
+    return out
+
+
 def simulate(
-    landscape: Any,
+    landscape: Objective,
     specs: Sequence[SpecLike],
     starts: Any = None,
     steps: int = 200,
@@ -331,11 +465,11 @@ def simulate(
     """Run every spec from every start for ``steps`` steps, all runs batched.
 
     Args:
-        landscape: a ``landscapes.Landscape`` (or any object with ``fn``, ``domain`` and
-            ``minima``): the surface to minimise.
+        landscape: the surface to minimise: a ``landscapes.Landscape``, or any ``Objective``.
         specs: a list of optimizer names, ``(name, hyperparameters)`` pairs or ``Spec`` objects.
             Missing hyperparameters take the optimizer's defaults (torch.optim's where torch has
-            the algorithm). ``"schedule"`` takes a ``Schedule``, a schedule name or a dict. A
+            the algorithm; no gradient noise unless ``noise`` is given; torch's
+            ``betas=(b1, b2)`` is accepted). ``"schedule"`` takes a ``Schedule``, a schedule name or a dict. A
             hyperparameter given as a 1-D array of K values sweeps it: the spec becomes K
             consecutive specs (all swept arrays of one spec have the same length).
         starts: start points, an (N, 2) array or one pair; default the landscape's start.
@@ -382,23 +516,22 @@ def simulate(
         getattr(landscape, a, None) is not None for a in ("gradient", "second_derivatives")
     )
     with torch.inference_mode(closed):
-        groups = rule_groups(resolved, n, steps, dtype, dev, width=start_arr.shape[1])
-        order = [
-            i for g in groups for i in g.spec_index
-        ]  # spec index at each position of the run axis
-
-        start_t = torch.as_tensor(start_arr, dtype=dtype, device=dev)
-        params = start_t.repeat(s_count, 1)
-        counts = {k: torch.zeros(total, dtype=dtype, device=dev) for k in KINDS}
-        oracles = [
-            _Oracle(fn, grad_fn, hessian_fn, {k: c[g.lo : g.hi] for k, c in counts.items()})
-            for g in groups
-        ]
-        for g in groups:
-            g.state = g.opt.init(params[g.lo : g.hi], g.hp)
+        batch = RunBatch(
+            resolved,
+            n,
+            steps,
+            dtype=dtype,
+            device=dev,
+            width=start_arr.shape[1],
+            record_state=record == "full",
+        )
+        order = batch.order  # spec index at each position of the run axis
+        params = batch.start(torch.as_tensor(start_arr, dtype=dtype, device=dev))
+        counts = batch.counts
+        evaluations = Evaluations(fn, grad_fn, hessian_fn)
 
         noise = None
-        if any(g.noisy for g in groups) and steps > 0:
+        if batch.noisy and steps > 0:
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
             noise = torch.randn((steps, n, 2), generator=gen, dtype=dtype).to(dev)
 
@@ -438,35 +571,9 @@ def simulate(
         for t in range(steps):
             loss, grad = grad_fn(params)
             observe(t, params, loss, grad)
-            new_parts = []
-            for g, oracle in zip(groups, oracles, strict=True):
-                sl = slice(g.lo, g.hi)
-                hp = g.hp
-                if g.scheduled:
-                    factor = g.lr_factors[t].repeat_interleave(n)[:, None]
-                    hp = g.hp.with_tensor("lr", g.hp["lr"] * factor)
-                if g.fixed_counts is not None:  # at a fixed point: this step repeats the last one
-                    new_parts.append(params[sl])
-                    for kind, n_evals in g.fixed_counts.items():
-                        oracle.counts[kind] += n_evals
-                else:
-                    gr = grad[sl]
-                    if g.noisy:
-                        gr = gr + hp["noise"] * noise[t].repeat(len(g.spec_index), 1)
-                    if g.clipped:
-                        gr = clip_gradient(gr, hp)
-                    oracle.log = [] if g.may_fix else None  # the evaluations this step counts
-                    new, g.state = g.opt.update(params[sl], loss[sl], gr, g.state, hp, oracle)
-                    new_parts.append(new)
-                    if oracle.log is not None and torch.equal(new, params[sl]):
-                        g.fixed_counts = {}
-                        for kind, n_evals in oracle.log:
-                            g.fixed_counts[kind] = g.fixed_counts.get(kind, 0.0) + n_evals
-                if full:  # references only: the rules build new state tensors every step
-                    for kind, (key, _) in g.shows.items():
-                        if key is not None:
-                            g.history.setdefault(kind, []).append(g.state[key])
-            new_params = torch.cat(new_parts) if len(new_parts) > 1 else new_parts[0]
+            new_params = batch.step(
+                t, params, loss, grad, evaluations, None if noise is None else noise[t]
+            )
             if track_settle:  # final mode keeps no path: remember the last long update as we go
                 moved = _square_norm(new_params - params) > settle_sq
                 last_moved.masked_fill_(moved, t + 1)
@@ -535,5 +642,5 @@ def simulate(
             result.gradients = to_numpy(grad_hist)
             result.updates = np.diff(result.positions, axis=2)
             for kind in PROBES:
-                setattr(result, kind, per_run(torch.cat([g.recorded(kind, steps) for g in groups])))
+                setattr(result, kind, per_run(batch.state_history(kind, steps)))
         return result

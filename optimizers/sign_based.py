@@ -164,6 +164,7 @@ register(
         reference="Chen et al. 2023, 'Symbolic discovery of optimization algorithms', NeurIPS "
         "(reference: lion-pytorch)",
         reference_code="lion_pytorch.Lion (lion-pytorch 0.2.5)",
+        network_lr=0.003,
         cost=StepCost(8, 2.0),
         velocity_key="exp_avg",
     )

@@ -14,7 +14,7 @@ import pytest
 import landscapes
 import optimizers
 from landscapes.teaching import quadratic_eigen
-from optimizers import analysis
+from studies import analysis
 
 KAPPA, ANGLE, LMAX = 100.0, 30.0, 10.0
 

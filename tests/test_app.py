@@ -305,14 +305,14 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
 
     import optimizers
     from app import compute
+    from app.slider_values import likely_entries, log_options
     from app.state import OptimizerEntry
-    from app.views.explorer import likely_entries, log_options
 
     adam, newton = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("newton", lr=0.5)
     key, params, start, steps, seed = "rosenbrock", (), (-1.5, 2.0), 137, 0
     likely = likely_entries((adam, newton))
-    assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, 0.1)) - 1
-    assert len([e for e in likely if e.name == "newton"]) == len(log_options(1e-3, 2.0, 0.5)) - 1
+    assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, (0.1,))) - 1
+    assert len([e for e in likely if e.name == "newton"]) == len(log_options(1e-3, 2.0, (0.5,))) - 1
     compute.runs(key, params, (adam, newton), start, steps, seed)
     compute.prefetch(key, params, likely, start, steps, seed)  # a background thread
     compute.wait_for_prefetch()
@@ -355,8 +355,8 @@ def test_overlapping_prefetches_compute_every_run():
     """A prefetch started while another runs for the same scene computes what that one does not
     (a student adds an optimizer before the first page's prefetch has finished)."""
     from app import compute
+    from app.slider_values import likely_entries
     from app.state import OptimizerEntry
-    from app.views.explorer import likely_entries
 
     adam, rms = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("rmsprop", lr=0.01)
     scene = ("himmelblau", (), (0.25, -0.5), 123, 0)

@@ -19,6 +19,11 @@ VIEWS = {
     "new scene": AppState().to_query(),
     "presenter": {**AppState().to_query(), "present": "1", "theme": "dark"},
     "lesson": lessons.get("himmelblau-basins").query(),
+    "presenter lesson": {
+        **lessons.get("himmelblau-basins").query(),
+        "present": "1",
+        "theme": "dark",
+    },
 }
 
 

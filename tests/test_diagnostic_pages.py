@@ -22,7 +22,7 @@ from app import compute
 from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import BasinState, SweepState, custom_values, with_lr, with_start
 from app.state import AppState, OptimizerEntry
-from optimizers import analysis
+from studies import analysis
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app" / "main.py")

@@ -14,6 +14,7 @@ import pytest
 
 import landscapes
 import optimizers
+import studies
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -176,7 +177,7 @@ def test_every_registered_surface_is_listed_with_its_references():
 # -- package docstrings -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [landscapes, optimizers], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [landscapes, optimizers, studies], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0

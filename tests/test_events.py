@@ -120,3 +120,29 @@ def test_the_contour_writes_the_events_from_their_step(scene, step) -> None:
     trace = fig["data"][listed[gd.event]["trace"]]
     assert trace["x"] == [gd.event_at[0]] and trace["y"] == [gd.event_at[1]]
     assert trace["textfont"]["color"] == colour(slot(gd, 0))
+
+
+def test_events_at_one_place_share_one_text() -> None:
+    """Three runs trapped side by side in Rastrigin's lesson: each has its marker, and the words
+    are written once per place, so they never pile up into an unreadable smear."""
+    from app.charts import contour as contour_chart
+
+    state = lessons.get("rastrigin-traps").view()
+    surface = compute.surface(state.landscape, state.landscape_params)
+    runs = compute.runs(
+        state.landscape,
+        state.landscape_params,
+        state.optimizers,
+        state.start_point(),
+        state.steps,
+        state.seed,
+    )
+    fig = contour_chart.contour_figure(surface, runs, state.steps, log_colour=False).figure
+    events = [fig["data"][e["trace"]] for e in fig["layout"]["meta"]["player"]["events"]]
+    assert len(events) == sum(1 for r in runs if r.event and r.event_at is not None) >= 2
+    texts = [(t["x"][0], t["y"][0]) for t in events if "text" in t["mode"]]
+    assert 1 <= len(texts) < len(events)  # the lesson's runs are trapped side by side
+    near = contour_chart.EVENT_SPACING * 10 * 2**0.5  # the domain is 10 wide
+    for a in range(len(texts)):
+        for b in range(a):
+            assert np.hypot(texts[a][0] - texts[b][0], texts[a][1] - texts[b][1]) > near

@@ -104,10 +104,10 @@ def test_slots_of_a_hand_edited_link():
 
 def run_styles(at: AppTest) -> dict[str, tuple[str, str]]:
     """Each run's (colour, marker) in the contour figure's legend entries, by label (the
-    legend adds the run's state once the step shown reaches it: "<label>: converged")."""
+    legend adds the run's state on a line of its own once the step shown reaches it)."""
     contour = chart_figures(at)[0]
     return {
-        t["name"].split(": ")[0]: (t["line"]["color"], t["marker"]["symbol"])
+        t["name"].split("<br>")[0]: (t["line"]["color"], t["marker"]["symbol"])
         for t in contour["data"]
         if str(t.get("legendgroup", "")).startswith("run") and t.get("showlegend", True)
     }

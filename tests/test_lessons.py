@@ -299,7 +299,9 @@ def train_view(state: NetworkState):
         dropout=state.dropout,
         seed=state.seed,
     )
-    return net.train(
+    from studies.training import train
+
+    return train(
         model,
         F.cross_entropy,
         data,

@@ -16,6 +16,7 @@ from torch.func import functional_call
 
 import landscapes.network as nw
 import optimizers
+from studies import training
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -324,13 +325,13 @@ def test_train_equals_torch_optim(name, hp, torch_cls, torch_hp, dtype, moons):
     model = nw.build_model("mlp", moons, widths=(8, 8), seed=3).to(dtype)
     snap = snapshot(model)
     steps, bs = 25, 32
-    result = nw.train(
+    result = training.train(
         model, F.cross_entropy, moons, [(name, hp), "gd"], steps=steps, batch_size=bs, seed=5
     )
     ref = copy.deepcopy(model)
     opt = torch_cls(ref.parameters(), **torch_hp)
     x, y = moons.x_train.to(dtype), moons.y_train
-    batches = nw.minibatch_indices(len(y), bs, steps, 5)
+    batches = training.minibatch_indices(len(y), bs, steps, 5)
     tol = 1e-10 if dtype == torch.float64 else 2e-5
     for t in range(steps):
         np.testing.assert_allclose(
@@ -350,7 +351,7 @@ def test_train_equals_torch_optim(name, hp, torch_cls, torch_hp, dtype, moons):
 
 def test_train_records_curves_and_rejects_dense(moons, digits):
     model = nw.build_model("mlp", moons, widths=(8,), seed=0)
-    res = nw.train(
+    res = training.train(
         model,
         F.cross_entropy,
         moons,
@@ -374,7 +375,7 @@ def test_train_records_curves_and_rejects_dense(moons, digits):
     np.testing.assert_array_equal(res.theta0, nw.flatten(model)[0].double().numpy())
     for bad in ("newton", "bfgs"):
         with pytest.raises(ValueError, match="dense"):
-            nw.train(model, F.cross_entropy, moons, [bad], steps=2)
+            training.train(model, F.cross_entropy, moons, [bad], steps=2)
     # batch norm + dropout: deterministic from the seed, model untouched
     cnn = nw.build_model("cnn", digits, batch_norm=True, dropout=0.3, seed=0)
     snap = snapshot(cnn)
@@ -387,8 +388,8 @@ def test_train_records_curves_and_rejects_dense(moons, digits):
         10,
         (1, 8, 8),
     )
-    a = nw.train(cnn, F.cross_entropy, small, ["adam"], steps=4, batch_size=16, seed=2)
-    b = nw.train(cnn, F.cross_entropy, small, ["adam"], steps=4, batch_size=16, seed=2)
+    a = training.train(cnn, F.cross_entropy, small, ["adam"], steps=4, batch_size=16, seed=2)
+    b = training.train(cnn, F.cross_entropy, small, ["adam"], steps=4, batch_size=16, seed=2)
     np.testing.assert_array_equal(a.params, b.params)
     assert a.batch_norm == "batch" and np.isfinite(a.train_loss).all()
     assert_unchanged(cnn, snap)
@@ -397,10 +398,10 @@ def test_train_records_curves_and_rejects_dense(moons, digits):
 # --- PCA planes and projection -----------------------------------------------------------------
 
 
-def fake_result(params: np.ndarray) -> nw.TrainingResult:
+def fake_result(params: np.ndarray) -> training.TrainingResult:
     r, t, p = params.shape
     zeros = np.zeros((r, t))
-    return nw.TrainingResult(
+    return training.TrainingResult(
         labels=[f"run{i}" for i in range(r)],
         specs=[],
         steps_recorded=np.arange(t),

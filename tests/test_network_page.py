@@ -421,7 +421,9 @@ def engine_projection(state: NetworkState) -> tuple[np.ndarray, np.ndarray]:
         state.dataset, n_samples=state.samples, noise=state.noise, seed=state.seed
     )
     model = net.build_model("mlp", data, widths=state.widths, seed=state.seed)
-    result = net.train(
+    from studies.training import train
+
+    result = train(
         model,
         torch.nn.CrossEntropyLoss(),
         data,

@@ -200,7 +200,7 @@ def test_the_optimizers_page_names_every_new_optimizers_reference_implementation
 
 
 def test_sign_and_schedule_free_stability_verdicts():
-    from optimizers import analysis
+    from studies import analysis
 
     for name in ("rprop", "lion", "muon"):
         v = analysis.stability_verdict(name, {"lr": 0.5}, [1.0, 1e4], effective_lr=[0.5, 0.5])

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from app.network_state import NetworkState
 from app.search_state import SearchState
 from app.state import AppState, OptimizerEntry
-from optimizers import tuning
+from studies import tuning
 
 # a small search: two surfaces' worth of settings that differ from every default
 SMALL = SearchState(

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 import landscapes
 import optimizers
 from landscapes.formula import custom_landscape
-from optimizers import analysis
+from studies import analysis
 
 BETAS = (0.1, 0.5, 0.9, 0.99)
 LAMBDAS = (0.5, 10.0, 400.0)

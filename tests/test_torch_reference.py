@@ -75,7 +75,7 @@ SURFACES = {
 # Rosenbrock, whose curvature is 1000x Himmelblau's.
 CONFIGS = [
     ("gd", {"lr": 3e-4}),
-    ("sgd", {"lr": 3e-4, "noise": 0.0, "weight_decay": 0.01}),
+    ("sgd", {"lr": 3e-4, "weight_decay": 0.01}),  # no noise: torch's defaults
     ("momentum", {"lr": 2e-4, "momentum": 0.9}),
     ("momentum", {"lr": 2e-4, "momentum": 0.8, "dampening": 0.3}),
     ("nesterov", {"lr": 2e-4, "momentum": 0.9}),
@@ -383,3 +383,104 @@ def test_uniform_batches_take_the_same_path_as_mixed_ones():
         np.testing.assert_allclose(
             alone.positions[0], mixed.positions[i], rtol=0, atol=1e-13, err_msg=str(spec)
         )
+
+
+# torch.optim's own names and defaults, given to both sides exactly as written: nothing of ours
+# (our defaults, our beta1/beta2 spelling) on the torch side. Only the learning rate of the slow
+# defaults is raised where 300 steps would barely move.
+TORCH_NAMED = [
+    ("sgd", torch.optim.SGD, {}),
+    ("sgd", torch.optim.SGD, {"lr": 0.003}),  # the issue's example: no gradient noise
+    ("sgd", torch.optim.SGD, {"lr": 0.003, "momentum": 0.9, "nesterov": True}),
+    ("adagrad", torch.optim.Adagrad, {}),
+    ("rmsprop", torch.optim.RMSprop, {}),
+    ("adadelta", torch.optim.Adadelta, {}),
+    ("adam", torch.optim.Adam, {}),
+    ("adam", torch.optim.Adam, {"lr": 0.01, "betas": (0.8, 0.95)}),
+    ("adam", torch.optim.Adam, {"lr": 0.01, "betas": [0.5, 0.9], "amsgrad": True}),
+    ("adamw", torch.optim.AdamW, {}),
+    ("adamw", torch.optim.AdamW, {"lr": 0.01, "betas": (0.85, 0.99), "weight_decay": 0.1}),
+    ("nadam", torch.optim.NAdam, {}),
+    ("nadam", torch.optim.NAdam, {"lr": 0.01, "betas": (0.8, 0.95)}),
+    ("radam", torch.optim.RAdam, {}),
+    ("radam", torch.optim.RAdam, {"lr": 0.01, "betas": (0.8, 0.95)}),
+    ("adamax", torch.optim.Adamax, {}),
+    ("adamax", torch.optim.Adamax, {"lr": 0.01, "betas": (0.8, 0.95)}),
+]
+
+
+def plain_torch_run(fn, cls, kwargs, start, steps=STEPS) -> np.ndarray:
+    """Positions (steps+1, 2) of ``cls([x], **kwargs)``: torch's defaults for the rest."""
+    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = cls([x], foreach=False, **kwargs)
+    path = [x.detach().clone()]
+    for _ in range(steps):
+        opt.zero_grad()
+        fn(x).backward()
+        opt.step()
+        path.append(x.detach().clone())
+    return torch.stack(path).numpy()
+
+
+@pytest.mark.parametrize(
+    "name,cls,kwargs", TORCH_NAMED, ids=[f"{n}-{sorted(k)}" for n, _, k in TORCH_NAMED]
+)
+def test_torch_names_and_defaults_behave_as_torch(name, cls, kwargs):
+    land = HIMMELBLAU
+    start = [0.0, 0.0]
+    ours = optimizers.simulate(land, [(name, kwargs)], starts=[start], steps=STEPS).positions
+    ref = plain_torch_run(land.fn, cls, kwargs, start)
+    assert np.abs(ref[-1] - ref[0]).max() > 1e-3  # it moved
+    assert np.abs(ours[0, 0] - ref).max() <= TOL
+
+
+def test_sgd_adds_no_noise_unless_asked():
+    start = [[0.0, 0.0]]
+    plain = optimizers.simulate(HIMMELBLAU, [("sgd", {"lr": 0.003})], starts=start, steps=50)
+    again = optimizers.simulate(
+        HIMMELBLAU, [("sgd", {"lr": 0.003})], starts=start, steps=50, seed=9
+    )
+    np.testing.assert_array_equal(plain.positions, again.positions)  # the seed plays no part
+    noisy = optimizers.simulate(
+        HIMMELBLAU, [("sgd", {"lr": 0.003, "noise": 1.0})], starts=start, steps=50
+    )
+    assert np.abs(noisy.positions - plain.positions).max() > 1e-3
+
+
+def test_betas_and_beta1_beta2_are_the_same_setting():
+    land = HIMMELBLAU
+    a = optimizers.simulate(land, [("nadam", {"lr": 0.01, "betas": (0.7, 0.9)})], steps=60)
+    b = optimizers.simulate(land, [("nadam", {"lr": 0.01, "beta1": 0.7, "beta2": 0.9})], steps=60)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    assert optimizers.get("adam").resolve({"betas": (0.7, 0.9)})["beta2"] == 0.9
+
+
+def test_a_sweep_of_betas_pairs():
+    pairs = np.array([[0.8, 0.9], [0.9, 0.999]])
+    swept = optimizers.simulate(HIMMELBLAU, [("adam", {"lr": 0.05, "betas": pairs})], steps=40)
+    assert len(swept.specs) == 2
+    for i, (b1, b2) in enumerate(pairs):
+        one = optimizers.simulate(
+            HIMMELBLAU, [("adam", {"lr": 0.05, "beta1": b1, "beta2": b2})], steps=40
+        )
+        np.testing.assert_allclose(swept.positions[i], one.positions[0], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "spec,needle",
+    [
+        (("adam", {"betas": (0.8, 0.9), "beta1": 0.8}), "not both"),
+        (("adamw", {"betas": (0.8, 0.9), "beta2": 0.9}), "not both"),
+        (("adam", {"betas": 0.9}), "must be a pair"),
+        (("adam", {"betas": (0.8, 0.9, 0.99)}), "must be a pair"),
+        (("adam", {"betas": ("a", "b")}), "must be a pair"),
+        (("adam", {"betas": (0.8, 1.5)}), "'beta2' must be in"),
+        (("sgd", {"betas": (0.8, 0.9)}), "unknown hyperparameter 'betas'"),
+    ],
+)
+def test_bad_betas_are_clear_errors(spec, needle):
+    with pytest.raises(ValueError, match=needle):
+        optimizers.simulate(HIMMELBLAU, [spec], steps=1)
+    name, hp = spec
+    with pytest.raises(ValueError, match=needle):
+        optimizers.get(name).resolve(hp)

@@ -10,7 +10,7 @@ import pytest
 
 import landscapes
 import optimizers
-from optimizers import tuning
+from studies import tuning
 
 # Adam on Rosenbrock from (-1.5, 2), 100 steps: no run diverges, the good region is a band.
 PROBLEM = tuning.Problem("rosenbrock", (), "adam", (), None, 100, 0)

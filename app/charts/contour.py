@@ -5,6 +5,7 @@ and the invisible click grid."""
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,7 @@ from .style import (
     SMALL_FONT,
     colour,
     domain_decimals,
+    domain_diagonal,
     plot_area,
     slot,
     symbol,
@@ -54,6 +56,7 @@ CLICK_GRID_SPACING = 24
 LEFT, BOTTOM, COLOUR_BAR_ROOM = 80, 70, 110
 LEGEND_SYMBOL, CHAR_WIDTH = 52, 7.2  # a legend entry's symbol, and a character of its text
 LEGEND_LINE, LEGEND_GAP = 22, 8  # a line of legend text; the gap between two entries
+EVENT_SPACING = 0.12  # events closer than this fraction of the diagonal share one text
 LEGEND_SEP = "<br>"  # a run's state (converged, diverged at step k) on a line under its label
 ARROW_GREY = "#4d4d4d"  # the gradient and momentum arrows; their heads take the run colour
 _KEEP_OPACITY = {"marker": {"opacity": 1}}  # a click selection must not fade the other markers
@@ -396,9 +399,14 @@ def _contour(
             }
         )
     events = []  # what the diagnosis says, written at its place once the shown step reaches it
+    written: list[tuple[float, float]] = []  # where words are written: one text per place
+    near = EVENT_SPACING * domain_diagonal(surface.domain)
     for i, run in enumerate(runs):
-        trace = _event_trace(run, i, total, step, surface.domain, plot_w)
+        words = run.event_at is not None and all(math.dist(run.event_at, p) > near for p in written)
+        trace = _event_trace(run, i, total, step, surface.domain, plot_w, words)
         if trace is not None:
+            if words:
+                written.append(run.event_at)
             events.append({"trace": len(traces), "step": int(run.event_step), "text": run.event})
             traces.append(trace)
     if arrows and runs:
@@ -501,10 +509,12 @@ def _event_trace(
     step: int,
     domain: tuple[tuple[float, float], tuple[float, float]],
     plot_w: int,
+    words: bool = True,
 ) -> dict[str, Any] | None:
     """The run's event (``Run.event``, from the diagnosis) as a small marker at ``event_at`` with
-    its words beside it, in the run's colour, visible from ``event_step`` on (the player shows it
-    as the step moves); None where there is no event or no drawable place.
+    its words beside it (unless not ``words``: another run's are written there already; the
+    legend tells each run's state), in the run's colour, visible from ``event_step`` on (the
+    player shows it as the step moves); None where there is no event or no drawable place.
 
     The words go beside the point, right of it where they fit in the plot's ``plot_w`` pixels,
     else left of it, else centred; above it in the plot's lower half, below it in the upper half,
@@ -530,7 +540,7 @@ def _event_trace(
         "type": "scatter",
         "x": [x],
         "y": [y],
-        "mode": "markers+text",
+        "mode": "markers+text" if words else "markers",
         "text": [text],
         "textposition": f"{level} {side}",
         "textfont": {

@@ -19,9 +19,10 @@ from plotly.subplots import make_subplots
 
 from .runtime import RawFigure, template_layout, typed_array
 from .style import OKABE_ITO, number_text, position_text
+from .surface import ColourLevels
 
 if TYPE_CHECKING:
-    from optimizers.analysis import (
+    from studies.analysis import (
         BasinResult,
         Curvature,
         QuadraticTheory,
@@ -267,10 +268,9 @@ def _discrete_scale(colours: Sequence[str]) -> list[list[Any]]:
 
 
 def _contour_z(surface: Surface) -> np.ndarray:
+    """The surface's values on its colour axis: the explorer's rule (``ColourLevels``)."""
     z = surface.z.astype(np.float64)
-    if surface.log_scale:
-        z = np.log10(np.maximum(z - np.nanmin(z), 0.0) + 1e-6 * (1 + np.nanmax(np.abs(z))))
-    return z.astype(np.float32)
+    return ColourLevels.of(z, surface.log_scale).value(z).astype(np.float32)
 
 
 def basins_figure(surface: Surface, maps: Sequence[BasinResult], *, columns: int = 3) -> go.Figure:

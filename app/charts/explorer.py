@@ -171,8 +171,10 @@ def _surface3d_base(surface: Surface, log_colour: bool, max_grid: int) -> _Surfa
         uirevision=f"{surface.key}:{surface.domain}:{log_colour}",
         hoverlabel={"font": {"size": SMALL_FONT}},
         scene={
-            "xaxis": axis("x", range=[x0, x1], nticks=3),
-            "yaxis": axis("y", range=[y0, y1], nticks=3),
+            # x and y without numbers (the contour beside has them): at the near corner the
+            # two axes' labels would overlap
+            "xaxis": axis("x", range=[x0, x1], showticklabels=False),
+            "yaxis": axis("y", range=[y0, y1], showticklabels=False),
             "zaxis": axis(
                 "f (log)" if log_colour else "f",
                 range=[levels.vmin, levels.vmax + 2 * lift],

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from optimizers.tuning import DenseObjective, SearchResult
+from studies.tuning import DenseObjective, SearchResult
 
 from .style import colour, fmt
 from .surface import ColourLevels, surface_png

@@ -141,6 +141,7 @@ def render() -> None:
     st.dataframe(
         diagnostic_charts.basin_rows(maps),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             n: st.column_config.NumberColumn(format="%.1f %%")

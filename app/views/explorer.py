@@ -8,7 +8,6 @@ The scene is also kept in ``st.session_state.scene`` for the other pages.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from app.labels import lowest_free, unique_labels
 from app.literal import show_link_messages, show_problem
 from app.page_links import sync_url
 from app.plotly_view import clicked_point, plotly_view, stepped
+from app.slider_values import likely_entries, log_options
 from app.state import (
     CUSTOM,
     MAX_OPTIMIZERS,
@@ -42,7 +42,6 @@ from optimizers import Schedule
 from optimizers.schedules import FIELD_RANGES as SCHEDULE_RANGES
 
 T = TypeVar("T")
-STEPS_PER_DECADE = 8  # values per decade on log-scale sliders
 INT_SCHEDULE_FIELDS = ("step_size", "t_max", "warmup")
 # text versions of the figures' end-of-path symbols, to name each optimizer's marker in the sidebar
 MARKER_TEXT = ("●", "■", "◆", "▲", "⬟", "⬢", "★", "✚")
@@ -241,7 +240,9 @@ def remove_entry(eid: int) -> None:
 
 
 def add_selected() -> None:
-    add_entry(OptimizerEntry.make(st.session_state.new_optimizer))
+    name = st.session_state.new_optimizer
+    # the optimizer's suggested settings on a surface (SGD's gradient noise), set explicitly
+    add_entry(OptimizerEntry.make(name, **dict(optimizers.get(name).surface_settings)))
 
 
 def start_from_click() -> None:
@@ -265,41 +266,6 @@ def on_step() -> None:
 # --- widgets ---------------------------------------------------------------------------------------
 
 
-def log_options(low: float, high: float, value: float) -> list[float]:
-    """Values for a log-scale slider: a few per decade between low and high, plus the current."""
-    exps = np.arange(
-        np.floor(np.log10(low) * STEPS_PER_DECADE), np.ceil(np.log10(high) * STEPS_PER_DECADE) + 1
-    )
-    grid = {float(f"{10 ** (e / STEPS_PER_DECADE):.3g}") for e in exps}
-    return sorted(grid | {float(value)})
-
-
-def likely_entries(entries: tuple[OptimizerEntry, ...]) -> list[OptimizerEntry]:
-    """What a student moving a learning-rate slider asks for next (see ``compute.prefetch``):
-    every other value on each optimizer's slider, the nearest first (each optimizer's nearest
-    values, then the next ones...), so that a prefix cut to the compute budget keeps the likeliest.
-    The runs of one optimizer are rows of the same tensors, and a step's cost is mostly the
-    number of small operations, not of rows: 50 runs of Adam cost little more than one does."""
-    ranked: list[list[OptimizerEntry]] = []
-    for entry in entries:
-        h = next((h for h in optimizers.get(entry.name).all_hyperparams() if h.name == "lr"), None)
-        lr = entry.values.get("lr")
-        if h is None or not h.log or not lr or lr <= 0:
-            continue
-        lo, hi = h.ui or (h.low, h.high)
-        values = sorted(
-            (v for v in log_options(min(lo, lr), max(hi, lr), lr) if v != lr),
-            key=lambda v: abs(np.log(v / lr)),
-        )
-        mine = []
-        for value in values:
-            with contextlib.suppress(ValueError):  # a slider value outside the allowed range
-                hp = {**dict(entry.hyperparams), "lr": value}
-                mine.append(OptimizerEntry.make(entry.name, schedule=entry.schedule, **hp))
-        ranked.append(mine)
-    return [e for rank in itertools.zip_longest(*ranked) for e in rank if e is not None]
-
-
 def hyperparam_widget(eid: int, h: optimizers.HyperParam, disabled: bool = False) -> None:
     key = wkey(eid, h.name)
     value = st.session_state.get(key, h.default)
@@ -318,7 +284,7 @@ def hyperparam_widget(eid: int, h: optimizers.HyperParam, disabled: bool = False
             help=h.description,
         )
     elif h.log and value > 0:
-        options = log_options(min(lo, value), max(hi, value), value)
+        options = log_options(min(lo, value), max(hi, value), (value,))
         st.select_slider(
             h.name, options=options, key=key, format_func=lambda v: f"{v:g}", help=h.description
         )
@@ -620,14 +586,14 @@ def export_buttons(
 def lesson_panel(lesson_id: str) -> None:
     """The open lesson's title, explanation and what to notice."""
     lesson = lessons.get(lesson_id)
-    with st.container(border=True):
-        left, right = st.columns([4, 1.3], vertical_alignment="center")
-        left.subheader(f"Lesson: {lesson.title}")
-        if visible("lessons"):
-            right.button("Close lesson", on_click=close_lesson, width="stretch")
-        st.markdown(f"**What to notice:** {lesson.notice}")
-        with st.expander("Why: the explanation"):
+    with st.container(border=True):  # short: the chart below must stay on the first screen
+        title, why, close = st.columns([4, 1, 1.3], vertical_alignment="center")
+        title.subheader(f"Lesson: {lesson.title}")
+        with why.popover("Why?", width="stretch", help="The explanation"):
             st.markdown(lesson.explanation)
+        if visible("lessons"):
+            close.button("Close lesson", on_click=close_lesson, width="stretch")
+        st.markdown(f"**What to notice:** {lesson.notice}")
 
 
 # --- page ------------------------------------------------------------------------------------------
@@ -713,7 +679,7 @@ def render() -> None:
     if state.lesson is None:
         st.header(surface.name)
         st.caption(surface.notice)
-    else:  # the lesson's title heads the page; the surface is named in one line
+    elif not state.present:  # the lesson's title heads the page; the surface in one line
         st.caption(f"**{surface.name}**: {surface.notice}")
     if steps < state.steps:
         n = len(state.optimizers)

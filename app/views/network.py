@@ -44,21 +44,6 @@ from app.plotly_view import CHART_CONFIG, plotly_view
 T = TypeVar("T")
 MARKER_TEXT = ("●", "■", "◆", "▲")  # the plane figure's end-of-path symbols, to name each run
 UI_MAX_STEPS = 1000
-# starting learning rates when an optimizer is added: values that train these small networks
-NETWORK_LR = {
-    "gd": 0.1,
-    "sgd": 0.1,
-    "momentum": 0.05,
-    "nesterov": 0.05,
-    "adagrad": 0.05,
-    "rmsprop": 0.01,
-    "adadelta": 1.0,
-    "adam": 0.01,
-    "adamw": 0.01,
-    "nadam": 0.01,
-    "radam": 0.01,
-    "adamax": 0.02,
-}
 LR_CHOICES = sorted({m * 10.0**e for e in range(-4, 3) for m in (1, 2, 5)} - {200.0, 500.0})
 BATCH_CHOICES = (0, 16, 32, 64, 128, 256, 512)
 WD_CHOICES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
@@ -147,7 +132,7 @@ def current_state() -> NetworkState:
     """The state the widgets describe."""
     ss = st.session_state
     entries = tuple(
-        NetOptimizer.make(name, float(ss.get(lr_key(name), NETWORK_LR.get(name, 0.01))))
+        NetOptimizer.make(name, float(ss.get(lr_key(name), optimizers.get(name).start_lr)))
         for name in ss.net_opts
     )
     data = ss.net_data
@@ -256,7 +241,7 @@ def sidebar() -> None:
         for i, name in enumerate(ss.net_opts):
             key = lr_key(name)
             if key not in ss:
-                ss[key] = NETWORK_LR.get(name, 0.01)
+                ss[key] = optimizers.get(name).start_lr  # one that trains these networks
             st.select_slider(
                 f"{MARKER_TEXT[i % len(MARKER_TEXT)]} {titles[name]} learning rate",
                 options=lr_options(ss[key]),
@@ -410,6 +395,7 @@ def curvature_panel(state: NetworkState, training: compute.Training) -> None:
     st.dataframe(
         nfig.curvature_rows(curv, training.labels, training.lrs),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             "Learning rate": st.column_config.NumberColumn(format="%.4g"),
@@ -541,6 +527,7 @@ def render() -> None:
         st.dataframe(
             nfig.path_rows(plane, every),
             hide_index=True,
+            placeholder="—",  # a missing value reads as a dash, not "None"
             width="stretch",
             column_config={
                 name: st.column_config.NumberColumn(format="%.4g")

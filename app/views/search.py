@@ -33,11 +33,11 @@ from app.search_state import (
     SearchState,
     default_range,
 )
+from app.slider_values import log_options
 from app.state import AppState
-from optimizers import tuning
+from studies import tuning
 
 T = TypeVar("T")
-STEPS_PER_DECADE = 4
 COLUMNS = 3
 
 VERDICT = (
@@ -218,15 +218,6 @@ def widget_state() -> SearchState:
     )
 
 
-def log_options(low: float, high: float, extra: tuple[float, ...] = ()) -> list[float]:
-    """Log-spaced slider values between low and high, plus the current ones."""
-    exps = np.arange(
-        np.floor(np.log10(low) * STEPS_PER_DECADE), np.ceil(np.log10(high) * STEPS_PER_DECADE) + 1
-    )
-    values = {float(f"{10 ** (e / STEPS_PER_DECADE):.2g}") for e in exps}
-    return sorted(values | {float(v) for v in extra})
-
-
 def sidebar() -> None:
     ss = st.session_state
     with st.sidebar:
@@ -315,7 +306,7 @@ def sidebar() -> None:
             )
 
         st.subheader("Search space")
-        options = log_options(1e-6, 10.0, (ss.s_lr_low, ss.s_lr_high))
+        options = log_options(1e-6, 10.0, (ss.s_lr_low, ss.s_lr_high), per_decade=4, digits=2)
         for key, label in (("s_lr_low", "Learning rate from"), ("s_lr_high", "Learning rate to")):
             st.select_slider(label, options=options, key=key, format_func=lambda v: f"{v:g}")
         names = tuning.searchable(ss.s_optimizer)
@@ -475,6 +466,7 @@ def render() -> None:
     st.dataframe(
         summary_rows(results, dense),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         column_config={
             k: st.column_config.NumberColumn(format="%.3g")
             for k in ("Best score", "lr", space.param)

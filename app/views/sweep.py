@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+import optimizers
 from app import budget, compute, diagnostic_compute
 from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import (
@@ -30,7 +31,6 @@ from app.page_links import open_diagnostic_page
 from app.plotly_view import clicked, plotly_view
 from app.state import STEPS_RANGE
 
-HEAVY_BALL = ("momentum", "sgd")  # optimizers whose momentum is Polyak's heavy ball
 OBJECTIVE_NAMES = {"final_loss": "final loss after the run", "steps": "steps to converge"}
 
 
@@ -169,8 +169,10 @@ def render() -> None:
         return
     land = scene.surface()
     minima = [m.value for m in land.minima if m.kind == "global"]
-    betas = [
-        e.values.get("momentum") if e.name in HEAVY_BALL and not e.values.get("nesterov") else None
+    betas = [  # the heavy-ball runs' momentum (Polyak's, not Nesterov's)
+        e.values.get("momentum")
+        if optimizers.get(e.name).has_momentum and not e.values.get("nesterov")
+        else None
         for e in scene.optimizers
     ]
     fig = diagnostic_charts.sweep_figure(
@@ -188,6 +190,7 @@ def render() -> None:
     st.dataframe(
         diagnostic_charts.sweep_rows(sweep),
         hide_index=True,
+        placeholder="—",  # a missing value reads as a dash, not "None"
         width="stretch",
         column_config={
             name: st.column_config.NumberColumn(format="%.4g")
@@ -227,6 +230,7 @@ def render() -> None:
                 )
             ],
             hide_index=True,
+            placeholder="—",  # a missing value reads as a dash, not "None"
             column_config={
                 n: st.column_config.NumberColumn(format="%.4g") for n in ("Tuned lr", "Final loss")
             },

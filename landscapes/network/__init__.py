@@ -9,6 +9,9 @@
 ...                     resolution=11)
 >>> z.shape
 (11, 11)
+
+Training (``train``, batched over optimizers) is a study built on the optimizers' runner:
+``studies.training``.
 """
 
 from .curvature import critical_learning_rate, hessian_directions, hessian_eigenpairs, hessian_trace
@@ -29,7 +32,6 @@ from .params import (
 from .plane import plane_landscape
 from .projection import PcaPlane, pca_directions, plane_points, project
 from .surface import grid_axis, interpolate, loss_at, loss_surface
-from .training import TrainingResult, minibatch_indices, train
 
 __all__ = [
     "DATASETS",
@@ -40,7 +42,6 @@ __all__ = [
     "NetworkEvaluator",
     "ParamSpec",
     "PcaPlane",
-    "TrainingResult",
     "as_flat",
     "build_model",
     "critical_learning_rate",
@@ -54,7 +55,6 @@ __all__ = [
     "load_dataset",
     "loss_at",
     "loss_surface",
-    "minibatch_indices",
     "orthogonalize_direction",
     "param_spec",
     "pca_directions",
@@ -62,7 +62,6 @@ __all__ = [
     "plane_points",
     "project",
     "random_directions",
-    "train",
     "unflatten",
     "with_params",
 ]

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from .evaluator import intra_op_threads
-from .training import TrainingResult
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def plane_points(center: Any, d1: Any, d2: Any, a: Any, b: Any) -> np.ndarray:
 
 
 def pca_directions(
-    result: TrainingResult,
+    result: Any,
     *,
     runs: Any = None,
     center_run: int = 0,
@@ -104,7 +103,8 @@ def pca_directions(
     """The PCA plane of the selected runs' trajectories about one run's point (module docstring).
 
     Args:
-        result: a ``TrainingResult``.
+        result: a ``studies.training.TrainingResult`` (or anything with its ``params``,
+            an (R, T, P) array of trajectories).
         runs: indices of the runs to include (default all); runs with non-finite parameters
             (diverged) are skipped.
         center_run, center_step: the centre is ``result.params[center_run, center_step]``

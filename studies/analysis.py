@@ -29,9 +29,8 @@ import numpy as np
 import torch
 
 from landscapes.base import hessian
-
-from .base import get as get_optimizer
-from .runner import SpecLike, simulate, spec_parts
+from optimizers import SpecLike, simulate, spec_parts
+from optimizers import get as get_optimizer
 
 DIVERGED = -1  # basin label: the run blew up
 NOT_CONVERGED = -2  # basin label: the run did not settle at a known minimum

@@ -5,8 +5,8 @@ mini-batches (and the same dropout masks and gradient noise: common random numbe
 differ only in the optimizer. The runs are one computation: parameters are an (R, P) tensor,
 the forward pass evaluates the R networks together (hand-batched kernels for nn.Sequential
 models, ``torch.func.vmap`` over ``functional_call`` otherwise) and one backward pass gives the
-R gradients; the update rules are ``optimizers.get(name).update`` exactly as ``simulate`` calls
-them (schedules, gradient noise and clipping included).
+R gradients; the updates are the runner's (``optimizers.RunBatch``, the step ``simulate`` takes:
+schedules, gradient noise and clipping included).
 
 Modes: training runs in training mode (dropout active, one seeded mask per step shared by all
 runs; batch norm normalises with the statistics of the current mini-batch, per run). Running
@@ -31,20 +31,11 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from optimizers import base as opt_base
-from optimizers.base import Spec
-from optimizers.runner import (
-    ResolvedSpec,
-    SpecLike,
-    clip_gradient,
-    expand_specs,
-    rule_groups,
-    spec_parts,
-)
-
-from .data import Dataset
-from .evaluator import LossFn, NetworkEvaluator, has_batch_norm, private_copy
-from .params import flatten
+import optimizers
+from landscapes.network.data import Dataset
+from landscapes.network.evaluator import LossFn, NetworkEvaluator, has_batch_norm, private_copy
+from landscapes.network.params import flatten
+from optimizers import Evaluations, ResolvedSpec, RunBatch, SpecLike, expand_specs
 
 DENSE = ("newton", "bfgs")
 
@@ -109,42 +100,26 @@ def minibatch_indices(
     return out[:steps]
 
 
-class _Oracle:
-    """Function values on the current mini-batch for update rules with a line search."""
+def _unavailable(what: str):
+    def fail(params: torch.Tensor):
+        raise ValueError(what)
 
-    def __init__(self, losses):
-        self.losses = losses
-
-    def value_and_grad(self, params: torch.Tensor):
-        raise ValueError("this optimizer needs extra gradient evaluations: not supported")
-
-    def value(self, params: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            lead = params.shape[:-1]
-            return self.losses(params.reshape(-1, params.shape[-1])).reshape(lead)
-
-    def hessian(self, params: torch.Tensor):
-        raise ValueError("dense Hessians are not available for networks")
-
-    def count(self, kind, n) -> None:
-        pass
-
-
-def _network_spec(spec: SpecLike) -> Spec:
-    """The spec with the artificial gradient noise defaulting to 0 (see ``train``)."""
-    name, hp, label = spec_parts(spec)
-    hp.setdefault("noise", 0.0)
-    return Spec(name, hp, label)
+    return fail
 
 
 def _check(resolved: list[ResolvedSpec]) -> None:
     for s in resolved:
-        opt = opt_base.get(s.name)
+        opt = optimizers.get(s.name)
         if s.name in DENSE or "hessian" in opt.needs:
             raise ValueError(
-                f"optimizer {s.name!r} keeps a dense P x P matrix per run (Hessian or "
-                f"inverse-Hessian estimate): not feasible for networks with thousands of "
+                f"optimizer {s.name!r} needs Hessians (or keeps a dense P x P inverse-Hessian "
+                f"estimate per run): not feasible for networks with thousands of "
                 f"parameters; use lbfgs or a first-order method"
+            )
+        if "gradient" in opt.needs:
+            raise ValueError(
+                f"optimizer {s.name!r} evaluates gradients at other points than the iterate "
+                f"(SAM's perturbed point): not supported by network training"
             )
 
 
@@ -168,10 +143,8 @@ def train(
         dataset: training and validation data (``load_dataset``).
         specs: as ``optimizers.simulate``: names, (name, hyperparameters) pairs or Specs;
             a 1-D array sweeps a hyperparameter; "schedule", "noise", "clip_norm",
-            "clip_value" work as in ``simulate``, except that the artificial gradient noise
-            defaults to 0 for every optimizer (on 2-D surfaces "sgd" adds noise of std 1 to
-            stand for mini-batch noise; here the mini-batches are real). Pass "noise" to add
-            Gaussian noise anyway.
+            "clip_value" work as in ``simulate`` (no artificial gradient noise unless "noise"
+            asks for it: the mini-batches are real).
         steps: optimizer steps.
         batch_size: mini-batch size (None: full batch).
         seed: seed of the batch order, dropout masks and gradient noise.
@@ -188,11 +161,7 @@ def train(
     if not (math.isfinite(weight_decay) and weight_decay >= 0):
         raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
     steps, wd = int(steps), float(weight_decay)
-    labels = [s.label for s in expand_specs(specs)]  # labels as simulate makes them
-    resolved = [
-        ResolvedSpec(s.name, s.hyperparams, s.schedule, label)
-        for s, label in zip(expand_specs([_network_spec(s) for s in specs]), labels, strict=True)
-    ]
+    resolved = expand_specs(specs)
     if not resolved:
         raise ValueError("no optimizer specs given")
     _check(resolved)
@@ -245,17 +214,16 @@ def train(
         return losses.detach(), g.detach()
 
     r = len(resolved)
-    groups = rule_groups(resolved, 1, steps, dtype, device)
-    order = [i for g in groups for i in g.spec_index]
-    params = theta0.to(dtype).repeat(r, 1)
-    for g in groups:
-        g.state = g.opt.init(params[g.lo : g.hi], g.hp)
+    batch = RunBatch(resolved, 1, steps, dtype=dtype, device=device, fixed_points=False)
+    params = batch.start(theta0.to(dtype)[None])
     noise_gen = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
     batches = minibatch_indices(n, batch_size, steps, seed)
     record = sorted(set(range(0, steps + 1, int(record_every))) | {steps})
     recorded = [params.clone()] if 0 in record else []
     diverged_at = torch.full((r,), -1, dtype=torch.long)
     first_loss = None
+    no_gradients = _unavailable("this optimizer needs extra gradient evaluations: not supported")
+    no_hessians = _unavailable("dense Hessians are not available for networks")
 
     for t in range(steps):
         idx = batches[t]
@@ -267,32 +235,25 @@ def train(
             ~torch.isfinite(losses) | (losses > 1e6 * first_loss) | ~torch.isfinite(params).all(-1)
         )
         diverged_at = torch.where((diverged_at < 0) & bad.cpu(), t, diverged_at)
-        oracle = _Oracle(lambda p, xb=xb, yb=yb, t=t: batch_losses(p, xb, yb, t))
-        new_parts = []
+
+        def value(p: torch.Tensor, xb=xb, yb=yb, t=t) -> torch.Tensor:
+            """Losses on this step's mini-batch (line searches): (R, ..., P) -> (R, ...)."""
+            lead = p.shape[:-1]
+            return batch_losses(p.reshape(-1, p.shape[-1]), xb, yb, t).reshape(lead)
+
         noise = None
-        for g in groups:
-            sl = slice(g.lo, g.hi)
-            hp = g.hp
-            if g.scheduled:
-                hp = g.hp.with_tensor("lr", g.hp["lr"] * g.lr_factors[t][:, None])
-            gr = grad[sl]
-            if g.noisy:
-                if noise is None:
-                    noise = torch.randn(spec.size, generator=noise_gen, dtype=dtype).to(device)
-                gr = gr + hp["noise"] * noise
-            if g.clipped:
-                gr = clip_gradient(gr, hp)
-            with torch.no_grad():
-                new, g.state = g.opt.update(params[sl], losses[sl], gr, g.state, hp, oracle)
-            new_parts.append(new)
-        params = (torch.cat(new_parts) if len(new_parts) > 1 else new_parts[0]).detach()
+        if batch.noisy:  # one draw per step, shared by every run (common random numbers)
+            noise = torch.randn(spec.size, generator=noise_gen, dtype=dtype).to(device)[None]
+        with torch.no_grad():
+            evaluations = Evaluations(value, no_gradients, no_hessians)
+            params = batch.step(t, params, losses, grad, evaluations, noise).detach()
         if t + 1 in record:
             recorded.append(params.clone())
     final_bad = ~torch.isfinite(params).all(-1).cpu()
     diverged_at = torch.where((diverged_at < 0) & final_bad, steps, diverged_at)
 
     # back to the caller's order (runs sharing an update rule were grouped)
-    inverse = torch.as_tensor(np.argsort(order))
+    inverse = torch.as_tensor(np.argsort(batch.order))
     traj = torch.stack(recorded, 1)[inverse]  # (R, T, P)
     diverged_at = diverged_at[inverse]
     t_count = traj.shape[1]

@@ -45,7 +45,7 @@ searcher runs alone (``run_search``) or with others (``run_searches``).
 
 A second problem kind, ``NetworkProblem``: the optimizer trains a small MLP classifier
 (``landscapes.network``) and the objective is log10 of the validation loss after N steps; a batch
-of trials is one batched ``landscapes.network.train`` call. It has the same interface
+of trials is one batched ``studies.training.train`` call. It has the same interface
 (``optimizer``, ``fixed``, ``evaluate``, ``objective_text``) and goes wherever a ``Problem`` does.
 """
 
@@ -62,9 +62,7 @@ import numpy as np
 import optuna
 
 import landscapes
-
-from . import base
-from .runner import simulate
+from optimizers import base, simulate
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -431,9 +429,11 @@ def _network_setup(
     """(data set, seeded model, initial validation loss) of a network problem, built once."""
     from landscapes import network as nw
 
+    from .training import train
+
     data = nw.load_dataset(dataset, n_samples=n_samples, noise=noise, seed=seed)
     model = nw.build_model("mlp", data, widths=widths, seed=seed)
-    start = nw.train(model, _cross_entropy, data, [("sgd", {"lr": 0.0})], steps=0)
+    start = train(model, _cross_entropy, data, [("sgd", {"lr": 0.0})], steps=0)
     return data, model, float(start.val_loss[0, -1])
 
 
@@ -457,7 +457,7 @@ class NetworkProblem:
     mini-batches (``batch_size`` None: full batch). A run that diverges (``train``'s flag: a
     non-finite loss or parameters, or a loss above 1e6 x the initial one), or ends non-finite,
     scores the penalty P = log10(L_val(theta_0)) + 1, "ten times worse than not training at all";
-    no score is worse than P. A batch of settings is ONE batched ``landscapes.network.train`` call
+    no score is worse than P. A batch of settings is ONE batched ``studies.training.train`` call
     (the hyperparameters are swept as 1-D arrays). Same interface as ``Problem`` for the searchers.
 
     Raises:
@@ -478,7 +478,8 @@ class NetworkProblem:
 
     def __post_init__(self) -> None:
         from landscapes.network import DATASETS
-        from landscapes.network.training import DENSE
+
+        from .training import DENSE
 
         fixed = self.fixed.items() if isinstance(self.fixed, Mapping) else self.fixed
         object.__setattr__(self, "fixed", tuple(sorted(fixed)))
@@ -563,7 +564,7 @@ class NetworkProblem:
         values[k]), all in ONE batched ``train`` call (hyperparameters swept as 1-D arrays),
         padded with sentinel runs to a multiple of ``PAD_RUNS`` as ``Problem.evaluate`` is, so a
         setting's score does not depend on which settings share the call."""
-        from landscapes import network as nw
+        from .training import train
 
         lrs = np.asarray(lrs, dtype=np.float64).ravel()
         values = np.asarray(values, dtype=np.float64).ravel()
@@ -581,7 +582,7 @@ class NetworkProblem:
         data, model, _ = self.setup()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = nw.train(
+            result = train(
                 model,
                 _cross_entropy,
                 data,
