@@ -26,7 +26,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app import compute
-from app.state import BENCHMARK_STATE
+from app.benchmark_scene import BENCHMARK_STATE
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 SCENE = BENCHMARK_STATE.to_query()

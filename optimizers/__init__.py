@@ -28,7 +28,16 @@ from . import (  # noqa: F401
 )
 
 # isort: split
-from .base import COMMON_HYPERPARAMS, HyperParam, Optimizer, Spec, StepCost, available, get
+from .base import (
+    COMMON_HYPERPARAMS,
+    HyperParam,
+    Optimizer,
+    Spec,
+    StepCost,
+    available,
+    get,
+    register,
+)
 from .device import default_device, describe, resolve_device
 from .diagnostics import STATUSES, Diagnosis
 from .runner import (
@@ -65,6 +74,7 @@ __all__ = [
     "describe",
     "expand_specs",
     "get",
+    "register",
     "resolve_device",
     "simulate",
     "spec_parts",
