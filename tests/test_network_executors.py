@@ -38,7 +38,13 @@ def dask_or_skip():
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = dask_or_skip()
+    import dask
+
+    # without Dask's MALLOC_TRIM_THRESHOLD_=65536 torch's temporaries do not page-fault afresh
+    # (docs/networks.md); the results do not depend on it
+    trim = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
     with (
+        dask.config.set({trim: None}),
         distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,

@@ -7,6 +7,8 @@ a_i = b_i = linspace(-span, span, r), r odd so that the centre point is theta it
 All points are evaluated in batches by ``NetworkEvaluator`` (hand-batched kernels for sequential
 models, ``torch.func.vmap`` over ``functional_call`` otherwise) on a private copy of the model:
 the user's model (parameters, buffers, requires_grad flags, train/eval mode) is never modified.
+With ``executor=`` (any ``concurrent.futures.Executor``) the points are cut into blocks
+evaluated by its workers and put back in order (``landscapes.network.executors``).
 """
 
 from __future__ import annotations
