@@ -21,7 +21,8 @@ import landscapes
 import optimizers
 from optimizers import cost
 
-from .state import AppState, OptimizerEntry, landscape_for
+from .state import AppState, OptimizerEntry
+from .surfaces import landscape_for
 
 GRID = 161  # surface samples per axis: smooth on a projector, light to send
 
@@ -90,14 +91,15 @@ class Run:
     event_at: tuple[float, float] | None = None  # where to write it (None: nowhere drawable)
 
 
-@st.cache_data(show_spinner=False)
 def catalog() -> dict[str, tuple[str, str]]:
-    """Every registered landscape: key -> (group, display name), in registry order."""
-    return {
-        key: (land.group, land.name)
-        for key in landscapes.available()
-        if (land := landscapes.get(key))
-    }
+    """Every registered landscape: key -> (group, display name), in registry order (a surface
+    registered later, by a plugin, is in it from then on)."""
+    return _catalog(tuple(landscapes.available()))
+
+
+@st.cache_data(show_spinner=False)
+def _catalog(keys: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    return {key: (land.group, land.name) for key in keys if (land := landscapes.get(key))}
 
 
 @st.cache_data(show_spinner=False)

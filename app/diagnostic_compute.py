@@ -14,7 +14,8 @@ import landscapes
 from optimizers import cost
 from studies import analysis
 
-from .state import OptimizerEntry, landscape_for
+from .state import OptimizerEntry
+from .surfaces import landscape_for
 
 Params = tuple[tuple[str, float], ...]
 

@@ -16,16 +16,26 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .literal import quoted
-from .query import QueryReader, float_in, int_in, number_text
+from app import explorer_link
+
+from .links.fields import Choice, Field, Integer, Number, decode, encode
+from .query import QueryReader
 from .state import AppState, OptimizerEntry
 
-SWEEP_KEYS = ("lrlo", "lrhi", "nlr", "obj")
-BASIN_KEYS = ("grid",)
 OBJECTIVES = ("final_loss", "steps")
 LR_BOUNDS = (1e-7, 100.0)
 COUNT_BOUNDS = (10, 200)
 GRID_BOUNDS = (10, 200)
+# each page's own link values (``widget``: the page's widget key)
+SWEEP_FIELDS: tuple[Field, ...] = (
+    Field("lrlo", "lr_low", Number(*LR_BOUNDS), widget="sw_lr_low"),
+    Field("lrhi", "lr_high", Number(*LR_BOUNDS), widget="sw_lr_high"),
+    Field("nlr", "count", Integer(*COUNT_BOUNDS), widget="sw_count"),
+    Field("obj", "objective", Choice(OBJECTIVES), widget="sw_objective"),
+)
+BASIN_FIELDS: tuple[Field, ...] = (Field("grid", "grid", Integer(*GRID_BOUNDS), widget="bs_grid"),)
+SWEEP_KEYS = tuple(f.key for f in SWEEP_FIELDS)
+BASIN_KEYS = tuple(f.key for f in BASIN_FIELDS)
 
 
 def _scene_query(scene: AppState) -> dict[str, str | list[str]]:
@@ -47,51 +57,13 @@ class SweepState:
     objective: str = "final_loss"
 
     def to_query(self) -> dict[str, str | list[str]]:
-        q = _scene_query(self.scene)
-        default = SweepState()
-        for key, attr in zip(SWEEP_KEYS, ("lr_low", "lr_high", "count", "objective"), strict=True):
-            value = getattr(self, attr)
-            if value != getattr(default, attr):
-                q[key] = number_text(value) if isinstance(value, float) else str(value)
-        return q
+        return {**_scene_query(self.scene), **encode(self, SWEEP_FIELDS, SweepState())}
 
     @classmethod
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[SweepState, list[str]]:
-        scene, warn = AppState.from_query(query)
-        get = QueryReader(query, warn)
+        scene, warn = explorer_link.from_query(query)
         state = cls(scene=scene)
-        updates = {}
-        for key, attr, (low, high) in (
-            ("lrlo", "lr_low", LR_BOUNDS),
-            ("lrhi", "lr_high", LR_BOUNDS),
-        ):
-            raw = get.one(key)
-            if raw is not None:
-                value = float_in(raw, low, high)
-                if value is None:
-                    warn.append(
-                        f"{key}={quoted(raw)} must be a number in [{low:g}, {high:g}]; using the default"
-                    )
-                else:
-                    updates[attr] = value
-        raw = get.one("nlr")
-        if raw is not None:
-            value = int_in(raw, *COUNT_BOUNDS)
-            if value is None:
-                warn.append(
-                    f"nlr={quoted(raw)} must be an integer in [{COUNT_BOUNDS[0]}, {COUNT_BOUNDS[1]}]; "
-                    "using the default"
-                )
-            else:
-                updates["count"] = value
-        raw = get.one("obj")
-        if raw is not None:
-            if raw in OBJECTIVES:
-                updates["objective"] = raw
-            else:
-                warn.append(
-                    f"obj={quoted(raw)} must be one of {', '.join(OBJECTIVES)}; using the default"
-                )
+        updates = decode(QueryReader(query, warn), SWEEP_FIELDS, state, warn)
         result = replace(state, **updates)
         if result.lr_low >= result.lr_high:
             warn.append(
@@ -109,27 +81,14 @@ class BasinState:
     grid: int = 60
 
     def to_query(self) -> dict[str, str | list[str]]:
-        q = _scene_query(self.scene)
-        if self.grid != BasinState.grid:
-            q["grid"] = str(self.grid)
-        return q
+        return {**_scene_query(self.scene), **encode(self, BASIN_FIELDS, BasinState())}
 
     @classmethod
     def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[BasinState, list[str]]:
-        scene, warn = AppState.from_query(query)
-        get = QueryReader(query, warn)
+        scene, warn = explorer_link.from_query(query)
         state = cls(scene=scene)
-        raw = get.one("grid")
-        if raw is not None:
-            value = int_in(raw, *GRID_BOUNDS)
-            if value is None:
-                warn.append(
-                    f"grid={quoted(raw)} must be an integer in [{GRID_BOUNDS[0]}, {GRID_BOUNDS[1]}]; "
-                    "using the default"
-                )
-            else:
-                state = replace(state, grid=value)
-        return state, warn
+        updates = decode(QueryReader(query, warn), BASIN_FIELDS, state, warn)
+        return replace(state, **updates), warn
 
 
 def with_lr(scene: AppState, index: int, lr: float, momentum: float | None = None) -> AppState:

@@ -2,15 +2,21 @@
 
 Run with ``optiscape`` or ``streamlit run app/main.py``. Each page is a script under ``app/views/``
 that keeps its own view in the URL; the explorer is the default page, so a bare link opens it.
+Optimizers and surfaces of your own: ``OPTISCAPE_PLUGINS`` (``app.plugins``).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app import process
+from app import plugins, process
+from app.literal import show_problem
 
 st.set_page_config(page_title="optiscape", page_icon=":material/landscape:", layout="wide")
+for name, error in plugins.load():
+    show_problem(
+        "A plugin module could not be loaded; the app runs without it.", f"{name}: {error}"
+    )
 
 PAGES = {
     "Explore": [

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import optimizers
 
+from .links.fields import Choice, Field, Flag, Integer, Number, OrAuto, Widths, decode, encode
 from .literal import quoted
-from .query import SCHEMA_VERSION, QueryReader, finite_float, int_in, number_text
+from .query import SCHEMA_VERSION, QueryReader, finite_float, number_text
 
 DATASETS = ("moons", "spirals", "digits")
 MODELS = ("mlp", "cnn")
@@ -141,14 +141,7 @@ class NetworkState:
         """Query parameters for this state; defaults are left out to keep links short."""
         q: dict[str, str | list[str]] = {"v": SCHEMA_VERSION}
         default = NetworkState()
-        for key, attr in _SCALARS:
-            value = getattr(self, attr)
-            if value != getattr(default, attr):
-                q[key] = _encode(value)
-        if self.widths != default.widths:
-            q["w"] = "-".join(str(w) for w in self.widths)
-        if self.span is not None:
-            q["span"] = number_text(self.span)
+        q.update(encode(self, FIELDS, default))
         if self.optimizers != default.optimizers:
             q["o"] = [f"{e.name},lr={number_text(e.lr)}" for e in self.optimizers] or ["none"]
         return q
@@ -160,38 +153,7 @@ class NetworkState:
         get = QueryReader(query, warn)
         get.check_version()
         default = cls()
-        updates: dict[str, Any] = {}
-        for key, attr in _SCALARS:
-            raw = get.one(key)
-            if raw is None:
-                continue
-            value, problem = _decode(attr, raw)
-            if problem:
-                warn.append(
-                    f"{key}={quoted(raw)} {problem}; using the default {_encode(getattr(default, attr))}"
-                )
-            else:
-                updates[attr] = value
-        raw = get.one("w")
-        if raw is not None:
-            widths = _decode_widths(raw)
-            if widths is None:
-                warn.append(
-                    f"w={quoted(raw)} must be 1 to {MAX_LAYERS} layer widths in "
-                    f"[{WIDTH_RANGE[0]}, {WIDTH_RANGE[1]}] joined by '-'; using the default 64-32"
-                )
-            else:
-                updates["widths"] = widths
-        raw = get.one("span")
-        if raw is not None and raw != "auto":
-            value = finite_float(raw)
-            if value is None or not SPAN_RANGE[0] <= value <= SPAN_RANGE[1]:
-                warn.append(
-                    f"span={quoted(raw)} must be 'auto' or a number in "
-                    f"[{SPAN_RANGE[0]:g}, {SPAN_RANGE[1]:g}]; fitting the paths"
-                )
-            else:
-                updates["span"] = value
+        updates = decode(get, FIELDS, default, warn, fallback="using the default {default}")
         entries = get.all("o")
         if entries:
             if entries == ["none"]:
@@ -221,84 +183,32 @@ class NetworkState:
         return state, warn
 
 
-# query key -> attribute, for the fields encoded as one scalar each
-_SCALARS: tuple[tuple[str, str], ...] = (
-    ("data", "dataset"),
-    ("noise", "noise"),
-    ("n", "samples"),
-    ("model", "model"),
-    ("bn", "batch_norm"),
-    ("drop", "dropout"),
-    ("seed", "seed"),
-    ("steps", "steps"),
-    ("bs", "batch_size"),
-    ("rec", "record_every"),
-    ("wd", "weight_decay"),
-    ("plane", "plane"),
-    ("dseed", "dir_seed"),
-    ("bias", "ignore_bias"),
-    ("orth", "orthogonalize"),
-    ("c", "centre"),
-    ("res", "resolution"),
-    ("metric", "metric"),
-    ("view3d", "show_3d"),
-    ("popt", "plane_opt"),
+# every value but the optimizers, in the order a link writes them; ``widget``: the session-state
+# key of the network page's widget bound to it
+FIELDS: tuple[Field, ...] = (
+    Field("data", "dataset", Choice(DATASETS), widget="net_data"),
+    Field("noise", "noise", Number(*NOISE_RANGE), widget="net_noise"),
+    Field("n", "samples", Integer(*SAMPLES_RANGE), widget="net_samples"),
+    Field("model", "model", Choice(MODELS), widget="net_model"),
+    Field("bn", "batch_norm", Flag(), widget="net_bn"),
+    Field("drop", "dropout", Number(*DROPOUT_RANGE), widget="net_dropout"),
+    Field("seed", "seed", Integer(*SEED_RANGE), widget="net_seed"),
+    Field("steps", "steps", Integer(*STEPS_RANGE), widget="net_steps"),
+    Field("bs", "batch_size", Integer(*BATCH_RANGE), widget="net_bs"),
+    Field("rec", "record_every", Integer(*RECORD_RANGE), widget="net_rec"),
+    Field("wd", "weight_decay", Number(*WEIGHT_DECAY_RANGE), widget="net_wd"),
+    Field("plane", "plane", Choice(PLANES), widget="net_plane"),
+    Field("dseed", "dir_seed", Integer(*SEED_RANGE), widget="net_dseed"),
+    Field("bias", "ignore_bias", Flag(), widget="net_ignore"),
+    Field("orth", "orthogonalize", Flag(), widget="net_orth"),
+    Field("c", "centre", Integer(0, MAX_OPTIMIZERS - 1), widget="net_centre"),
+    Field("res", "resolution", Choice(RESOLUTIONS), widget="net_res"),
+    Field("metric", "metric", Choice(METRICS), widget="net_metric"),
+    Field("view3d", "show_3d", Flag(), widget="net_3d"),
+    Field("popt", "plane_opt", Flag(), widget="net_popt"),
+    Field("w", "widths", Widths(MAX_LAYERS, *WIDTH_RANGE)),
+    Field("span", "span", OrAuto(Number(*SPAN_RANGE)), fallback="fitting the paths"),
 )
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "dataset": DATASETS,
-    "model": MODELS,
-    "plane": PLANES,
-    "metric": METRICS,
-    "resolution": RESOLUTIONS,
-}
-_INTS: dict[str, tuple[int, int]] = {
-    "samples": SAMPLES_RANGE,
-    "seed": SEED_RANGE,
-    "steps": STEPS_RANGE,
-    "batch_size": BATCH_RANGE,
-    "record_every": RECORD_RANGE,
-    "dir_seed": SEED_RANGE,
-    "centre": (0, MAX_OPTIMIZERS - 1),
-}
-_FLOATS: dict[str, tuple[float, float]] = {
-    "noise": NOISE_RANGE,
-    "dropout": DROPOUT_RANGE,
-    "weight_decay": WEIGHT_DECAY_RANGE,
-}
-_BOOLS = ("batch_norm", "ignore_bias", "orthogonalize", "show_3d", "plane_opt")
-
-
-def _decode(attr: str, raw: str) -> tuple[Any, str]:
-    """(value, "") or (None, what is wrong) for one scalar field."""
-    if attr in _CHOICES:
-        choices = _CHOICES[attr]
-        as_text = [str(c) for c in choices]
-        if raw in as_text:
-            return choices[as_text.index(raw)], ""
-        return None, f"must be one of {', '.join(as_text)}"
-    if attr in _INTS:
-        low, high = _INTS[attr]
-        value = int_in(raw, low, high)
-        return (
-            (value, "") if value is not None else (None, f"must be an integer in [{low}, {high}]")
-        )
-    if attr in _FLOATS:
-        low, high = _FLOATS[attr]
-        value = finite_float(raw)
-        if value is None or not low <= value <= high:
-            return None, f"must be a number in [{low:g}, {high:g}]"
-        return value, ""
-    if attr in _BOOLS:
-        return (raw == "1", "") if raw in ("0", "1") else (None, "must be 0 or 1")
-    raise KeyError(attr)  # pragma: no cover - every field of _SCALARS is in one table
-
-
-def _decode_widths(raw: str) -> tuple[int, ...] | None:
-    parts = raw.split("-")
-    if not 1 <= len(parts) <= MAX_LAYERS:
-        return None
-    widths = [int_in(p, *WIDTH_RANGE) for p in parts]
-    return None if any(w is None for w in widths) else tuple(widths)
 
 
 def _decode_entry(raw: str, warn: list[str]) -> NetOptimizer | None:
@@ -326,11 +236,3 @@ def _decode_entry(raw: str, warn: list[str]) -> NetOptimizer | None:
         else:
             lr = value
     return NetOptimizer(name, lr)
-
-
-def _encode(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return number_text(value)
-    return str(value)

@@ -88,3 +88,9 @@ def open_diagnostic_page(
     ss.scene = state.scene
     sync_url(state.to_query(), f"{prefix}_written")
     return state
+
+
+def share_link(query: Mapping[str, str | Sequence[str]]) -> str:
+    """This page's address (``st.context.url``) showing ``query``: the link the Share box offers."""
+    scheme, netloc, path, _, _ = urlsplit(st.context.url or "")
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))

@@ -14,7 +14,7 @@ from optimizers import cost
 from studies import tuning
 
 from .search_state import SearchState
-from .state import landscape_for
+from .surfaces import landscape_for
 
 RESOLUTION = 41  # dense-map samples per axis: 1681 runs in one batched call
 MIN_RESOLUTION = 11  # the coarsest dense map shown above the compute budget

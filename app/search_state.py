@@ -22,7 +22,6 @@ and falls back to its default; the rest of the link still applies.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,15 +29,11 @@ from typing import Any
 import landscapes
 import optimizers
 from app import network_state as net
+from app.links.fields import Field, Integer, Number, Pair, Widths, decode, encode
+from app.links.surface import decode_landscape_params, decode_start
 from app.literal import quoted
-from app.query import SCHEMA_VERSION, QueryReader, int_in, number_text
-from app.state import (
-    STEPS_RANGE,
-    AppState,
-    OptimizerEntry,
-    _decode_landscape_params,
-    _decode_start,
-)
+from app.query import SCHEMA_VERSION, QueryReader, number_text
+from app.state import STEPS_RANGE, AppState, OptimizerEntry
 from studies import tuning
 
 MAX_STEPS = STEPS_RANGE[1]  # a run's steps: the explorer's bound
@@ -47,6 +42,43 @@ MAX_BATCH = 10
 DEFAULT_SEARCHERS = tuning.SEARCHERS
 PROBLEM_KINDS = ("surface", "network")
 NET_DATASETS = net.DATASETS
+USING = "using {default}"  # what a bad value's warning says is used instead
+
+# the plain link values, in the order a link writes them (``widget``: the page's widget key);
+# the network problem's are read and written only with prob=network
+RUN_FIELDS: tuple[Field, ...] = (
+    Field("steps", "steps", Integer(1, MAX_STEPS), widget="s_steps"),
+    Field("n", "budget", Integer(1, MAX_BUDGET), label="the budget n", widget="s_budget"),
+    Field("seed", "seed", Integer(0, 2**31 - 1), widget="s_seed"),
+    Field("batch", "batch", Integer(1, MAX_BATCH), widget="s_batch"),
+)
+RANGE_FIELDS: tuple[Field, ...] = (
+    Field("lr", "lr_range", Pair()),
+    Field("hpr", "param_range", Pair()),
+)
+NETWORK_FIELDS: tuple[Field, ...] = (
+    Field("ns", "samples", Integer(*net.SAMPLES_RANGE), label="samples ns", widget="s_samples"),
+    Field(
+        "nsteps",
+        "net_steps",
+        Integer(*net.STEPS_RANGE),
+        label="training steps nsteps",
+        widget="s_net_steps",
+    ),
+    Field(
+        "mb",
+        "minibatch",
+        Integer(*net.BATCH_RANGE),
+        label="mini-batch size mb",
+        widget="s_minibatch",
+    ),
+    Field("noise", "noise", Number(*net.NOISE_RANGE), widget="s_noise"),
+    Field(
+        "widths",
+        "widths",
+        Widths(net.MAX_LAYERS, *net.WIDTH_RANGE, what="integers", example="16-16"),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -195,29 +227,17 @@ class SearchState:
         if self.start is not None:
             q["start"] = f"{number_text(self.start[0])},{number_text(self.start[1])}"
         d = SearchState()
-        if self.steps != d.steps:
-            q["steps"] = str(self.steps)
+        q.update(encode(self, RUN_FIELDS[:1], d))
         if self.param is not None:
             q["hp"] = self.param
-        if self.lr_range != d.lr_range:
-            q["lr"] = ",".join(number_text(v) for v in self.lr_range)
-        if self.param_range is not None:
-            q["hpr"] = ",".join(number_text(v) for v in self.param_range)
-        for key, attr in (("n", "budget"), ("seed", "seed"), ("batch", "batch")):
-            if getattr(self, attr) != getattr(d, attr):
-                q[key] = str(getattr(self, attr))
+        q.update(encode(self, RANGE_FIELDS, d))
+        q.update(encode(self, RUN_FIELDS[1:], d))
         if self.searchers != d.searchers:
             q["s"] = ",".join(self.searchers)
         if self.kind != d.kind:
             q["prob"] = self.kind
             q["data"] = self.dataset
-            for key, attr in (("ns", "samples"), ("nsteps", "net_steps"), ("mb", "minibatch")):
-                if getattr(self, attr) != getattr(d, attr):
-                    q[key] = str(getattr(self, attr))
-            if self.noise != d.noise:
-                q["noise"] = number_text(self.noise)
-            if self.widths != d.widths:
-                q["widths"] = "-".join(str(w) for w in self.widths)
+            q.update(encode(self, NETWORK_FIELDS, d))
         return q
 
     @classmethod
@@ -242,10 +262,10 @@ class SearchState:
         land = up.get("landscape", state.landscape)
         lp = get.one("lp")
         if lp:
-            up["landscape_params"] = _decode_landscape_params(land, lp, warn)
+            up["landscape_params"] = decode_landscape_params(land, lp, warn)
         start = get.one("start")
         if start is not None:
-            up["start"] = _decode_start(start, land, dict(up.get("landscape_params", ())), warn)
+            up["start"] = decode_start(start, land, dict(up.get("landscape_params", ())), warn)
 
         name = get.one("opt")
         if name is not None:
@@ -256,23 +276,7 @@ class SearchState:
                 warn.append(f"optimizer {quoted(name)} is unknown; using {state.optimizer!r}")
         opt = up.get("optimizer", state.optimizer)
 
-        for qkey, attr, low, high in (
-            ("steps", "steps", 1, MAX_STEPS),
-            ("n", "budget", 1, MAX_BUDGET),
-            ("seed", "seed", 0, 2**31 - 1),
-            ("batch", "batch", 1, MAX_BATCH),
-        ):
-            raw = get.one(qkey)
-            if raw is not None:
-                value = int_in(raw, low, high)
-                if value is None:
-                    what = {"n": "the budget n"}.get(qkey, qkey)
-                    warn.append(
-                        f"{what}={quoted(raw)} must be an integer in [{low}, {high}]; "
-                        f"using {getattr(cls(), attr)}"
-                    )
-                else:
-                    up[attr] = value
+        up.update(decode(get, RUN_FIELDS, cls(), warn, fallback=USING))
 
         hp = get.one("hp")
         if hp is not None:
@@ -283,16 +287,7 @@ class SearchState:
                     f"hyperparameter {quoted(hp)} is not one {opt} can search "
                     f"({', '.join(tuning.searchable(opt))}); using {tuning.default_param(opt)!r}"
                 )
-        for qkey, attr in (("lr", "lr_range"), ("hpr", "param_range")):
-            raw = get.one(qkey)
-            if raw is not None:
-                value = _pair(raw)
-                if value is None:
-                    warn.append(
-                        f"{qkey}={quoted(raw)} must be two numbers low,high; using the default"
-                    )
-                else:
-                    up[attr] = value
+        up.update(decode(get, RANGE_FIELDS, cls(), warn))
 
         raw = get.one("s")
         if raw is not None:
@@ -360,53 +355,7 @@ def _decode_network(get: QueryReader, up: dict[str, Any], warn: list[str]) -> No
             warn.append(
                 f"data set {quoted(data)} is unknown ({', '.join(NET_DATASETS)}); using {d.dataset!r}"
             )
-    for qkey, attr, (low, high), what in (
-        ("ns", "samples", net.SAMPLES_RANGE, "samples ns"),
-        ("nsteps", "net_steps", net.STEPS_RANGE, "training steps nsteps"),
-        ("mb", "minibatch", net.BATCH_RANGE, "mini-batch size mb"),
-    ):
-        raw = get.one(qkey)
-        if raw is not None:
-            value = int_in(raw, low, high)
-            if value is None:
-                warn.append(
-                    f"{what}={quoted(raw)} must be an integer in [{low}, {high}]; "
-                    f"using {getattr(d, attr)}"
-                )
-            else:
-                up[attr] = value
-    raw = get.one("noise")
-    if raw is not None:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        low, high = net.NOISE_RANGE
-        if math.isfinite(value) and low <= value <= high:
-            up["noise"] = value
-        else:
-            warn.append(
-                f"noise={quoted(raw)} must be a number in [{low:g}, {high:g}]; using {d.noise:g}"
-            )
-    raw = get.one("widths")
-    if raw is not None:
-        widths = _widths(raw)
-        if widths is None:
-            low, high = net.WIDTH_RANGE
-            warn.append(
-                f"widths={quoted(raw)} must be 1 to {net.MAX_LAYERS} integers in [{low}, {high}] "
-                f"joined by '-' (e.g. 16-16); using {'-'.join(map(str, d.widths))}"
-            )
-        else:
-            up["widths"] = widths
-
-
-def _widths(text: str) -> tuple[int, ...] | None:
-    parts = text.split("-")
-    if not 1 <= len(parts) <= net.MAX_LAYERS:
-        return None
-    out = tuple(int_in(p, *net.WIDTH_RANGE) for p in parts)
-    return None if any(w is None for w in out) else out  # type: ignore[return-value]
+    up.update(decode(get, NETWORK_FIELDS, d, warn, fallback=USING))
 
 
 def default_range(optimizer: str, param: str) -> tuple[float, float]:
@@ -421,14 +370,3 @@ def default_range(optimizer: str, param: str) -> tuple[float, float]:
     if h.ui is not None:
         return (float(h.ui[0]), float(h.ui[1]))
     return (float(h.low), float(h.high))
-
-
-def _pair(text: str) -> tuple[float, float] | None:
-    parts = text.split(",")
-    if len(parts) != 2:
-        return None
-    try:
-        a, b = float(parts[0]), float(parts[1])
-    except ValueError:
-        return None
-    return (a, b) if math.isfinite(a) and math.isfinite(b) else None

@@ -32,8 +32,8 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import sync_playwright
 
+from app.benchmark_scene import BENCHMARK_STATE
 from app.serving import CHROMIUM, CHROMIUM_ARGS, ServerError, app_server
-from app.state import BENCHMARK_STATE
 
 QUERY = urlencode(BENCHMARK_STATE.to_query(), doseq=True)
 TARGET_S = 1.0

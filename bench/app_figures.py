@@ -1,7 +1,7 @@
 """Explorer page figures: build time (cold, one run changed, step changed, unchanged), the JSON
 Streamlit sends, and the usual cumulative-frames animation, side by side.
 
-The scene is ``app.state.BENCHMARK_STATE``: Rosenbrock from (-1.5, 2), 500 steps, six
+The scene is ``app.benchmark_scene.BENCHMARK_STATE``: Rosenbrock from (-1.5, 2), 500 steps, six
 optimizers (gd, momentum and nesterov at lr 1e-3, adam 0.1, rmsprop 0.01, newton 0.5), every
 view on (2-D contour with arrows and the player, 3-D surface, curves). For each figure, the
 median of ``--repeat`` builds of:
@@ -47,8 +47,8 @@ import plotly.io as pio
 from naive_frames import frame_points, naive_cumulative_figure  # bench/naive_frames.py
 
 from app import compute
+from app.benchmark_scene import BENCHMARK_STATE
 from app.charts import contour, explorer, runtime
-from app.state import BENCHMARK_STATE
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 

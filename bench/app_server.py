@@ -17,6 +17,7 @@ rerun with nothing changed; and compares with (g) a far lr change when every run
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app import compute
-from app.state import BENCHMARK_STATE
+from app.benchmark_scene import BENCHMARK_STATE
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 SCENE = BENCHMARK_STATE.to_query()
@@ -77,8 +78,9 @@ def main() -> None:
         for value in values[: args.repeat]:
             at.select_slider(key="opt3_lr").set_value(value)  # Adam's learning rate
             times.append(timed_run(at))
-            written = str(at.query_params["o"])  # the link the page wrote
-            assert f"lr={value:g}" in written, "the change did not apply"
+            contour = json.loads(at.get("bidi_component")[0].proto.bytes)  # Adam's label there
+            table = contour["layout"]["meta"]["player"]["table"]
+            assert f"lr={value:g}" in table["rows"][0][3][0], "the change did not apply"
         return times
 
     def change_beta1(values: list[float]) -> list[float]:

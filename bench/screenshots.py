@@ -6,7 +6,8 @@ its chart is drawn, and writes one PNG of the whole page per view and window siz
 
 * ``explorer``: the default scene, its race played to the end (the player's Run to end);
 * ``explorer-presenter``: the same in presenter mode, dark;
-* ``lesson-<id>``: three lessons (``LESSON_SHOTS``), each played to its end;
+* ``lesson-<id>``: three lessons (``LESSON_SHOTS``), each played to its end, and
+  ``lesson-<id>-presenter`` the same in presenter mode, dark;
 * ``network``: the network page's plane, played to the end;
 * ``sweep``: a learning-rate sweep of gradient descent, momentum and Adam on the quadratic;
 * ``basins``: basins of attraction of the same three optimizers on Himmelblau (100 x 100 starts);
@@ -54,6 +55,14 @@ VIEWS = {
         "contour",
     ),
     **{f"lesson-{key}": ("", lessons.get(key).query(), "contour") for key in LESSON_SHOTS},
+    **{
+        f"lesson-{key}-presenter": (
+            "",
+            {**lessons.get(key).query(), "present": "1", "theme": "dark"},
+            "contour",
+        )
+        for key in LESSON_SHOTS
+    },
     "network": ("network", {"v": "1"}, "plane"),
     "sweep": (
         "sweep",

@@ -8,6 +8,15 @@
 
 from . import classic, teaching  # noqa: F401  (registers the surfaces)
 from .base import Landscape, Minimum, Parameter, Saddle
-from .registry import available, get, parameters
+from .registry import available, get, parameters, register
 
-__all__ = ["Landscape", "Minimum", "Parameter", "Saddle", "available", "get", "parameters"]
+__all__ = [
+    "Landscape",
+    "Minimum",
+    "Parameter",
+    "Saddle",
+    "available",
+    "get",
+    "parameters",
+    "register",
+]

@@ -13,7 +13,16 @@ runner (sweeps, basins, stability theory, tuning, network training) are in ``stu
 """
 
 from . import adam, first_order, second_order  # noqa: F401  (registers the optimizers)
-from .base import COMMON_HYPERPARAMS, HyperParam, Optimizer, Spec, StepCost, available, get
+from .base import (
+    COMMON_HYPERPARAMS,
+    HyperParam,
+    Optimizer,
+    Spec,
+    StepCost,
+    available,
+    get,
+    register,
+)
 from .device import default_device, describe, resolve_device
 from .diagnostics import STATUSES, Diagnosis
 from .runner import (
@@ -50,6 +59,7 @@ __all__ = [
     "describe",
     "expand_specs",
     "get",
+    "register",
     "resolve_device",
     "simulate",
     "spec_parts",

@@ -1,5 +1,7 @@
-"""Helpers for the app under Streamlit's AppTest: opening a page on a link, reading the link a
-page wrote, and the figures the explorer's charts (``app.plotly_view``) hold."""
+"""Helpers for the app under Streamlit's AppTest, in one place for every test file: starting the
+app, opening a page on a link, reading the link a page wrote, and the figures the explorer's
+charts (``app.plotly_view``) hold. Tests import page logic from plain modules (``app.slider_values``,
+``app.explorer_link``...), never a page script (``app/views/*``), which draws its page on import."""
 
 from __future__ import annotations
 
@@ -14,6 +16,48 @@ APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 TIMEOUT = 300  # the first run imports torch; the network and search pages train and search
 
 
+def new_app() -> AppTest:
+    """The app (its router, ``app/main.py``), not run yet."""
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def run_explorer(query: dict[str, str | list[str]] | None = None) -> AppTest:
+    """The explorer (the app's first page) run once on ``query``, without an exception."""
+    at = new_app()
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def run_page(page: str, query: dict | None = None, scene: Any = None) -> AppTest:
+    """Page ``page`` run once as the first page of a session, on ``query``, with the explorer's
+    ``scene`` (``session_state.scene``) if given, without an exception."""
+    at = new_app()
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if scene is not None:
+        at.session_state["scene"] = scene
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def open_editor(at: AppTest, eid: int, is_open: bool = True) -> AppTest:
+    """Open (or close) explorer optimizer ``eid``'s editor, as a click on its header does (which
+    also sets ``opt{eid}_editor_open``): its widgets are drawn only while it is open."""
+    at.session_state[f"opt{eid}_editor_open"] = is_open
+    return at.run()
+
+
+def query_of(at: AppTest) -> dict[str, list[str]]:
+    """The page's URL query as lists of values (AppTest keeps a plain dict of lists or strings)."""
+    q = at.query_params
+    return {k: [q[k]] if isinstance(q[k], str) else list(q[k]) for k in q}
+
+
 def open_page(
     page: str,
     query: dict[str, str | list[str]] | None = None,
@@ -22,7 +66,7 @@ def open_page(
     """The app with ``page`` (e.g. ``"views/search.py"``) open on ``query``: the router runs
     once (the explorer, which stores its scene), ``before(at)`` may change the session, then the
     page is switched to with only this page's query."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     at.run()
     if before is not None:
         before(at)

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from apptest_helpers import chart_figures, message_text, status_table
+from apptest_helpers import (
+    APP,
+    chart_figures,
+    message_text,
+    open_editor,
+    run_explorer,
+    status_table,
+)
 from streamlit.testing.v1 import AppTest
 
 import landscapes
-from app import cli
+from app import cli, explorer_link
 from app.plotly_view import APP_TEMPLATE
 from app.state import AppState
-
-APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-TIMEOUT = 120  # the first run imports torch
-
-
-def run_app(query: dict[str, str | list[str]] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def open_editor(at: AppTest, eid: int, is_open: bool = True) -> AppTest:
-    """Open (or close) optimizer ``eid``'s editor, as a click on its header does (which also
-    sets ``opt{eid}_editor_open``): its widgets are drawn only while it is open."""
-    at.session_state[f"opt{eid}_editor_open"] = is_open
-    return at.run()
 
 
 def button(at: AppTest, label: str):
@@ -39,7 +25,7 @@ def button(at: AppTest, label: str):
 
 def written_state(at: AppTest) -> AppState:
     """The state the page wrote back into the URL."""
-    state, warnings = AppState.from_query(
+    state, warnings = explorer_link.from_query(
         {
             k: at.query_params.get_all(k)
             if hasattr(at.query_params, "get_all")
@@ -58,7 +44,7 @@ def player(at: AppTest) -> dict:
 
 @pytest.fixture(scope="module")
 def default_app() -> AppTest:
-    return run_app()
+    return run_explorer()
 
 
 def test_default_scene_runs_and_shows_every_view(default_app):
@@ -98,7 +84,7 @@ def test_the_url_holds_the_state(default_app):
     ],
 )
 def test_each_kind_of_control(change):
-    at = run_app()
+    at = run_explorer()
     if change == "landscape":
         at.selectbox(key="landscape").set_value("himmelblau").run()
         assert written_state(at).landscape == "himmelblau"
@@ -145,9 +131,9 @@ def test_each_kind_of_control(change):
         open_editor(at, 0).button(key="opt0_remove").click().run()
         assert [e.name for e in written_state(at).optimizers] == ["momentum", "adam", "newton"]
     elif change == "playback_lock":  # a link's lock= / hide= of the player's controls
-        at = run_app({**AppState().to_query(), "lock": "playback"})
+        at = run_explorer({**AppState().to_query(), "lock": "playback"})
         assert player(at)["controls"] == "locked"
-        at = run_app({**AppState().to_query(), "hide": "playback"})
+        at = run_explorer({**AppState().to_query(), "hide": "playback"})
         assert player(at)["controls"] == "hidden"
     assert not at.exception
 
@@ -155,7 +141,7 @@ def test_each_kind_of_control(change):
 def test_a_link_restores_its_view():
     query = AppState(
         landscape="himmelblau",
-        optimizers=AppState.from_query({"o": ["adam,lr=0.2,amsgrad=1", "gd,lr=0.01"]})[
+        optimizers=explorer_link.from_query({"o": ["adam,lr=0.2,amsgrad=1", "gd,lr=0.01"]})[
             0
         ].optimizers,
         start=(-1.0, 2.5),
@@ -164,7 +150,7 @@ def test_a_link_restores_its_view():
         step=30,
         show_3d=False,
     ).to_query()
-    at = run_app(query)
+    at = run_explorer(query)
     assert not at.warning
     assert at.selectbox(key="landscape").value == "himmelblau"
     open_editor(at, 0)
@@ -173,11 +159,11 @@ def test_a_link_restores_its_view():
     assert at.number_input(key="start_x").value == -1.0
     assert at.slider(key="steps").value == 300 and player(at)["step"] == 30
     assert len(chart_figures(at)) == 2
-    assert written_state(at) == AppState.from_query(query)[0]
+    assert written_state(at) == explorer_link.from_query(query)[0]
 
 
 def test_a_closed_editor_draws_no_widgets_and_keeps_their_values():
-    at = run_app()
+    at = run_explorer()
     assert not any(w.key.startswith("opt") for w in [*at.select_slider, *at.number_input])
     open_editor(at, 2).checkbox(key="opt2_amsgrad").check().run()
     at.number_input(key="opt2_beta1").set_value(0.8).run()
@@ -193,7 +179,9 @@ def test_a_closed_editor_draws_no_widgets_and_keeps_their_values():
 
 
 def test_a_malformed_link_warns_and_keeps_the_rest():
-    at = run_app({"ls": "himmelblau", "o": ["adam,lr=-3", "warp9"], "steps": "lots", "start": "x"})
+    at = run_explorer(
+        {"ls": "himmelblau", "o": ["adam,lr=-3", "warp9"], "steps": "lots", "start": "x"}
+    )
     messages = message_text(at)
     assert (
         "'lr'" in messages and "warp9" in messages and "steps=" in messages and "start=" in messages
@@ -203,13 +191,13 @@ def test_a_malformed_link_warns_and_keeps_the_rest():
 
 
 def test_a_diverging_run_is_reported_not_raised():
-    at = run_app({"o": ["gd,lr=0.05", "adam,lr=10"], "steps": "200"})
+    at = run_explorer({"o": ["gd,lr=0.05", "adam,lr=10"], "steps": "200"})
     statuses = list(status_table(at, step=200)["Status"])
     assert any("diverged at step" in s for s in statuses)
 
 
 def test_every_landscape_renders():
-    at = run_app({"o": "gd", "steps": "10"})
+    at = run_explorer({"o": "gd", "steps": "10"})
     for key in landscapes.available():
         at.selectbox(key="landscape").set_value(key).run()
         assert not at.exception, (key, [e.message for e in at.exception])
@@ -240,7 +228,9 @@ def test_cli_launch_calls_streamlits_own_command_line(monkeypatch):
 
 
 def test_a_custom_formula_runs_everywhere_a_built_in_surface_does():
-    at = run_app({"ls": "custom", "fx": "sin(3*x) + (x^2 + y^2)/4", "o": ["gd,lr=0.05", "adam"]})
+    at = run_explorer(
+        {"ls": "custom", "fx": "sin(3*x) + (x^2 + y^2)/4", "o": ["gd,lr=0.05", "adam"]}
+    )
     assert not at.warning and not at.error
     assert at.selectbox(key="landscape").value == "custom"
     assert at.text_input(key="formula").value == "sin(3*x) + (x^2 + y^2)/4"
@@ -258,7 +248,7 @@ def test_a_custom_formula_runs_everywhere_a_built_in_surface_does():
 
 
 def test_a_bad_formula_in_a_link_warns_and_shows_the_default():
-    at = run_app({"ls": "custom", "fx": "open('/etc/passwd')"})
+    at = run_explorer({"ls": "custom", "fx": "open('/etc/passwd')"})
     assert "fx: not allowed" in message_text(at)
     assert written_state(at).formula == "x**4 - 2*x**2 + y**2 + 0.3*x"
 
@@ -271,7 +261,7 @@ def test_the_export_expander_offers_every_file(default_app):
 
 
 def test_curvature_panel_and_axes_on_the_contour():
-    at = run_app({"ls": "quadratic", "o": ["gd,lr=0.1", "momentum,lr=0.05"], "steps": "40"})
+    at = run_explorer({"ls": "quadratic", "o": ["gd,lr=0.1", "momentum,lr=0.05"], "steps": "40"})
     assert any(s.value == "Curvature and stability" for s in at.subheader)
     spec = chart_figures(at)[0]
     axes = [t for t in spec["data"] if t.get("legendgroup") == "curvature"]
@@ -284,7 +274,9 @@ def test_curvature_panel_and_axes_on_the_contour():
 
 
 def test_the_rate_map_follows_the_family_of_the_optimizer_a_click_sets():
-    at = run_app({"ls": "quadratic", "o": ["momentum,lr=0.05", "nesterov,lr=0.05"], "steps": "40"})
+    at = run_explorer(
+        {"ls": "quadratic", "o": ["momentum,lr=0.05", "nesterov,lr=0.05"], "steps": "40"}
+    )
 
     def red_line() -> str:
         spec = chart_figures(at)[-1]
@@ -389,11 +381,11 @@ def test_the_objects_alive_after_the_first_page_are_frozen_once(default_app, mon
 def test_a_link_may_ask_the_race_to_play_on_opening():
     """``play=1`` (a lesson card's link) opens at step 0 and hands the player ``autoplay``; the
     written link keeps it; without it the race waits for Play."""
-    at = run_app({"play": "1"})
+    at = run_explorer({"play": "1"})
     player = chart_figures(at)[0]["layout"]["meta"]["player"]
     assert player["autoplay"] is True and player["step"] == 0
     assert written_state(at).play is True
-    plain = chart_figures(run_app({}))[0]["layout"]["meta"]["player"]
+    plain = chart_figures(run_explorer({}))[0]["layout"]["meta"]["player"]
     assert plain["autoplay"] is False
-    state, warnings = AppState.from_query({"v": "1", "play": "yes"})
+    state, warnings = explorer_link.from_query({"v": "1", "play": "yes"})
     assert state.play is False and "play='yes'" in warnings[0]

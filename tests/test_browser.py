@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import optimizers
+from app import explorer_link
 from app.state import AppState, OptimizerEntry
 
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -275,7 +276,7 @@ def screenshot_whole_page(page, path: Path) -> None:
 
 
 def query_state(url: str) -> tuple[AppState, list[str]]:
-    return AppState.from_query(parse_qs(urlsplit(url).query, keep_blank_values=True))
+    return explorer_link.from_query(parse_qs(urlsplit(url).query, keep_blank_values=True))
 
 
 def page_state(page) -> AppState:

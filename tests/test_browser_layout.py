@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app import lessons
+from app import explorer_link, lessons
 from app.state import AppState
 
 TIMEOUT_MS = 60_000
@@ -19,6 +19,11 @@ VIEWS = {
     "new scene": AppState().to_query(),
     "presenter": {**AppState().to_query(), "present": "1", "theme": "dark"},
     "lesson": lessons.get("himmelblau-basins").query(),
+    "presenter lesson": {
+        **lessons.get("himmelblau-basins").query(),
+        "present": "1",
+        "theme": "dark",
+    },
 }
 
 
@@ -78,7 +83,7 @@ def test_the_legend_and_the_table_are_beside_and_under_the_chart_and_say_no_none
         assert legend["x"] >= plot["x"] + plot["width"]  # beside, not under
         assert legend["x"] + legend["width"] <= 1280 and legend["y"] + legend["height"] <= 720
         rows = page.locator(".st-key-contour table.optiscape-table tbody tr")
-        runs = len(AppState.from_query(TEXT_VIEWS[view])[0].optimizers)
+        runs = len(explorer_link.from_query(TEXT_VIEWS[view])[0].optimizers)
         assert rows.count() == runs
         for played in (False, True):
             if played:

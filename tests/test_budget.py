@@ -12,14 +12,14 @@ import pytest
 
 import landscapes
 import optimizers
-from app import budget, compute, diagnostic_compute, network_compute, search_compute
+from app import budget, compute, diagnostic_compute, explorer_link, network_compute, search_compute
 from app.diagnostic_state import COUNT_BOUNDS, BasinState, SweepState
 from app.network_state import NetworkState
 from app.search_state import SearchState
 from app.state import AppState
 from landscapes.network import cost as ncost
 from optimizers import cost
-from tests.apptest_helpers import chart_figures, open_page, written_query
+from tests.apptest_helpers import chart_figures, new_app, open_page, written_query
 
 ROSENBROCK = landscapes.get("rosenbrock")
 ACKLEY = landscapes.get("ackley")  # no closed-form derivatives: autograd
@@ -176,18 +176,15 @@ SMALL_BUDGET = "2"
 
 
 def test_the_costly_explorer_link_runs_fewer_steps(monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.apptest_helpers import APP, TIMEOUT
 
     monkeypatch.setenv(budget.ENV, SMALL_BUDGET)
-    state = AppState.from_query(EXPLORER_LINK)[0]
+    state = explorer_link.from_query(EXPLORER_LINK)[0]
     args = (state.landscape, state.engine_params(), state.optimizers)
     assert compute.runs_seconds(*args, 2000) > float(SMALL_BUDGET)
     steps = compute.runs_steps(*args, 2000, float(SMALL_BUDGET))
     assert 1 <= steps < 2000
     assert compute.runs_seconds(*args, steps) <= float(SMALL_BUDGET)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     for key, value in EXPLORER_LINK.items():
         at.query_params[key] = value
     at.run()
@@ -208,7 +205,7 @@ def test_the_costly_explorer_link_runs_fewer_steps(monkeypatch):
 def test_the_explorer_prefetch_stays_within_the_budget():
     from app.slider_values import likely_entries
 
-    state = AppState.from_query(EXPLORER_LINK)[0]
+    state = explorer_link.from_query(EXPLORER_LINK)[0]
     args = (state.landscape, state.engine_params())
     likely = likely_entries(state.optimizers)
     assert compute.runs_seconds(*args, likely, 2000) > 2.0
@@ -248,7 +245,7 @@ def test_the_costly_sweep_link_runs_fewer_steps_or_learning_rates(monkeypatch):
 
 
 def test_a_sweep_is_cut_to_fewer_learning_rates_when_fewer_steps_do_not_fit():
-    land = ("ackley", (), tuple(AppState.from_query({"o": EIGHT})[0].optimizers))
+    land = ("ackley", (), tuple(explorer_link.from_query({"o": EIGHT})[0].optimizers))
     least, full = (diagnostic_compute.sweep_seconds(*land, c, 100) for c in (5, 60))
     limit = (least + full) / 2  # 100 steps fit only with fewer learning rates
     count, steps = diagnostic_compute.sweep_setting(*land, 60, 2000, limit, 5)

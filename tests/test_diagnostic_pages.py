@@ -12,21 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import apptest_helpers
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures, message_text
+from apptest_helpers import chart_figures, message_text, query_of, run_page
 from streamlit.testing.v1 import AppTest
 
 import landscapes
-from app import compute
+from app import compute, explorer_link
 from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import BasinState, SweepState, custom_values, with_lr, with_start
 from app.state import AppState, OptimizerEntry
 from studies import analysis
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app" / "main.py")
-TIMEOUT = 120  # the first run imports torch
 
 SCENE = AppState(
     landscape="quadratic",
@@ -40,24 +39,6 @@ BASIN_SCENE = AppState(
     steps=150,
 )
 BASIN_LINK = BasinState(BASIN_SCENE, grid=12).to_query()
-
-
-def run_page(page: str, query=None, scene: AppState | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    if scene is not None:
-        at.session_state["scene"] = scene
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def query_of(at: AppTest) -> dict[str, list[str]]:
-    """The page's URL query as lists of values (AppTest keeps a plain dict of lists or strings)."""
-    q = at.query_params
-    return {k: [q[k]] if isinstance(q[k], str) else list(q[k]) for k in q}
 
 
 # --- pure parts --------------------------------------------------------------------------------
@@ -78,7 +59,7 @@ def test_states_round_trip_and_warn():
     bad, warnings = SweepState.from_query(
         {**SCENE.to_query(), "lrlo": "nan", "lrhi": "1e9", "nlr": "5", "obj": "x"}
     )
-    assert bad == SweepState(SCENE.__class__.from_query(SCENE.to_query())[0])
+    assert bad == SweepState(explorer_link.from_query(SCENE.to_query())[0])
     assert {w.split("=")[0] for w in warnings} == {"lrlo", "lrhi", "nlr", "obj"}
     swapped, warnings = SweepState.from_query({"lrlo": "0.5", "lrhi": "0.1"})
     assert (swapped.lr_low, swapped.lr_high) == (1e-4, 1.0) and "below" in warnings[0]
@@ -167,7 +148,7 @@ def test_auto_tune_applies_to_the_explorer():
     tuned = at.dataframe[1].value["Tuned lr"].tolist()
     at.button(key="sw_apply").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    state, warnings = AppState.from_query(query_of(at))
+    state, warnings = explorer_link.from_query(query_of(at))
     assert warnings == [] and state.landscape == "quadratic"
     assert [e.values["lr"] for e in state.optimizers] == pytest.approx(tuned)
 
@@ -199,7 +180,7 @@ def test_basins_sends_a_start_to_the_explorer():
     at.number_input(key="bs_y").set_value(-2.0)
     at.get("form_submit_button")[0].click().run()
     assert not at.exception, [e.message for e in at.exception]
-    state, _ = AppState.from_query(query_of(at))
+    state, _ = explorer_link.from_query(query_of(at))
     assert state.start == (1.5, -2.0) and state.landscape == "himmelblau"
 
 
@@ -232,7 +213,7 @@ def panel_script():
 
 
 def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
-    at = AppTest.from_function(panel_script, default_timeout=TIMEOUT)
+    at = AppTest.from_function(panel_script, default_timeout=apptest_helpers.TIMEOUT)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value
@@ -248,7 +229,7 @@ def test_curvature_panel_renders_on_the_quadratic_and_elsewhere():
         for i, positions in enumerate(at.session_state.positions):
             for axis in drawn[2 * i : 2 * i + 2]:
                 assert (axis["x"][1], axis["y"][1]) == tuple(positions[step])
-    at = AppTest.from_function(panel_script, default_timeout=TIMEOUT)
+    at = AppTest.from_function(panel_script, default_timeout=apptest_helpers.TIMEOUT)
     at.session_state["key"] = "rosenbrock"
     at.run()
     assert not at.exception
@@ -302,7 +283,7 @@ def click_trace_point(page, sel: str, trace: int, index: int) -> None:
 def explorer_state(page) -> AppState:
     page.wait_for_function("() => !location.pathname.match(/sweep|basins/)")
     page.wait_for_selector(IDLE)
-    return AppState.from_query(parse_qs(urlsplit(page.url).query))[0]
+    return explorer_link.from_query(parse_qs(urlsplit(page.url).query))[0]
 
 
 def screenshot(page, path: Path) -> None:

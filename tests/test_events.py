@@ -13,7 +13,8 @@ import optimizers
 from app import compute, lessons
 from app.charts.contour import contour_figure
 from app.charts.style import colour, slot
-from app.state import OptimizerEntry, landscape_for
+from app.state import OptimizerEntry
+from app.surfaces import landscape_for
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 

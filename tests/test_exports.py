@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
-from app import compute, exports
+from app import compute, explorer_link, exports
 from app.charts.contour import contour_figure
 from app.state import AppState, OptimizerEntry
 
@@ -49,7 +49,7 @@ DIVERGING = AppState(
 
 
 def decoded_link(link: str) -> AppState:
-    state, warnings = AppState.from_query(parse_qs(urlsplit(link).query))
+    state, warnings = explorer_link.from_query(parse_qs(urlsplit(link).query))
     assert warnings == []
     return state
 

@@ -23,13 +23,15 @@ import pytest
 from PIL import Image
 
 from app import compute, lessons
+from app.benchmark_scene import BENCHMARK_OPTIMIZERS
 from app.charts import contour as contour_chart
 from app.charts import explorer, runtime, style
 from app.charts import paths as paths_chart
 from app.charts import player as player_chart
 from app.charts import status as status_chart
 from app.charts import surface as surface_chart
-from app.state import BENCHMARK_OPTIMIZERS, OptimizerEntry, landscape_for
+from app.state import OptimizerEntry
+from app.surfaces import landscape_for
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notes of st.cache_data
 

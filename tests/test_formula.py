@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import optimizers
-from app import compute
+from app import compute, explorer_link
 from app.state import AppState, OptimizerEntry
 from landscapes.formula import (
     DEFAULT_FORMULA,
@@ -404,7 +404,7 @@ def test_a_custom_view_round_trips_through_the_url():
     )
     query = state.to_query()
     assert query["ls"] == "custom" and query["dom"] == "-2,4,-1,1.5"
-    decoded, warnings = AppState.from_query(query)
+    decoded, warnings = explorer_link.from_query(query)
     assert warnings == [] and decoded == state
     assert decoded.surface().formula == parse(state.formula).latex
 
@@ -421,7 +421,7 @@ def test_a_custom_view_round_trips_through_the_url():
     ],
 )
 def test_a_bad_custom_link_warns_and_falls_back(query, needle):
-    state, warnings = AppState.from_query(query)
+    state, warnings = explorer_link.from_query(query)
     assert any(needle in w for w in warnings), warnings
     assert state.landscape == "custom"
     if "fx" not in query or "not allowed" in needle or "exponent" in needle:

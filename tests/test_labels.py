@@ -7,11 +7,10 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode
 
 import pytest
-from apptest_helpers import chart_figures, written_query
+from apptest_helpers import chart_figures, new_app, open_editor, written_query
 from streamlit.testing.v1 import AppTest
-from test_app import APP, TIMEOUT, open_editor
 
-from app import lessons
+from app import explorer_link, lessons
 from app.charts.style import END_SYMBOLS, OKABE_ITO
 from app.labels import lowest_free, run_label, unique_labels
 from app.state import AppState, OptimizerEntry
@@ -89,14 +88,14 @@ def test_slots_round_trip_and_old_links_colour_by_position():
     moved = AppState(optimizers=(four[0], four[2], four[3]), slots=(0, 2, 3))
     query = moved.to_query()
     assert query["o"] == ["gd,c=0", "adam,lr=0.1,c=2", "newton,lr=0.5,c=3"]
-    back, warnings = AppState.from_query(parse_qs(urlencode(query, doseq=True)))
+    back, warnings = explorer_link.from_query(parse_qs(urlencode(query, doseq=True)))
     assert warnings == [] and back == moved and back.run_slots() == (0, 2, 3)
-    old, warnings = AppState.from_query({"o": ["adam,lr=0.1", "newton,lr=0.5"]})
+    old, warnings = explorer_link.from_query({"o": ["adam,lr=0.1", "newton,lr=0.5"]})
     assert warnings == [] and old.run_slots() == (0, 1) and "c=" not in str(old.to_query())
 
 
 def test_slots_of_a_hand_edited_link():
-    state, warnings = AppState.from_query({"o": ["gd,c=1", "adam", "newton,c=1", "bfgs,c=x"]})
+    state, warnings = explorer_link.from_query({"o": ["gd,c=1", "adam", "newton,c=1", "bfgs,c=x"]})
     assert state.run_slots() == (1, 0, 2, 3)
     assert len(warnings) == 2 and "c=1" in warnings[1] and "'x'" in warnings[0]
     assert lowest_free([0, 2, 3]) == 1 and lowest_free([]) == 0
@@ -114,7 +113,7 @@ def run_styles(at: AppTest) -> dict[str, tuple[str, str]]:
 
 
 def test_removing_an_optimizer_keeps_the_others_colours_and_markers_also_in_the_link():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     at.query_params["o"] = ["gd,lr=0.001", "momentum,lr=0.001", "adam,lr=0.1", "newton,lr=0.5"]
     at.query_params["steps"] = "50"
     at.query_params["view3d"] = "0"
@@ -132,7 +131,7 @@ def test_removing_an_optimizer_keeps_the_others_colours_and_markers_also_in_the_
     # the link records the slots: opened fresh, it shows the same colours
     query = written_query(at)
     assert query["o"][1].endswith(",c=2") and query["o"][2].endswith(",c=3")
-    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    fresh = new_app()
     for key, value in query.items():
         fresh.query_params[key] = value
     fresh.run()

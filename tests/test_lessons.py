@@ -4,21 +4,16 @@ lesson's teaching claim holds in the numbers (the claims below are the lessons' 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pytest
-from apptest_helpers import status_table
-from streamlit.testing.v1 import AppTest
+from apptest_helpers import new_app, status_table
 
 import optimizers
-from app import lessons
+from app import explorer_link, lessons
 from app.network_state import NetworkState
 from app.state import AppState
-
-APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-LESSONS_PAGE = str(Path(__file__).resolve().parent.parent / "app" / "views" / "lessons.py")
 
 
 def run_view(state: AppState) -> optimizers.SimulationResult:
@@ -35,7 +30,7 @@ def run_view(state: AppState) -> optimizers.SimulationResult:
 def from_link(lesson: lessons.Lesson) -> AppState:
     """Decode the lesson's link as a browser would send it (a URL query string)."""
     text = urlencode(lesson.query(), doseq=True)
-    state, warnings = AppState.from_query(parse_qs(text))
+    state, warnings = explorer_link.from_query(parse_qs(text))
     assert warnings == []
     return state
 
@@ -211,7 +206,7 @@ def test_each_lesson_reproduces_and_teaches_what_it_says(lesson):
 
 
 def test_the_lessons_page_lists_every_lesson_and_opens_one_in_the_explorer():
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = new_app()
     at.switch_page("views/lessons.py")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
@@ -228,7 +223,7 @@ def test_the_lessons_page_lists_every_lesson_and_opens_one_in_the_explorer():
 
 
 def test_the_explorer_shows_a_lesson_from_its_link_and_switches_lessons():
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = new_app()
     for key, value in lessons.get("plateau-adagrad").query().items():
         at.query_params[key] = value
     at.run()

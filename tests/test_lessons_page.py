@@ -5,16 +5,13 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from apptest_helpers import run_page
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app import lessons, page_links
+from app import explorer_link, lessons, page_links
 from app.network_state import NetworkState
 from app.page_links import app_root, page_link
-from app.state import AppState
-
-APP = lessons.THUMBNAILS.parent.parent / "app" / "main.py"
-TIMEOUT = 120
 
 
 @pytest.mark.parametrize("lesson", lessons.LESSONS, ids=lambda lesson: lesson.id)
@@ -50,18 +47,14 @@ def test_a_lesson_link_is_absolute_under_the_root_and_decodes_to_the_lesson():
         parts = urlsplit(link)
         assert parts.scheme == "https" and parts.netloc == "class.example.org"
         assert parts.path == "/optiscape/" + lesson.url_path
-        kind = NetworkState if lesson.url_path == "network" else AppState
-        state, warnings = kind.from_query(parse_qs(parts.query))
+        read = NetworkState.from_query if lesson.url_path == "network" else explorer_link.from_query
+        state, warnings = read(parse_qs(parts.query))
         assert warnings == [] and state == lesson.view(play=True)
     assert page_link(None, "network", {"v": "1"}) == "network?v=1"  # the relative fallback
 
 
 def open_lessons_page() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.switch_page("views/lessons.py")
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return run_page("views/lessons.py")
 
 
 def shown_links(at: AppTest) -> list[str]:

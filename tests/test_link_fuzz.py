@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from apptest_helpers import APP, TIMEOUT
+from apptest_helpers import new_app
 from link_fuzz import (
     BASIN_KEYS,
     EDGE_NUMBERS,
@@ -20,29 +20,30 @@ from link_fuzz import (
 )
 from streamlit.testing.v1 import AppTest
 
+from app import explorer_link
 from app.diagnostic_state import BasinState, SweepState
 from app.literal import MESSAGE_CHARS, VALUE_CHARS
 from app.network_state import NetworkState
 from app.search_state import SearchState
-from app.state import MAX_OPTIMIZERS, AppState
+from app.state import MAX_OPTIMIZERS
 
 DECODERS = {
-    "explorer": (AppState, EXPLORER_KEYS),
-    "sweep": (SweepState, SWEEP_KEYS),
-    "basins": (BasinState, BASIN_KEYS),
-    "network": (NetworkState, NETWORK_KEYS),
-    "search": (SearchState, SEARCH_KEYS),
+    "explorer": (explorer_link.from_query, EXPLORER_KEYS),
+    "sweep": (SweepState.from_query, SWEEP_KEYS),
+    "basins": (BasinState.from_query, BASIN_KEYS),
+    "network": (NetworkState.from_query, NETWORK_KEYS),
+    "search": (SearchState.from_query, SEARCH_KEYS),
 }
 LINKS_PER_PAGE = 250
 
 
 @pytest.mark.parametrize("page", DECODERS)
 def test_every_decoder_takes_any_link(page):
-    state_type, keys = DECODERS[page]
+    read, keys = DECODERS[page]
     rng = random.Random(f"decode-{page}")
     for _ in range(LINKS_PER_PAGE):
         query = hostile_query(rng, keys, share=rng.choice((0.1, 0.3, 1.0)))
-        state, warnings = state_type.from_query(query)
+        state, warnings = read(query)
         assert all(isinstance(w, str) for w in warnings)
         # a value is quoted at most VALUE_CHARS long: no message repeats a 100 KB value
         assert all(len(w) <= MESSAGE_CHARS for w in warnings), (query, warnings)
@@ -50,14 +51,14 @@ def test_every_decoder_takes_any_link(page):
         # the link the page writes for what it shows reads back with no warning, and the
         # state read back writes the same link
         written = state.to_query()
-        again, more = state_type.from_query(written)
+        again, more = read(written)
         assert more == [], (query, more)
         assert again.to_query() == written, query
 
 
 def test_a_long_value_is_quoted_shortened_with_its_length():
     value = "[x](https://evil.example/)" * 4000
-    _, warnings = AppState.from_query({"ls": value})
+    _, warnings = explorer_link.from_query({"ls": value})
     (message,) = warnings
     assert f"({len(value)} characters)" in message
     assert len(message) < VALUE_CHARS + 100
@@ -101,7 +102,7 @@ def leaks(at) -> list[str]:
 def open_fuzzed(page: str, query: dict) -> AppTest:
     """``page`` opened on ``query`` in a new session; on the explorer every optimizer's editor
     is open, so that its inputs are drawn with the link's values."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     for key, value in query.items():
         at.query_params[key] = value
     if page == "views/explorer.py":

@@ -4,6 +4,7 @@ and locked controls, presenter styling, and the link builder."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -11,33 +12,28 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_figures, message_text, status_table
+from apptest_helpers import chart_figures, message_text, run_explorer, status_table
 from streamlit.testing.v1 import AppTest
 
 import landscapes
 import optimizers
-from app import compute, presenter
+from app import compute, explorer_link, presenter
 from app.charts.contour import contour_figure
 from app.charts.explorer import curves_figure
 from app.charts.style import OKABE_ITO
-from app.state import (
-    V1_LANDSCAPE_PARAMS,
-    V1_OPTIMIZER_DEFAULTS,
-    V1_SCHEDULE_DEFAULTS,
-    V1_STARTS,
-    AppState,
-    OptimizerEntry,
-)
+from app.links import v1
+from app.state import AppState, OptimizerEntry
 from landscapes import registry
 from optimizers import base as opt_base
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app" / "main.py")
 STORED = json.loads((ROOT / "tests" / "data" / "links_v1.json").read_text())["links"]
 
 
 def decode(link: str) -> AppState:
-    state, warnings = AppState.from_query(parse_qs(urlsplit(link).query, keep_blank_values=True))
+    state, warnings = explorer_link.from_query(
+        parse_qs(urlsplit(link).query, keep_blank_values=True)
+    )
     assert warnings == [], warnings
     return state
 
@@ -141,39 +137,39 @@ def test_new_links_under_changed_defaults_name_the_values_v1_would_not_assume(ch
     assert back.optimizers == state.optimizers
 
 
-def test_the_v1_tables_cover_every_optimizer_and_landscape():
-    # a new optimizer, hyperparameter or landscape needs its v=1 entry (its default when added)
-    for name in optimizers.available():
-        assert set(optimizers.get(name).defaults) <= set(V1_OPTIMIZER_DEFAULTS[name]), name
-    for key in landscapes.available():
-        assert key in V1_STARTS, key
+def test_the_v1_tables_name_only_registered_optimizers_and_landscapes():
+    # the tables are the v=1 registry: what was added after v=1 has no entry (and needs none,
+    # tests/test_plugins.py), but every entry is still registered with the names it had
+    for name, frozen in v1.OPTIMIZER_DEFAULTS.items():
+        assert set(frozen) <= set(optimizers.get(name).defaults), name
+    for key, start in v1.STARTS.items():
+        assert key in landscapes.available() and len(start) == 2, key
         names = {p.name for p in landscapes.parameters(key)}
-        assert names == set(V1_LANDSCAPE_PARAMS.get(key, {})), key
-    assert set(V1_SCHEDULE_DEFAULTS) >= {"step_size", "gamma", "t_max", "warmup"}
+        assert set(v1.LANDSCAPE_PARAMS.get(key, {})) == names, key
+    assert set(v1.SCHEDULE_DEFAULTS) >= {"step_size", "gamma", "t_max", "warmup"}
+
+
+def test_the_v1_tables_are_the_frozen_data():
+    # the JSON is generated once (app/links/freeze_v1.py) and never edited: its bytes are fixed
+    data = (ROOT / "app" / "links" / "v1_defaults.json").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == (
+        "7df514a18279e47b9492e3b4c3f9aac5ee18a4872a2b4a4115ce527eda3a97b9"
+    )
 
 
 # -- hidden and locked controls, presenter mode -------------------------------------------------
 
 
-def run_app(query: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def written(at: AppTest) -> AppState:
-    return AppState.from_query(dict(at.query_params))[0]
+    return explorer_link.from_query(dict(at.query_params))[0]
 
 
 BASE = {"ls": "himmelblau", "o": ["rmsprop,lr=0.1", "gd,lr=0.01"], "steps": "80"}
 
 
 def test_hidden_controls_are_not_drawn_and_locked_ones_are_disabled():
-    plain = run_app(BASE)
-    at = run_app({**BASE, "hide": "optimizers,steps", "lock": "landscape,start"})
+    plain = run_explorer(BASE)
+    at = run_explorer({**BASE, "hide": "optimizers,steps", "lock": "landscape,start"})
     assert not at.warning
     keys = {w.key for w in at.sidebar.get("select_slider")} | {w.key for w in at.sidebar.slider}
     assert "opt0_lr" not in keys and "steps" not in keys
@@ -188,14 +184,14 @@ def test_hidden_controls_are_not_drawn_and_locked_ones_are_disabled():
 
 
 def test_a_bad_control_name_warns_and_the_rest_applies():
-    at = run_app({**BASE, "hide": "optimizers,warp", "theme": "neon", "present": "yes"})
+    at = run_explorer({**BASE, "hide": "optimizers,warp", "theme": "neon", "present": "yes"})
     text = message_text(at)
     assert "'warp'" in text and "theme=" in text and "present=" in text
     assert written(at).hide == ("optimizers",)
 
 
 def test_presenter_mode_link_renders_and_is_kept():
-    at = run_app({**BASE, "present": "1", "theme": "dark", "lesson": "himmelblau-basins"})
+    at = run_explorer({**BASE, "present": "1", "theme": "dark", "lesson": "himmelblau-basins"})
     assert not at.warning
     state = written(at)
     assert state.present and state.theme == "dark" and state.lesson == "himmelblau-basins"
@@ -207,7 +203,7 @@ def test_presenter_mode_link_renders_and_is_kept():
 
 
 def test_the_link_builder_makes_a_student_link():
-    at = run_app(BASE)
+    at = run_explorer(BASE)
     at.multiselect(key="explorer_builder_hide").set_value(["optimizers", "share"])
     at.multiselect(key="explorer_builder_lock").set_value(["landscape"])
     at.toggle(key="explorer_builder_present").set_value(True)

@@ -12,6 +12,7 @@ import pytest
 from apptest_helpers import chart_figures, message_text, open_page, written_query
 from streamlit.testing.v1 import AppTest
 
+from app import explorer_link
 from app.network_state import NetworkState
 from app.search_state import SearchState
 from app.state import AppState, OptimizerEntry
@@ -85,7 +86,7 @@ def test_a_non_default_link_restores_and_draws_the_engine_trials():
     assert len(links) == 3
     for link, r in zip(links, results.values(), strict=True):
         assert link.proto.page == ""  # the explorer: the default page, at the app's root
-        state, warnings = AppState.from_query(parse_qs(link.proto.query_string))
+        state, warnings = explorer_link.from_query(parse_qs(link.proto.query_string))
         assert warnings == []
         assert state.landscape == "himmelblau" and state.start == (0.5, -0.5)
         values = state.optimizers[0].values
@@ -295,7 +296,7 @@ def test_the_browser_draws_the_trial_maps(browser_page):
     page.get_by_text("Apply best to the explorer").nth(1).click()
     page.wait_for_url("**/?*")
     page.wait_for_selector(".st-key-contour .js-plotly-plot")
-    state, warnings = AppState.from_query(parse_qs(page.url.split("?", 1)[1]))
+    state, warnings = explorer_link.from_query(parse_qs(page.url.split("?", 1)[1]))
     assert warnings == []
     assert state.optimizers[0].name == "momentum" and state.landscape == "himmelblau"
     assert state.optimizers[0].values["lr"] == pytest.approx(r.best_params["lr"])

@@ -7,6 +7,7 @@ import numpy as np
 
 import landscapes
 import optimizers
+from app import explorer_link
 from app.state import AppState, OptimizerEntry
 
 OLD_LINK = {"v": "1", "ls": "himmelblau", "o": ["sgd,lr=0.003", "gd,lr=0.003"], "seed": "5"}
@@ -24,7 +25,7 @@ def positions(state: AppState) -> np.ndarray:
 
 
 def test_an_old_sgd_link_keeps_its_noise():
-    state, warnings = AppState.from_query(OLD_LINK)
+    state, warnings = explorer_link.from_query(OLD_LINK)
     assert warnings == []
     land = landscapes.get("himmelblau")
     # what the link meant when it was written: SGD with gradient noise of std 1, seeded by seed
@@ -42,13 +43,13 @@ def test_an_old_sgd_link_keeps_its_noise():
 
 
 def test_the_link_stays_short_and_turning_the_noise_off_is_written():
-    state, _ = AppState.from_query(OLD_LINK)
+    state, _ = explorer_link.from_query(OLD_LINK)
     assert state.to_query()["o"] == ["sgd,lr=0.003", "gd,lr=0.003"]
     quiet = AppState(
         landscape="himmelblau", optimizers=(OptimizerEntry.make("sgd", lr=0.003, noise=0.0),)
     )
     assert quiet.to_query()["o"] == ["sgd,lr=0.003,noise=0"]
-    back, warnings = AppState.from_query(quiet.to_query())
+    back, warnings = explorer_link.from_query(quiet.to_query())
     assert warnings == [] and back.optimizers == quiet.optimizers
     assert dict(back.optimizers[0].spec()[1]).get("noise", 0.0) == 0.0
 

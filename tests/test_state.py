@@ -7,6 +7,7 @@ import pytest
 
 import landscapes
 import optimizers
+from app import explorer_link
 from app.state import AppState, OptimizerEntry
 from optimizers import Schedule
 
@@ -75,7 +76,7 @@ def test_random_states_round_trip_exactly(seed):
     state = random_state(np.random.default_rng(seed))
     query = state.to_query()
     assert all(isinstance(v, str) or all(isinstance(x, str) for x in v) for v in query.values())
-    back, warnings = AppState.from_query(query)
+    back, warnings = explorer_link.from_query(query)
     assert warnings == []
     assert back == state
 
@@ -93,8 +94,8 @@ def test_default_state_gives_a_short_link():
         "arrows": "0",
         "curv": "0",
     }
-    assert AppState.from_query(AppState().to_query()) == (AppState(), [])
-    old, warnings = AppState.from_query({})
+    assert explorer_link.from_query(AppState().to_query()) == (AppState(), [])
+    old, warnings = explorer_link.from_query({})
     assert warnings == [] and old.step is None and old.show_3d and old.show_arrows
 
 
@@ -145,18 +146,18 @@ def test_default_state_gives_a_short_link():
         ({"log": "maybe"}, "log=", lambda s: s.log_colour is None),
         ({"lp": "b:1e9", "ls": "rosenbrock"}, "parameter 'b'", lambda s: s.landscape_params == ()),
         ({"lp": "zz:1"}, "'zz:1'", lambda s: s.landscape_params == ()),
-        ({"v": "7"}, "v='7'", lambda s: s == AppState.from_query({"v": "1"})[0]),
+        ({"v": "7"}, "v='7'", lambda s: s == explorer_link.from_query({"v": "1"})[0]),
         ({"o": "adam,lr"}, "not name=value", lambda s: s.optimizers[0].name == "adam"),
     ],
 )
 def test_malformed_links_warn_and_keep_the_rest(query, needle, check):
-    state, warnings = AppState.from_query({**query, "seed": query.get("seed", "0")})
+    state, warnings = explorer_link.from_query({**query, "seed": query.get("seed", "0")})
     assert any(needle in w for w in warnings), warnings
     assert check(state)
 
 
 def test_a_bad_field_does_not_spoil_the_others():
-    state, warnings = AppState.from_query(
+    state, warnings = explorer_link.from_query(
         {
             "ls": "himmelblau",
             "o": ["adam,lr=0.2", "gd,lr=-5"],
@@ -210,7 +211,7 @@ def test_custom_and_presenter_fields_round_trip(seed):
             domain=((x0, x0 + float(rng.uniform(1, 5))), (y0, y0 + float(rng.uniform(1, 5)))),
             start=None,
         )
-    decoded, warnings = AppState.from_query(state.to_query())
+    decoded, warnings = explorer_link.from_query(state.to_query())
     assert warnings == [] and decoded == state
 
 
@@ -219,7 +220,11 @@ def test_an_unknown_link_version_warns_and_reads_the_rest(decode):
     from app.network_state import NetworkState
     from app.search_state import SearchState
 
-    cls = {"explorer": AppState, "network": NetworkState, "search": SearchState}[decode]
-    state, warnings = cls.from_query({"v": "7"})
+    read = {
+        "explorer": explorer_link.from_query,
+        "network": NetworkState.from_query,
+        "search": SearchState.from_query,
+    }[decode]
+    state, warnings = read({"v": "7"})
     assert warnings == ["link version v='7' is not known (this app reads v=1); reading it as v=1"]
-    assert state == cls.from_query({"v": "1"})[0]
+    assert state == read({"v": "1"})[0]

@@ -15,7 +15,8 @@ import streamlit as st
 
 from app import budget, compute, diagnostic_compute
 from app.charts import diagnostics as diagnostic_charts
-from app.diagnostic_state import GRID_BOUNDS, BasinState, custom_values, with_start
+from app.diagnostic_state import BASIN_FIELDS, GRID_BOUNDS, BasinState, custom_values, with_start
+from app.links import fields
 from app.literal import show_problem
 from app.page_links import open_diagnostic_page
 from app.plotly_view import clicked, plotly_view
@@ -26,7 +27,7 @@ def load(state: BasinState) -> None:
     ss = st.session_state
     ss.bs_scene = state.scene
     ss.bs_landscape = state.scene.landscape
-    ss.bs_grid = state.grid
+    fields.load_widgets(state, BASIN_FIELDS)
     ss.bs_steps = state.scene.steps
     x, y = state.scene.start_point()
     ss.bs_x, ss.bs_y = float(x), float(y)
@@ -53,7 +54,8 @@ def send_start() -> None:
 
 def current() -> BasinState:
     ss = st.session_state
-    return BasinState(replace(ss.bs_scene, steps=int(ss.bs_steps), step=None), int(ss.bs_grid))
+    scene = replace(ss.bs_scene, steps=int(ss.bs_steps), step=None)
+    return BasinState(scene, **fields.read_widgets(BASIN_FIELDS))
 
 
 def controls() -> None:
@@ -70,11 +72,11 @@ def controls() -> None:
             on_change=on_landscape,
             format_func=lambda k: f"{cat[k][0]} · {cat[k][1]}" if k in cat else k,
         )
+        (grid,) = BASIN_FIELDS
         st.slider(
             "Start points per axis",
-            GRID_BOUNDS[0],
-            GRID_BOUNDS[1],
-            key="bs_grid",
+            *fields.bounds(grid),
+            key=grid.widget,
             help="grid x grid runs per optimizer; 200 is 40 000 runs each",
         )
         st.slider("Steps", *STEPS_RANGE, key="bs_steps")

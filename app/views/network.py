@@ -11,9 +11,6 @@ come from ``app.charts.network`` and, for "optimize in the plane", from the expl
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import streamlit as st
@@ -23,9 +20,12 @@ from app import budget
 from app import network_compute as compute
 from app.charts import network as nfig
 from app.charts.contour import contour_figure
+from app.engine_call import engine_call
+from app.links import fields
 from app.literal import quoted, show_link_messages, show_problem
 from app.network_state import (
     DATASETS,
+    FIELDS,
     MAX_LAYERS,
     MAX_OPTIMIZERS,
     METRICS,
@@ -38,10 +38,9 @@ from app.network_state import (
     NetworkState,
     first_order,
 )
-from app.page_links import sync_url
+from app.page_links import share_link, sync_url
 from app.plotly_view import CHART_CONFIG, plotly_view
 
-T = TypeVar("T")
 MARKER_TEXT = ("●", "■", "◆", "▲")  # the plane figure's end-of-path symbols, to name each run
 UI_MAX_STEPS = 1000
 LR_CHOICES = sorted({m * 10.0**e for e in range(-4, 3) for m in (1, 2, 5)} - {200.0, 500.0})
@@ -79,16 +78,6 @@ BN_NOTE = (
 NO_BN_NOTE = "Dropout (if any) is active in training and off in every evaluation."
 
 
-def engine_call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call the engine; on any error show it as a message (never a traceback) and stop the run."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # any engine failure becomes a message
-        show_problem(f"Could not {what}.", str(exc))
-        st.stop()
-        raise  # unreachable: st.stop() ends the script run
-
-
 # --- state <-> widgets -----------------------------------------------------------------------------
 
 
@@ -99,33 +88,14 @@ def lr_key(name: str) -> str:
 def load_widgets(state: NetworkState) -> None:
     """Put a state's values into the widgets' session-state keys."""
     ss = st.session_state
-    ss.net_data = state.dataset
-    ss.net_noise = state.noise
-    ss.net_samples = state.samples
-    ss.net_model = state.model
+    fields.load_widgets(state, FIELDS)  # every value bound to a widget of its own
     ss.net_widths = "-".join(str(w) for w in state.widths)
     ss.net_widths_valid = state.widths
-    ss.net_bn = state.batch_norm
-    ss.net_dropout = state.dropout
-    ss.net_seed = state.seed
     ss.net_opts = [o.name for o in state.optimizers]
     for o in state.optimizers:
         ss[lr_key(o.name)] = o.lr
-    ss.net_steps = state.steps
-    ss.net_bs = state.batch_size
-    ss.net_rec = state.record_every
-    ss.net_wd = state.weight_decay
-    ss.net_plane = state.plane
-    ss.net_dseed = state.dir_seed
-    ss.net_ignore = state.ignore_bias
-    ss.net_orth = state.orthogonalize
-    ss.net_centre = state.centre
     ss.net_auto_span = state.span is None
     ss.net_span = state.span if state.span is not None else 1.0
-    ss.net_res = state.resolution
-    ss.net_metric = state.metric
-    ss.net_3d = state.show_3d
-    ss.net_popt = state.plane_opt
 
 
 def current_state() -> NetworkState:
@@ -135,37 +105,17 @@ def current_state() -> NetworkState:
         NetOptimizer.make(name, float(ss.get(lr_key(name), optimizers.get(name).start_lr)))
         for name in ss.net_opts
     )
-    data = ss.net_data
+    bound = fields.read_widgets(FIELDS)
     return NetworkState(
-        dataset=data,
-        noise=float(ss.net_noise),
-        samples=int(ss.net_samples),
-        model=ss.net_model if data == "digits" else "mlp",
+        **{
+            **bound,
+            "model": bound["model"] if bound["dataset"] == "digits" else "mlp",
+            "centre": min(bound["centre"], max(len(entries) - 1, 0)),
+        },
         widths=ss.net_widths_valid,
-        batch_norm=bool(ss.net_bn),
-        dropout=float(ss.net_dropout),
-        seed=int(ss.net_seed),
         optimizers=entries,
-        steps=int(ss.net_steps),
-        batch_size=int(ss.net_bs),
-        record_every=int(ss.net_rec),
-        weight_decay=float(ss.net_wd),
-        plane=ss.net_plane,
-        dir_seed=int(ss.net_dseed),
-        ignore_bias=bool(ss.net_ignore),
-        orthogonalize=bool(ss.net_orth),
-        centre=min(int(ss.net_centre), max(len(entries) - 1, 0)),
         span=None if ss.net_auto_span else float(ss.net_span),
-        resolution=int(ss.net_res),
-        metric=ss.net_metric,
-        show_3d=bool(ss.net_3d),
-        plane_opt=bool(ss.net_popt),
     )
-
-
-def share_link(state: NetworkState) -> str:
-    scheme, netloc, path, _, _ = urlsplit(st.context.url or "")
-    return urlunsplit((scheme, netloc, path, urlencode(state.to_query(), doseq=True), ""))
 
 
 # --- widgets ---------------------------------------------------------------------------------------
@@ -553,7 +503,7 @@ def render() -> None:
 
     with st.expander("Share this view"):
         st.caption("Opening this link reproduces the same training, plane and figures.")
-        st.code(share_link(asked), language=None)
+        st.code(share_link(asked.to_query()), language=None)
     elapsed = (time.perf_counter() - started) * 1000
     st.caption(f"Page computed in {elapsed:.0f} ms.")
 

@@ -9,8 +9,6 @@ without a link the page opens on the explorer's scene (``st.session_state.scene`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import numpy as np
@@ -22,6 +20,8 @@ from app import budget
 from app import network_state as net
 from app import search_compute as compute
 from app.charts import search as search_charts
+from app.engine_call import engine_call
+from app.links import fields
 from app.literal import quoted, show_link_messages, show_problem
 from app.page_links import sync_url
 from app.plotly_view import plotly_view
@@ -30,6 +30,8 @@ from app.search_state import (
     MAX_BUDGET,
     MAX_STEPS,
     NET_DATASETS,
+    NETWORK_FIELDS,
+    RUN_FIELDS,
     SearchState,
     default_range,
 )
@@ -37,7 +39,6 @@ from app.slider_values import log_options
 from app.state import AppState
 from studies import tuning
 
-T = TypeVar("T")
 COLUMNS = 3
 
 VERDICT = (
@@ -93,16 +94,6 @@ WIDGET_KEYS = (
 )
 
 
-def engine_call(what: str, fn: Callable[..., T], *args: Any) -> T:
-    """Call the engine; on any error show a message (never a traceback) and stop the run."""
-    try:
-        return fn(*args)
-    except Exception as exc:  # any engine failure becomes a message
-        show_problem(f"Could not {what}.", str(exc))
-        st.stop()
-        raise  # unreachable
-
-
 # --- state <-> widgets ---------------------------------------------------------------------------
 
 
@@ -136,21 +127,14 @@ def load_widgets(state: SearchState) -> None:
     ss.s_lp = state.landscape_params
     ss.s_optimizer = state.optimizer
     ss.s_start_x, ss.s_start_y = float(start[0]), float(start[1])
-    ss.s_steps = state.steps
+    fields.load_widgets(state, RUN_FIELDS + NETWORK_FIELDS)  # the plain values bound to widgets
     ss.s_param = space.param
     ss.s_lr_low, ss.s_lr_high = (float(v) for v in state.lr_range)
     ss.s_p_low, ss.s_p_high = (float(v) for v in space.param_range)
-    ss.s_budget = state.budget
-    ss.s_seed = state.seed
     ss.s_searchers = list(state.searchers)
-    ss.s_batch = state.batch
     ss.s_kind = state.kind
     ss.s_data = state.dataset
-    ss.s_samples = state.samples
-    ss.s_noise = float(state.noise)
     ss.s_widths = "-".join(str(w) for w in state.widths)
-    ss.s_net_steps = state.net_steps
-    ss.s_minibatch = state.minibatch
 
 
 def on_landscape_change() -> None:
@@ -200,21 +184,14 @@ def widget_state() -> SearchState:
         landscape_params=tuple(ss.s_lp),
         optimizer=ss.s_optimizer,
         start=None if np.allclose(start, land.start, rtol=0, atol=1e-12) else start,
-        steps=int(ss.s_steps),
         param=ss.s_param,
         lr_range=(float(ss.s_lr_low), float(ss.s_lr_high)),
         param_range=p_range,
-        budget=int(ss.s_budget),
-        seed=int(ss.s_seed),
         searchers=tuple(ss.s_searchers),
-        batch=int(ss.s_batch),
         kind=ss.s_kind,
         dataset=ss.s_data,
-        samples=int(ss.s_samples),
-        noise=float(ss.s_noise),
         widths=parse_widths(ss.s_widths) if ss.s_kind == "network" else SearchState().widths,
-        net_steps=int(ss.s_net_steps),
-        minibatch=int(ss.s_minibatch),
+        **fields.read_widgets(RUN_FIELDS + NETWORK_FIELDS),
     )
 
 

@@ -19,13 +19,14 @@ from app import budget, compute, diagnostic_compute
 from app.charts import diagnostics as diagnostic_charts
 from app.diagnostic_state import (
     COUNT_BOUNDS,
-    LR_BOUNDS,
     OBJECTIVES,
+    SWEEP_FIELDS,
     SweepState,
     custom_values,
     with_lr,
     with_lrs,
 )
+from app.links import fields
 from app.literal import show_problem
 from app.page_links import open_diagnostic_page
 from app.plotly_view import clicked, plotly_view
@@ -38,9 +39,7 @@ def load(state: SweepState) -> None:
     ss = st.session_state
     ss.sw_scene = state.scene
     ss.sw_landscape = state.scene.landscape
-    ss.sw_lr_low, ss.sw_lr_high = state.lr_low, state.lr_high
-    ss.sw_count = state.count
-    ss.sw_objective = state.objective
+    fields.load_widgets(state, SWEEP_FIELDS)  # lr range, count, objective
     ss.sw_steps = state.scene.steps
 
 
@@ -65,14 +64,15 @@ def apply_tuned(lrs: list[float]) -> None:
 
 def current() -> SweepState:
     ss = st.session_state
-    low, high = float(ss.sw_lr_low), float(ss.sw_lr_high)
+    own = fields.read_widgets(SWEEP_FIELDS)
+    low, high = own.pop("lr_low"), own.pop("lr_high")
     if low >= high:
         st.warning(
             f"The lowest learning rate {low:g} must be below the highest {high:g}; using both defaults."
         )
         low, high = SweepState.lr_low, SweepState.lr_high
     scene = replace(ss.sw_scene, steps=int(ss.sw_steps), step=None)
-    return SweepState(scene, low, high, int(ss.sw_count), ss.sw_objective)
+    return SweepState(scene, low, high, **own)
 
 
 def controls() -> None:
@@ -89,22 +89,12 @@ def controls() -> None:
             on_change=on_landscape,
             format_func=lambda k: f"{cat[k][0]} · {cat[k][1]}" if k in cat else k,
         )
-        left, right = st.columns(2)
-        left.number_input(
-            "lowest lr",
-            min_value=LR_BOUNDS[0],
-            max_value=LR_BOUNDS[1],
-            key="sw_lr_low",
-            format="%.2e",
-        )
-        right.number_input(
-            "highest lr",
-            min_value=LR_BOUNDS[0],
-            max_value=LR_BOUNDS[1],
-            key="sw_lr_high",
-            format="%.2e",
-        )
-        st.slider("Learning rates (log grid)", COUNT_BOUNDS[0], COUNT_BOUNDS[1], key="sw_count")
+        low, high, count, _ = SWEEP_FIELDS
+        for column, label, f in zip(
+            st.columns(2), ("lowest lr", "highest lr"), (low, high), strict=True
+        ):
+            column.number_input(label, *fields.bounds(f), key=f.widget, format="%.2e")
+        st.slider("Learning rates (log grid)", *fields.bounds(count), key=count.widget)
         st.slider("Steps", *STEPS_RANGE, key="sw_steps")
         st.radio(
             "Best learning rate by",
