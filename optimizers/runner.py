@@ -28,7 +28,7 @@ from .schedules import Schedule, as_schedule
 SpecLike = str | Spec | tuple[str, Mapping[str, Any]]
 Record = Literal["full", "path", "final"]
 KINDS = ("function", "gradient", "hessian")
-PROBES = ("velocity", "second_moment", "effective_lr")
+PROBES = ("velocity", "second_moment", "effective_lr", "average")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class SimulationResult:
     - ``updates`` (S, N, T, D): x_{k+1} - x_k; ``velocity``, ``second_moment`` and
       ``effective_lr`` (S, N, T, D): the optimizer's state after the update that made step k
       (NaN where the optimizer has no such quantity) ("full" only).
+    - ``average`` (S, N, T, D): the averaged iterate after step k of the rules that keep one
+      (``Optimizer.average_key``: ASGD, schedule-free), NaN for the others ("full" only).
     - ``final_positions`` (S, N, D), ``final_losses`` (S, N): always.
     - ``evaluations``: {"function", "gradient", "hessian"} -> (S, N) counts actually used by the
       optimizer (line-search trials included), for a fair first- versus second-order comparison.
@@ -77,6 +79,7 @@ class SimulationResult:
     velocity: np.ndarray | None = None
     second_moment: np.ndarray | None = None
     effective_lr: np.ndarray | None = None
+    average: np.ndarray | None = None
     settled_at: np.ndarray | None = None
 
     @property
@@ -304,6 +307,7 @@ def _rule_groups(
             ("velocity", "velocity_key"),
             ("second_moment", "second_moment_key"),
             ("effective_lr", None),
+            ("average", "average_key"),
         ):
             keys = [getattr(o, attr) if attr else "effective_lr" for o in opts]
             has = torch.tensor([k is not None for k in keys], device=device)

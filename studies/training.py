@@ -112,9 +112,14 @@ def _check(resolved: list[ResolvedSpec]) -> None:
         opt = optimizers.get(s.name)
         if s.name in DENSE or "hessian" in opt.needs:
             raise ValueError(
-                f"optimizer {s.name!r} keeps a dense P x P matrix per run (Hessian or "
-                f"inverse-Hessian estimate): not feasible for networks with thousands of "
+                f"optimizer {s.name!r} needs Hessians (or keeps a dense P x P inverse-Hessian "
+                f"estimate per run): not feasible for networks with thousands of "
                 f"parameters; use lbfgs or a first-order method"
+            )
+        if "gradient" in opt.needs:
+            raise ValueError(
+                f"optimizer {s.name!r} evaluates gradients at other points than the iterate "
+                f"(SAM's perturbed point): not supported by network training"
             )
 
 
