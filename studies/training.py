@@ -152,6 +152,9 @@ def train(
         record_every: record every k-th step (the last step is always recorded).
         weight_decay: adds (wd/2)||theta||^2 to the training objective (not to the recorded
             losses); independent of the optimizers' own weight_decay.
+        observe: called as ``observe(t, params, grad)`` at every step t before the update, with
+            the (R, P) parameters and mini-batch gradients (weight decay included, before
+            clipping) in the caller's run order (``studies.gradient_flow`` records layer norms).
     """
     if int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
