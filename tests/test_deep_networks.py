@@ -190,3 +190,29 @@ def test_gradient_clipping_keeps_an_exploding_network_finite(moons):
     assert tr.diverged[0] and not np.isfinite(tr.train_loss[0, -1])
     assert not tr.diverged[1] and np.isfinite(tr.train_loss[1]).all()
     assert tr.train_loss[1, -1] < 0.1 * tr.train_loss[1, 0]
+
+
+def test_a_trained_residual_batch_norm_network_fits_the_plane_code(moons):
+    """Training records losses with batch statistics ("batch"); the plane's centre in that mode
+    is the recorded final loss, and Lanczos runs on it."""
+    from landscapes.network import with_params
+
+    m = build_deep_mlp(moons, depth=6, width=8, batch_norm=True, residual=True)
+    res = gradient_flow(m, F.cross_entropy, moons, [("adam", {"lr": 0.01})], steps=10).training
+    assert res.batch_norm == "batch"
+    trained = with_params(m, torch.as_tensor(res.params[0, -1]))
+    dirs = random_directions(trained, seed=0)
+    z = loss_surface(
+        trained,
+        F.cross_entropy,
+        moons.x_train,
+        moons.y_train,
+        dirs,
+        resolution=5,
+        batch_norm="batch",
+    )
+    assert z[2, 2] == pytest.approx(res.train_loss[0, -1], rel=1e-5)
+    vals, _ = hessian_eigenpairs(
+        trained, F.cross_entropy, moons.x_train, moons.y_train, k=1, batch_norm="batch"
+    )
+    assert np.isfinite(vals[0]) and vals[0] > 0
