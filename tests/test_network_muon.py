@@ -82,3 +82,49 @@ def test_network_muon_matches_torch_muon_plus_adamw():
 def test_network_muon_takes_the_users_adamw_settings():
     settings = {"lr": 0.01, "weight_decay": 0.0, "betas": (0.8, 0.99)}
     check_against_torch(settings, settings)
+
+
+def test_conv_weights_go_to_adamw_and_runs_batch_with_their_own_lr():
+    """A conv weight (4-D) is not a matrix for torch's Muon: AdamW takes it. Two runs with
+    different Muon learning rates step together, each as torch steps alone."""
+    from optimizers import Evaluations, RunBatch, expand_specs
+    from optimizers.muon import for_network
+
+    shapes = [(3, 1, 2, 2), (3,), (2, 5), (4, 2)]
+    gen = torch.Generator().manual_seed(5)
+    theta0 = torch.randn(sum(int(np.prod(s)) for s in shapes), generator=gen, dtype=torch.float64)
+    target = torch.randn(theta0.shape, generator=gen, dtype=torch.float64)
+    lrs = [0.02, 0.05]
+
+    def gradient(flat: torch.Tensor) -> torch.Tensor:  # of sum(cosh(theta - target))
+        return torch.sinh(flat - target)
+
+    specs = expand_specs([("muon", {"lr": np.array(lrs)})])
+    batch = RunBatch(
+        specs, 1, STEPS, dtype=torch.float64, device="cpu", rules={"muon": for_network(shapes)}
+    )
+    params = batch.start(theta0[None])
+    unused = Evaluations(None, None, None)
+    for t in range(STEPS):
+        params = batch.step(t, params, torch.zeros(2), gradient(params), unused)
+
+    for r, lr in enumerate(lrs):
+        tensors = [
+            torch.nn.Parameter(part.reshape(s).clone())
+            for part, s in zip(theta0.split([int(np.prod(s)) for s in shapes]), shapes, strict=True)
+        ]
+        muon = torch.optim.Muon([p for p in tensors if p.ndim == 2], lr=lr)
+        adam = torch.optim.AdamW([p for p in tensors if p.ndim != 2])
+        for _ in range(STEPS):
+            flat = torch.cat([p.detach().reshape(-1) for p in tensors])
+            for p, g in zip(
+                tensors, gradient(flat).split([p.numel() for p in tensors]), strict=True
+            ):
+                p.grad = g.reshape(p.shape).clone()
+            muon.step()
+            adam.step()
+        want = torch.cat([p.detach().reshape(-1) for p in tensors]).numpy()
+        np.testing.assert_allclose(
+            params[r].numpy(), want, rtol=1e-9, atol=1e-9 + STEPS * 2**-8 * lr
+        )
+        assert np.abs(want - theta0.numpy()).min() > 1e-4  # every parameter moved
