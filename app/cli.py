@@ -17,14 +17,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
-from pathlib import Path
 
-MAIN_SCRIPT = Path(__file__).resolve().with_name("main.py")
+from app.launch import MAIN_SCRIPT, STATIC_SERVING
+
 PROG = "optiscape"
 USAGE_EXIT = 2  # a command-line mistake, as argparse and click exit
 
-# the explorer's charts load plotly.min.js from the app's static folder (app/plotly_view.py)
-STATIC_SERVING = ["--server.enableStaticServing", "true"]
 
 # optiscape's own options -> the Streamlit option each one sets
 ALIASES = {"--host": "--server.address", "--port": "--server.port"}

@@ -96,11 +96,6 @@ def from_query(query: Mapping[str, str | Sequence[str]]) -> tuple[AppState, list
         if v1_start is not None:
             updates["start"] = v1_start
     result = replace(state, **updates)
-    # a landscape added after v=1 names its start in every link: the named start that is the
-    # landscape's own is the default start (the state the link was made from)
-    post_v1 = start is not None and land_key != CUSTOM and land_key not in v1.STARTS
-    if post_v1 and result.start == tuple(float(v) for v in result.surface().start):
-        result = replace(result, start=None)
     if result.step is not None and result.step > result.steps:
         warn.append(f"k={result.step} is past the last step {result.steps}; showing the last")
         result = replace(result, step=None)
