@@ -14,6 +14,7 @@ from pathlib import Path
 
 from optimizers import Schedule
 
+from .links import v1
 from .network_state import NetOptimizer, NetworkState
 from .state import AppState, OptimizerEntry
 
@@ -56,7 +57,12 @@ class Lesson:
         step 0 on opening; the network page's state as it is."""
         if isinstance(self.state, NetworkState):
             return self.state
-        return replace(self.state, lesson=self.id, play=play, step=0 if play else self.state.step)
+        state = self.state
+        if state.start is None and state.landscape not in v1.STARTS:
+            # a surface added after v=1 has no frozen start: its link names the start, which
+            # then decodes as named
+            state = replace(state, start=state.start_point())
+        return replace(state, lesson=self.id, play=play, step=0 if play else state.step)
 
     def query(self, play: bool = False) -> dict[str, str | list[str]]:
         """The lesson's link as query parameters (``v=1``) of its page (``play``: see ``view``)."""

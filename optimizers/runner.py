@@ -353,6 +353,8 @@ class RunBatch:
             the parameters alone: not with mini-batches).
         record_state: keep the optimizer state's probes (velocity, second moment, effective lr)
             of every step (``state_history``).
+        rules: optimizers by name whose update rule replaces the registered one's for this
+            batch (network training gives Muon the parameter shapes: ``muon.for_network``).
     """
 
     def __init__(
@@ -366,9 +368,13 @@ class RunBatch:
         width: int = 1,
         fixed_points: bool = True,
         record_state: bool = False,
+        rules: Mapping[str, base.Optimizer] | None = None,
     ):
         self.n = n
         self.groups = _rule_groups(specs, n, steps, dtype, device, width=width)
+        for g in self.groups:
+            if rules and g.opt.name in rules:
+                g.opt = rules[g.opt.name]
         self.order = [i for g in self.groups for i in g.spec_index]  # spec at each position
         self.size = len(specs) * n
         self.noisy = any(g.noisy for g in self.groups)

@@ -159,7 +159,12 @@ def render() -> None:
     ss.k = k = int(min(ss.k, steps))
 
     fig = contour = contour_figure(
-        surface, runs, k, log_colour=log_colour, arrows=state.show_arrows
+        surface,
+        runs,
+        k,
+        log_colour=log_colour,
+        arrows=state.show_arrows,
+        average=state.show_average,
     )
     if state.show_curvature:
         axes = curvature_panel.curvature_traces(surface, runs, player_steps(fig), state)
