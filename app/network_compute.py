@@ -32,9 +32,10 @@ import optimizers
 from optimizers.cost import largest_within
 
 from .compute import Run, Surface, run_of
-from .network_state import RESOLUTIONS, NetOptimizer, NetworkState
+from .network_state import RESOLUTIONS, TWO_D, UPLOAD, NetOptimizer, NetworkState
 
 COARSE = 11  # the preview grid drawn while the full one is computed
+REGION_GRID, REGION_FRAMES = 41, 80  # decision regions: grid per axis, recorded points shipped
 AUTO_MARGIN = 1.25  # an automatic span is this many times the farthest projected point
 RANDOM_SPAN = 1.0  # the automatic span of random and Hessian planes (Li et al. 2018 plot [-1, 1])
 LANCZOS_ITERS = 30  # Hessian-vector products at most for the top-2 eigenvalues
@@ -121,9 +122,9 @@ PlaneKey = tuple  # plane kind, direction seed, ignore, orthogonalize, centre ru
 
 def train_key(state: NetworkState) -> TrainKey:
     return (
-        state.dataset,
-        state.noise if state.dataset != "digits" else 0.0,
-        state.samples if state.dataset != "digits" else 0,
+        f"{UPLOAD}:{state.upload}" if state.dataset == UPLOAD else state.dataset,
+        state.noise if state.dataset in TWO_D else 0.0,
+        state.samples if state.dataset in TWO_D else 0,
         state.model,
         state.widths if state.model == "mlp" else (),
         state.batch_norm,
@@ -174,11 +175,27 @@ def _loss_fn() -> Any:
     return torch.nn.CrossEntropyLoss()
 
 
+def _load_data(data: str, noise: float, samples: int, seed: int) -> Any:
+    """A built-in data set, or (``upload:<digest>``) this server's uploaded CSV."""
+    if data.startswith(f"{UPLOAD}:"):
+        from . import network_upload
+
+        return network_upload.dataset(data.partition(":")[2], seed)
+    return _network().load_dataset(data, n_samples=samples or 600, noise=noise, seed=seed)
+
+
+def engine_objects(key: TrainKey) -> tuple[Any, Any, Any]:
+    """(model at its initialization, data set, recorded parameters (R, T, P)) of the cached
+    training ``key``: what ``app.network_predictions`` hands to the engine's predictions."""
+    t = _trained(key)
+    return t.model, t.dataset, t.result.params
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _trained(key: TrainKey) -> _Trained:
     (data, noise, samples, model, widths, bn, dropout, seed, opts, steps, bs, rec, wd) = key
     net = _network()
-    dataset = net.load_dataset(data, n_samples=samples or 600, noise=noise, seed=seed)
+    dataset = _load_data(data, noise, samples, seed)
     kwargs: dict[str, Any] = {"batch_norm": bn, "dropout": dropout, "seed": seed}
     if model == "mlp":
         kwargs["widths"] = widths
@@ -583,7 +600,7 @@ def _sizes(data: str, noise: float, samples: int, model: str, widths: tuple[int,
     net = _network()
     from landscapes.network import cost
 
-    dataset = net.load_dataset(data, n_samples=samples or 600, noise=noise, seed=0)
+    dataset = _load_data(data, noise, samples, 0)
     module = net.build_model(model, dataset, widths=widths or (64, 32), seed=0)
     macs = cost.forward_macs(module, dataset.input_shape)
     n_params = sum(p.numel() for p in module.parameters())
@@ -620,6 +637,11 @@ def view_seconds(state: NetworkState, curvature: bool = True) -> dict[str, float
         "surface": cost.evaluation_seconds(macs, state.resolution**2 + COARSE**2, metric_n),
         "paths": cost.evaluation_seconds(macs, 2 * runs * recorded, metric_n),
         "interpolation": cost.evaluation_seconds(macs, runs * INTERPOLATION_POINTS, n_train),
+        "regions": cost.evaluation_seconds(
+            macs, runs * min(recorded, REGION_FRAMES), REGION_GRID**2
+        )
+        if state.dataset in (*TWO_D, UPLOAD)
+        else 0.0,
         "curvature": cost.lanczos_seconds(macs, n_train, LANCZOS_ITERS)
         + cost.hvp_seconds(macs, n_train, TRACE_SAMPLES)
         if curvature
