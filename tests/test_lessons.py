@@ -228,7 +228,8 @@ CLAIMS: dict[str, Callable] = {
 def test_there_are_at_least_twelve_lessons_each_with_a_claim():
     ids = [lesson.id for lesson in lessons.LESSONS]
     assert len(ids) >= 12 and len(set(ids)) == len(ids)
-    assert set(ids) == set(CLAIMS) | {"overfitting", "weight-decay"}
+    network = {"overfitting", "weight-decay", "decision-regions", "digits-mistakes"}
+    assert set(ids) == set(CLAIMS) | network
     for lesson in lessons.LESSONS:
         assert lesson.title and len(lesson.explanation) > 100 and lesson.notice
 

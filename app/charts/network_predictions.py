@@ -193,8 +193,13 @@ def confusion_figure(view: DigitsView, class_names: Sequence[str]) -> go.Figure:
         margin={"l": 70, "r": 10, "t": 10, "b": 70},
         font={"size": FONT_SIZE},
     )
-    fig.update_xaxes(title_text="predicted", type="category", side="bottom")
-    fig.update_yaxes(title_text="true", type="category", autorange="reversed", scaleanchor="x")
+    ticks = {
+        "type": "category",
+        "tickfont": {"size": SMALL_FONT},
+        "title_font": {"size": FONT_SIZE},
+    }
+    fig.update_xaxes(title_text="predicted", side="bottom", **ticks)
+    fig.update_yaxes(title_text="true", autorange="reversed", scaleanchor="x", **ticks)
     return fig
 
 
@@ -230,7 +235,7 @@ def image_grid(
             col=i % cols + 1,
         )
     for annotation in fig.layout.annotations:
-        annotation.font = {"size": SMALL_FONT}
+        annotation.font = {"size": SMALL_FONT, "color": "#222222"}
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     for i in range(n):
@@ -258,4 +263,4 @@ def filters_figure(view: DigitsView) -> go.Figure:
     """The first layer's filters (or an MLP's first-layer weights), blue positive, red negative."""
     name = "filter" if view.conv else "unit"
     titles = [f"{name} {i + 1}" for i in range(len(view.filters))]
-    return image_grid(view.filters, titles, cols=8, diverging=True, panel=64)
+    return image_grid(view.filters, titles, cols=8, diverging=True, panel=84)

@@ -154,6 +154,9 @@ def lr_options(value: float) -> list[float]:
 
 def sidebar() -> None:
     ss = st.session_state
+    for f in FIELDS:  # keep the values of widgets this run does not draw (noise for digits)
+        if f.widget is not None and f.widget in ss:
+            ss[f.widget] = ss[f.widget]
     with st.sidebar:
         st.subheader("Data and model")
         st.selectbox("Data set", DATASETS, key="net_data", format_func=DATA_TITLES.get)
