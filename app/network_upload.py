@@ -15,6 +15,7 @@ cannot carry the file: opened elsewhere it falls back to a built-in data set wit
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -140,12 +141,16 @@ def sidebar_widgets() -> None:
     """The uploader, the label column and the example CSV. A file that cannot be used leaves a
     problem for ``show_problems``; a valid one becomes this session's upload."""
     ss = st.session_state
+    limits = _upload_api().UploadLimits()
     file = st.file_uploader(
         "CSV file (numeric features and a label column)",
         type=["csv", "txt"],
         key=FILE_KEY,
-        help="A header row, numeric feature columns and one label column. It stays in this "
-        "session and is never saved.",
+        # the browser refuses far larger files; the engine says why a file over its limit fails
+        max_upload_size=math.ceil(limits.max_bytes / 1e6) + 1,
+        help=f"A header row, numeric feature columns and one label column: at most "
+        f"{limits.max_bytes / 1e6:g} MB, {limits.max_rows:,} rows, {limits.max_columns} columns "
+        f"and {limits.max_classes} classes. It stays in this session and is never saved.",
     )
     if file is not None:
         data = file.getvalue()
@@ -188,15 +193,16 @@ def resolve(state: NetworkState) -> tuple[NetworkState, str | None]:
     return replace(state, upload=upload.digest), None
 
 
-def show_problems(state: NetworkState) -> None:
+def show_problems(state: NetworkState) -> bool:
     """This run's upload problem (heading, then the engine's message as literal text), and what
-    is shown instead."""
+    is shown instead; whether there was one."""
     problem = st.session_state.pop("net_upload_problem", None)
     if problem is None:
-        return
+        return False
     heading, detail = problem
     instead = "the previous upload" if state.dataset == UPLOAD else f"the {state.dataset} data"
     show_problem(f"This CSV cannot be used. {heading} Showing {instead} instead.", detail)
+    return True
 
 
 def describe(upload: Upload | None) -> str:

@@ -250,6 +250,9 @@ PROBLEMS = {
     "non_finite": (GOOD_HEADER + GOOD_ROWS + "inf,1,yes\n").encode(),
     "single_class": (GOOD_HEADER + "".join(f"{i},{i},x\n" for i in range(40))).encode(),
     "too_many_classes": (GOOD_HEADER + "".join(f"{i},{i},c{i}\n" for i in range(40))).encode(),
+    "too_large": (GOOD_HEADER + "1.000000,2.000000,yes\n" * 100_000).encode(),
+    "line_too_long": (GOOD_HEADER + "1," + "2" * 20_001 + ",yes\n").encode(),
+    "too_many_columns": (",".join(f"c{i}" for i in range(70)) + "\n").encode(),
 }
 
 
@@ -267,7 +270,8 @@ def test_each_csv_problem_has_its_own_message_and_the_page_falls_back(problem):
     heading = network_upload.PROBLEM_TITLES[problem]
     assert any(heading in e.value and "cannot be used" in e.value for e in at.error)
     assert str(raised.value) in [t.value for t in at.text]  # the engine's words, literally
-    assert "showing the moons data set instead" in texts(at)
+    assert any("Showing the moons data instead" in e.value for e in at.error)
+    assert "a link cannot carry" not in texts(at)  # one message, not two
     assert network_upload.SESSION_KEY not in at.session_state
     assert any("moons" in m.value for m in at.markdown)  # the previous data set trains
 

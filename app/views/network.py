@@ -403,8 +403,7 @@ def render() -> None:
     if message := ss.pop("net_widths_error", None):
         show_problem("These hidden widths cannot be used.", message, error=False)
     state, upload_note = network_upload.resolve(current_state())
-    network_upload.show_problems(state)
-    if upload_note:
+    if not network_upload.show_problems(state) and upload_note:
         st.info(upload_note, icon=":material/upload_file:")
     ss.net_scene = state
     sync_url(state.to_query(), "net_written_query")
