@@ -86,12 +86,16 @@ def digits_views(state: NetworkState, training: compute.Training) -> None:
     ss = st.session_state
     if ss.get(RUN_KEY, 0) >= len(training.labels):
         ss[RUN_KEY] = 0
-    run = st.radio(
-        "Network of",
-        range(len(training.labels)),
-        key=RUN_KEY,
-        horizontal=True,
-        format_func=lambda r: training.labels[r],
+    run = (
+        st.radio(
+            "Network of",
+            range(len(training.labels)),
+            key=RUN_KEY,
+            horizontal=True,
+            format_func=lambda r: training.labels[r],
+        )
+        if len(training.labels) > 1
+        else 0
     )
     view = engine_call(
         "classify the validation images",
