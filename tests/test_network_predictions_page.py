@@ -90,6 +90,19 @@ def test_circles_and_xor_are_offered_and_old_links_keep_their_meaning():
 # --- item 3: decision regions -------------------------------------------------------------------
 
 
+def test_the_regions_are_in_the_views_cost_estimate_for_2d_data_only():
+    from app import network_compute as compute
+
+    moons = compute.view_seconds(NetworkState())
+    digits = compute.view_seconds(NetworkState(dataset="digits"))
+    assert moons["regions"] > 0 and digits["regions"] == 0
+    assert moons["total"] == pytest.approx(sum(v for k, v in moons.items() if k != "total"))
+    # an upload's training is keyed by its digest, not by the noise and size it does not use
+    a = compute.train_key(NetworkState(dataset=UPLOAD, upload="aaaa", noise=0.5))
+    b = compute.train_key(NetworkState(dataset=UPLOAD, upload="bbbb"))
+    assert a[0] == "upload:aaaa" and a[1:] == b[1:] and a != b
+
+
 def test_region_codes_are_percent_of_class_one_and_grey_where_diverged():
     from app.network_predictions import Regions
 
@@ -349,3 +362,46 @@ def test_digits_lesson_goes_from_chance_to_over_ninety_percent():
     assert end.trace() / data.n_val == pytest.approx(result.val_acc[0, -1], abs=1e-6)
     wrong = misclassified(model, result.params[0, -1], data.x_val, data.y_val)
     assert len(wrong.indices) == data.n_val - end.trace()
+
+
+# --- in the browser: the regions follow the plane's player ---------------------------------------
+
+JS_SHOWN_AND_FRAME = """(el, name) => {
+  const flat = (v) => {
+    if (v && typeof v === "object" && typeof v.bdata === "string") {
+      const bin = atob(v.bdata);
+      return Array.from(bin, (c) => c.charCodeAt(0));  // uint8 codes
+    }
+    return Array.from(v, (row) => Array.from(row)).flat();
+  };
+  const heat = el.layout.meta.follow.traces[0];
+  const frame = el._transitionData._frameHash[name];
+  return {shown: flat(el._fullData[heat].z), frame: frame ? flat(frame.data[0].z) : null};
+}"""
+
+
+def test_the_regions_follow_the_planes_player_in_the_browser(browser, server):
+    query = {**SMALL, "data": "circles", "o": ["sgd,lr=0.1", "adam,lr=0.01"]}
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{server}/network?{urlencode(query, doseq=True)}")
+        regions = ".st-key-regions div.optiscape-plot"
+        page.wait_for_function(
+            f"() => {{ const el = document.querySelector({regions!r});"
+            " return !!el && Array.isArray(el._fullData) && el._fullData.length > 0; }"
+        )
+        first = page.locator(regions).evaluate(JS_SHOWN_AND_FRAME, "0")
+        assert first["shown"] == first["frame"]  # the plane opens at the initialization
+        page.locator(".st-key-plane .optiscape-player button.step10").click()
+        page.wait_for_function("() => window.__optiscapeStep === 10")
+        page.wait_for_timeout(500)
+        after = page.locator(regions).evaluate(JS_SHOWN_AND_FRAME, "10")
+        assert after["frame"] is not None and after["shown"] == after["frame"]
+        assert after["shown"] != first["shown"]
+        assert errors == []
+    finally:
+        context.close()
