@@ -5,6 +5,7 @@ as an uploaded CSV (item 6), under AppTest; the figures against the engine's own
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from urllib.parse import parse_qs, urlencode
@@ -15,11 +16,23 @@ from apptest_helpers import open_page, run_page, written_query
 
 from app import lessons, network_upload
 from app.charts import network_predictions as pfig
-from app.charts.runtime import _decode_arrays
 from app.network_state import DATASETS, TWO_D, UPLOAD, NetworkState
 
 PAGE = "views/network.py"
 SMALL = {"steps": "20", "res": "21", "w": "8-8", "n": "200", "rec": "2"}
+
+
+def decoded(value):
+    """A figure value with Plotly's typed-array specs ({dtype, bdata, shape}) as numpy arrays."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:
+            out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            shape = value.get("shape")
+            return out.reshape([int(n) for n in shape.split(",")]) if shape else out
+        return {k: decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decoded(v) for v in value]
+    return value
 
 
 def charts(at) -> list[dict]:
@@ -137,7 +150,7 @@ def test_the_circles_page_draws_each_runs_regions_following_the_planes_frames():
 
     state, _ = NetworkState.from_query(query)
     model, data, result = train_of(state)
-    frames = {int(f["name"]): _decode_arrays(f["data"]) for f in fig["frames"]}
+    frames = {int(f["name"]): decoded(f["data"]) for f in fig["frames"]}
     last = max(frames)
     for k in (0, last):
         for r in range(2):
@@ -181,7 +194,7 @@ def test_digits_show_the_confusion_matrix_and_mistakes_at_the_step_the_player_st
         if json.loads(c.proto.spec)["data"][0]["type"] == "heatmap"
     )
     fig = json.loads(confusion.proto.spec)
-    counts = np.asarray(_decode_arrays(fig["data"][0]["z"]))
+    counts = np.asarray(decoded(fig["data"][0]["z"]))
     assert counts.shape == (10, 10) and counts.sum() == data.n_val
     # its diagonal is the engine's recorded validation accuracy at that step
     assert counts.trace() / data.n_val == pytest.approx(result.val_acc[0, last], abs=1e-6)
@@ -405,3 +418,29 @@ def test_the_regions_follow_the_planes_player_in_the_browser(browser, server):
         assert errors == []
     finally:
         context.close()
+
+
+def three_blobs() -> bytes:
+    rng = np.random.default_rng(0)
+    lines = ["u,v,kind"]
+    for c, (cx, cy) in enumerate([(0.0, 0.0), (3.0, 0.0), (0.0, 3.0)]):
+        for x, y in rng.normal(size=(40, 2)):
+            lines.append(f"{cx + x:.4f},{cy + y:.4f},{'abc'[c]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_three_class_2d_upload_draws_one_colour_per_class_and_a_wide_one_no_regions():
+    at = open_page(PAGE, SMALL)
+    choose_upload(at, three_blobs())
+    assert not at.exception and not at.error
+    fig = regions_chart(at)
+    heat = fig["data"][fig["layout"]["meta"]["follow"]["traces"][0]]
+    assert heat["zmax"] == 3  # class codes 0, 1, 2; above them, grey (a diverged run)
+    legend = [t.get("name", "") for t in fig["data"] if t.get("showlegend") is not False]
+    assert [n for n in legend if n.startswith("class")] == ["class a", "class b", "class c"]
+    wide = ("p,q,r,label\n" + "".join(f"{i},{i % 5},{i % 7},{i % 2}\n" for i in range(60))).encode()
+    at.file_uploader(key=network_upload.FILE_KEY).set_value(("wide.csv", wide, "text/csv"))
+    at.run()
+    assert not at.exception and not at.error
+    assert any("3 features, 2 classes" in c.value for c in at.caption)
+    assert "Decision regions" not in [s.value for s in at.subheader]
