@@ -239,6 +239,8 @@ def test_an_upload_trains_on_it_shows_its_regions_and_the_link_says_so():
     at.selectbox(key="net_data").set_value(UPLOAD).run()
     # no file yet: the previous data set, with a note
     assert "showing the moons data set instead" in texts(at)
+    (example,) = [b for b in at.get("download_button") if "Example CSV" in b.proto.label]
+    assert example.proto.label == f"Example CSV ({network_upload.EXAMPLE})"
     blob = network_upload.example_csv()
     at.file_uploader(key=network_upload.FILE_KEY).set_value(("circles.csv", blob, "text/csv"))
     at.run()
