@@ -21,6 +21,7 @@ import landscapes
 import optimizers
 from optimizers import cost
 
+from .shared_work import SharedWork, heavy
 from .state import AppState, OptimizerEntry
 from .surfaces import landscape_for
 
@@ -135,6 +136,10 @@ def surface(
 
 
 RunKey = tuple  # (landscape key, params, entry, start, steps, seed)
+HEAVY_RUNS_S = 1.0  # runs estimated above this are computed in the heavy pool
+# runs being computed: sessions asking for the same batch at once wait for one computation
+# (nothing is kept here: the runs go into the store)
+_IN_FLIGHT = SharedWork(0)
 STORE_BYTES = 256 * 2**20  # arrays of the runs kept: about 5000 runs of 500 steps, 500 of 5000
 
 
@@ -191,9 +196,14 @@ def runs(
     keys = [(key, params, entry, start, steps, seed) for entry in entries]
     with store.lock:
         found = {k: store.runs[k] for k in keys if k in store.runs}
-    missing = list(dict.fromkeys(e for k, e in zip(keys, entries, strict=True) if k not in found))
-    if missing:
-        found.update(_compute(key, params, missing, start, steps, seed))
+    missing = tuple(dict.fromkeys(e for k, e in zip(keys, entries, strict=True) if k not in found))
+    if missing:  # a class on one link asks for the same runs at once: computed once
+        found.update(
+            _IN_FLIGHT.get(
+                (key, params, missing, start, steps, seed),
+                lambda: _compute(key, params, missing, start, steps, seed),
+            )
+        )
     with store.lock:
         store.touch(keys)
     return [found[k] for k in keys]
@@ -242,8 +252,14 @@ def _compute(
     steps: int,
     seed: int,
 ) -> dict[RunKey, Run]:
-    """One batched ``simulate`` call for ``entries``; the runs go into the store."""
-    result = optimizers.simulate(
+    """One batched ``simulate`` call for ``entries``; the runs go into the store. A batch
+    estimated above ``HEAVY_RUNS_S`` seconds runs in the heavy pool (``shared_work.heavy``)."""
+    simulate = (
+        (lambda *a, **k: heavy(optimizers.simulate, *a, **k))
+        if _runs_seconds(key, params, tuple(entries), int(steps)) > HEAVY_RUNS_S
+        else optimizers.simulate
+    )
+    result = simulate(
         landscape_for(key, params), [e.spec() for e in entries], [start], steps=steps, seed=seed
     )
     fresh = {
