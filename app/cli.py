@@ -3,11 +3,13 @@
     optiscape                                   # http://localhost:8501
     optiscape --port 8502 --host 127.0.0.1
     optiscape --server.port 8502 --server.headless true   # any Streamlit config option
+    optiscape serve --workers 4 --port 8501     # 4 processes behind HAProxy (app/replicas.py)
 
 ``--help`` and ``--version`` are answered here without starting Streamlit; ``--host`` and
 ``--port`` become ``--server.address`` and ``--server.port``; every Streamlit configuration
 option (``--section.name value``) goes on to ``streamlit run`` unchanged. Anything else is
-refused with a one-line message and exit status 2.
+refused with a one-line message and exit status 2. ``serve`` takes the same options and
+``--workers N``; with N = 1 it is plain ``optiscape``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ PAGES = (
 USAGE = (
     f"""\
 usage: {PROG} [--host HOST] [--port PORT] [--SECTION.OPTION VALUE ...]
+       {PROG} serve [--workers N] [--host HOST] [--port PORT] [--SECTION.OPTION VALUE ...]
        {PROG} -h | --help | --version
 
 Start optiscape, the interactive loss-landscape visualizer, in a Streamlit server and open it in
@@ -51,6 +54,11 @@ options:
   --port PORT     port to listen on, 1 to 65535 (Streamlit's --server.port; default: 8501)
   -h, --help      show this message and exit
   --version       show optiscape's version and exit
+
+serve:
+  --workers N     run N Streamlit processes (127.0.0.1, ports PORT+1 to PORT+N) behind
+                  HAProxy on HOST:PORT, each browser kept on one of them (a sticky
+                  cookie); needs Debian's haproxy. N = 1 (the default) is plain optiscape
 
 Streamlit options passed on:
   Every Streamlit configuration option, written --SECTION.OPTION VALUE or
@@ -70,6 +78,9 @@ pages (each one a link that reproduces its view):
 Documentation: README.md and docs/ in the repository.
 """
 )
+
+
+MAX_WORKERS = 64
 
 
 class UsageError(Exception):
@@ -128,6 +139,27 @@ def translate(
     return out
 
 
+def serve_args(argv: Sequence[str]) -> tuple[int, list[str]]:
+    """``serve``'s arguments: (the number of workers, the rest as given). Raises UsageError for
+    a missing or bad ``--workers``."""
+    workers, rest = 1, []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        flag, equals, value = arg.partition("=")
+        if flag != "--workers":
+            rest.append(arg)
+            continue
+        if not equals:
+            if not args or args[0].startswith("--"):
+                raise UsageError("option --workers needs a value")
+            value = args.pop(0)
+        if not (value.isdigit() and 1 <= int(value) <= MAX_WORKERS):
+            raise UsageError(f"--workers must be an integer from 1 to {MAX_WORKERS}, got {value!r}")
+        workers = int(value)
+    return workers, rest
+
+
 def streamlit_args(argv: Sequence[str]) -> list[str]:
     """Arguments for the ``streamlit`` command: ``run <app/main.py>``, static serving on, then
     ``argv`` (Streamlit options) unchanged."""
@@ -150,12 +182,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "--version" in args:
         print(f"{PROG} {version()}")
         return
+    serving = bool(args) and args[0] == "serve"
     try:
+        workers, args = serve_args(args[1:]) if serving else (1, args)
         options = translate(args)
+        if workers > 1:
+            from app import replicas
+
+            try:
+                replicas.replicas(replicas.split_address(options)[1], workers)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
     except UsageError as exc:
         print(f"{PROG}: {exc}\nRun '{PROG} --help' for the options.", file=sys.stderr)
         raise SystemExit(USAGE_EXIT) from None
-    launch(streamlit_args(options))
+    if workers == 1:
+        launch(streamlit_args(options))
+        return
+    raise SystemExit(replicas.serve(workers, options))
 
 
 if __name__ == "__main__":

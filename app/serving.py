@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -47,6 +48,51 @@ def healthy(url: str) -> bool:
         return False
 
 
+def free_ports(count: int, tries: int = 50) -> int:
+    """The first of ``count`` consecutive free ports on 127.0.0.1 (for a proxy and its replicas)."""
+    for _ in range(tries):
+        first = free_port()
+        if first + count > 65535:
+            continue
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(first, first + count):
+                    s = stack.enter_context(socket.socket())
+                    s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise ServerError(f"found no {count} consecutive free ports")
+
+
+@contextmanager
+def _running(
+    command: list[str], base: str, log: BinaryIO, timeout: float
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command``, writing its output to ``log``; yield the process once ``base`` answers
+    its health check, and stop it afterwards. Raises ServerError with the log."""
+    proc = subprocess.Popen(command, cwd=MAIN.parent.parent, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while not healthy(f"{base}/_stcore/health"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                why = "exited" if proc.poll() is not None else f"did not answer in {timeout:g} s"
+                log.flush()
+                log.seek(0)
+                raise ServerError(
+                    f"the Streamlit server {why}; its log:\n{log.read().decode(errors='replace')}"
+                )
+            time.sleep(0.2)  # polling another process: there is no event to wait on
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextmanager
 def app_server(log: BinaryIO, timeout: float = 60.0) -> Iterator[str]:
     """Start ``streamlit run app/main.py`` on a free port, writing its output to ``log``; yield
@@ -66,24 +112,22 @@ def app_server(log: BinaryIO, timeout: float = 60.0) -> Iterator[str]:
         "--browser.gatherUsageStats",
         "false",
     ]
-    proc = subprocess.Popen(command, cwd=MAIN.parent.parent, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while not healthy(f"{base}/_stcore/health"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                why = "exited" if proc.poll() is not None else f"did not answer in {timeout:g} s"
-                log.flush()
-                log.seek(0)
-                raise ServerError(
-                    f"the Streamlit server {why}; its log:\n{log.read().decode(errors='replace')}"
-                )
-            time.sleep(0.2)  # polling another process: there is no event to wait on
+    with _running(command, base, log, timeout):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+
+
+@contextmanager
+def optiscape_server(
+    log: BinaryIO, workers: int = 1, timeout: float = 300.0
+) -> Iterator[tuple[str, int]]:
+    """Start ``optiscape serve --workers N`` on free ports of 127.0.0.1 (one Streamlit process
+    when N is 1, else N behind HAProxy), writing its output to ``log``; yield its base URL and
+    the process id at the root of its process tree once it answers; stop it afterwards."""
+    port = free_ports(workers + 1) if workers > 1 else free_port()
+    command = [sys.executable, "-m", "app.cli", "serve", "--workers", str(workers)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--server.headless", "true"]
+    command += ["--browser.gatherUsageStats", "false"]
+    base = f"http://127.0.0.1:{port}"
+    with _running(command, base, log, timeout) as proc:
+        yield base, proc.pid

@@ -18,7 +18,7 @@ from .curvature import critical_learning_rate, hessian_directions, hessian_eigen
 from .data import DATASETS, Dataset, load_dataset
 from .directions import NORMALIZATIONS, orthogonalize_direction, random_directions
 from .evaluator import NetworkEvaluator
-from .models import MODEL_KINDS, build_model
+from .models import MODEL_KINDS, SmallResNet, build_model, small_resnet
 from .params import (
     Direction,
     ParamSpec,
@@ -42,6 +42,7 @@ __all__ = [
     "NetworkEvaluator",
     "ParamSpec",
     "PcaPlane",
+    "SmallResNet",
     "as_flat",
     "build_model",
     "critical_learning_rate",
@@ -62,6 +63,7 @@ __all__ = [
     "plane_points",
     "project",
     "random_directions",
+    "small_resnet",
     "unflatten",
     "with_params",
 ]

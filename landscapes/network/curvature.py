@@ -19,7 +19,11 @@ forward-over-reverse differentiation with ``torch.func.jvp(torch.func.grad(L))``
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +32,22 @@ from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
 from .evaluator import LossFn, private_copy
+from .executors import (
+    check_executor,
+    check_pieces,
+    executor_workers,
+    receive,
+    run_pieces,
+    shipped,
+    split_rows,
+)
 from .params import Direction, ParamSpec, as_flat, flatten, param_spec
+
+# torch's forward-mode AD levels are process-wide, not per thread: two threads inside
+# ``torch.func.jvp`` at once fail ("Trying to access a forward AD level with an invalid
+# index"). Products from threads of one process (a ThreadPoolExecutor, concurrent app sessions)
+# therefore run one at a time; processes and Dask workers run theirs in parallel.
+FORWARD_AD_LOCK = threading.Lock()
 
 
 class _Objective:
@@ -59,7 +78,59 @@ class _Objective:
         return self.loss_fn(out, self.y)
 
     def hvp(self, v: torch.Tensor) -> torch.Tensor:
-        return jvp(grad(self.loss), (self.theta,), (v,))[1]
+        with FORWARD_AD_LOCK:
+            return jvp(grad(self.loss), (self.theta,), (v,))[1]
+
+    def quadratic_forms(self, z: torch.Tensor, chunk: int) -> torch.Tensor:
+        """z_s^T H z_s for the rows of ``z`` (S, P), ``chunk`` rows per vmap: (S,) float64."""
+        batched = vmap(self.hvp)
+        quads = []
+        for lo in range(0, z.shape[0], chunk):
+            part = z[lo : lo + chunk]
+            quads.append((batched(part) * part).sum(-1).double())
+        return torch.cat(quads)
+
+
+@dataclass(frozen=True)
+class CurvatureJob:
+    """What a worker needs to rebuild ``_Objective`` (data only, no closures)."""
+
+    model: nn.Module
+    loss_fn: LossFn
+    x: torch.Tensor
+    y: torch.Tensor
+    theta: torch.Tensor
+    batch_norm: str
+    chunk: int = 25
+
+
+def _job(obj: _Objective, batch_norm: str, lo: int = 0, hi: int | None = None, chunk: int = 25):
+    return CurvatureJob(
+        obj.module,
+        obj.loss_fn,
+        obj.x[lo:hi].clone(),
+        obj.y[lo:hi].clone(),
+        obj.theta,
+        batch_norm,
+        chunk,
+    )
+
+
+def _objective(job: CurvatureJob) -> _Objective:
+    return _Objective(job.model, job.loss_fn, job.x, job.y, job.theta, job.batch_norm)
+
+
+def hvp_task(shipment, v: torch.Tensor) -> torch.Tensor:
+    """Worker task: H_shard v on the job's data (its shard)."""
+    obj = receive(shipment, _objective)
+    return obj.hvp(v.to(obj.spec.device, obj.spec.dtype)).cpu()
+
+
+def quadratic_forms_task(shipment, z: torch.Tensor) -> torch.Tensor:
+    """Worker task: z_s^T H z_s for the rows of ``z``."""
+    obj = receive(shipment, _objective)
+    job: CurvatureJob = receive(shipment)
+    return obj.quadratic_forms(z.to(obj.spec.device, obj.spec.dtype), job.chunk).cpu()
 
 
 def lanczos(
@@ -122,28 +193,64 @@ def hessian_eigenpairs(
     seed: int = 0,
     center: Any = None,
     batch_norm: str = "eval",
+    executor: Executor | None = None,
+    pieces: int | None = None,
 ) -> tuple[np.ndarray, list[Direction]]:
     """The k largest algebraic Hessian eigenvalues (descending) and unit eigenvectors.
 
     Lanczos on Hessian-vector products at ``center`` (default: the model's parameters) with at
     most ``iters`` products. Eigenvectors are Directions (name -> tensor), unit-norm as flat
     vectors. The model is not modified.
+
+    With an ``executor`` (any ``concurrent.futures.Executor``) every product is data-parallel:
+    the N samples are cut into ``pieces`` contiguous shards (default: one per worker) of n_s
+    samples, and for a loss that averages over samples L = sum_s (n_s / N) L_s, so
+    H v = sum_s (n_s / N) H_s v: each worker returns H_s v for its shard and they are summed
+    here. The Lanczos iteration itself stays here; each product is one round trip (each task
+    carries its shard, unpickled once per worker). Equal to the single-process result up to
+    rounding. Needs ``batch_norm="eval"`` (with "batch" the statistics of a shard differ from
+    those of all the data, and the Hessian does not split).
     """
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if int(iters) != iters or iters < k:
         raise ValueError(f"iters must be an integer >= k, got {iters!r}")
+    executor = check_executor(executor)
+    pieces = check_pieces(pieces)
     obj = _Objective(model, loss_fn, inputs, targets, center, batch_norm)
-    vals, vecs = lanczos(
-        obj.hvp,
-        obj.spec.size,
-        k=int(k),
-        iters=int(iters),
-        tol=float(tol),
-        seed=seed,
-        dtype=obj.spec.dtype,
-        device=obj.spec.device,
-    )
+    with ExitStack() as stack:
+        matvec = obj.hvp
+        if executor is not None:
+            if batch_norm != "eval":
+                raise ValueError(
+                    'an executor splits the data into shards, which needs batch_norm="eval": '
+                    "with batch statistics the Hessian of all the data is not the mean of "
+                    "the shards' Hessians"
+                )
+            n = int(obj.y.shape[0])
+            shards = split_rows(n, pieces or executor_workers(executor))
+            shipments = [
+                stack.enter_context(shipped(_job(obj, batch_norm, lo, hi), executor))
+                for lo, hi in shards
+            ]
+            weights = [(hi - lo) / n for lo, hi in shards]
+
+            def matvec(v: torch.Tensor) -> torch.Tensor:
+                v = v.detach().cpu()
+                parts = run_pieces(executor, hvp_task, shipments, [v] * len(shipments))
+                total = sum(w * p.double() for w, p in zip(weights, parts, strict=True))
+                return total.to(obj.spec.device, obj.spec.dtype)
+
+        vals, vecs = lanczos(
+            matvec,
+            obj.spec.size,
+            k=int(k),
+            iters=int(iters),
+            tol=float(tol),
+            seed=seed,
+            dtype=obj.spec.dtype,
+            device=obj.spec.device,
+        )
     dirs = [obj.spec.unflatten(v.to(obj.spec.dtype).clone()) for v in vecs]
     return np.asarray(vals, dtype=np.float64), dirs
 
@@ -159,8 +266,11 @@ def hessian_directions(
     seed: int = 0,
     center: Any = None,
     batch_norm: str = "eval",
+    executor: Executor | None = None,
+    pieces: int | None = None,
 ) -> tuple[Direction, Direction]:
-    """The plane of the two sharpest directions: the top-2 (algebraic) unit eigenvectors."""
+    """The plane of the two sharpest directions: the top-2 (algebraic) unit eigenvectors
+    (``executor``, ``pieces``: as in ``hessian_eigenpairs``)."""
     _, vecs = hessian_eigenpairs(
         model,
         loss_fn,
@@ -172,6 +282,8 @@ def hessian_directions(
         seed=seed,
         center=center,
         batch_norm=batch_norm,
+        executor=executor,
+        pieces=pieces,
     )
     if len(vecs) < 2:
         raise ValueError("the model has fewer than two parameters")
@@ -189,20 +301,36 @@ def hessian_trace(
     center: Any = None,
     batch_norm: str = "eval",
     chunk: int = 25,
+    executor: Executor | None = None,
+    pieces: int | None = None,
 ) -> tuple[float, float]:
-    """Hutchinson's estimate of tr H = E[z^T H z] (z Rademacher) and its standard error."""
+    """Hutchinson's estimate of tr H = E[z^T H z] (z Rademacher) and its standard error.
+
+    The probe vectors z_1..z_S are drawn here from ``seed``; with an ``executor`` (any
+    ``concurrent.futures.Executor``) they are cut into ``pieces`` blocks (default 4 per worker),
+    each worker computes z_s^T H z_s on all the data for its block (``chunk`` at a time), and
+    the mean and standard error are taken here: the single-process estimate up to rounding.
+    """
     if int(samples) != samples or samples < 2:
         raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
+    executor = check_executor(executor)
+    pieces = check_pieces(pieces)
     obj = _Objective(model, loss_fn, inputs, targets, center, batch_norm)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     z = torch.randint(0, 2, (int(samples), obj.spec.size), generator=gen) * 2.0 - 1.0
     z = z.to(obj.spec.device, obj.spec.dtype)
-    batched = vmap(obj.hvp)
-    quads = []
-    for lo in range(0, z.shape[0], chunk):
-        part = z[lo : lo + chunk]
-        quads.append((batched(part) * part).sum(-1).double())
-    q = torch.cat(quads).cpu().numpy()
+    if executor is None:
+        q = obj.quadratic_forms(z, chunk).cpu().numpy()
+    else:
+        blocks = split_rows(z.shape[0], pieces or 4 * executor_workers(executor))
+        with shipped(_job(obj, batch_norm, chunk=chunk), executor) as shipment:
+            parts = run_pieces(
+                executor,
+                quadratic_forms_task,
+                shipment,
+                [z[lo:hi].cpu().clone() for lo, hi in blocks],
+            )
+        q = torch.cat(parts).numpy()
     return float(q.mean()), float(q.std(ddof=1) / math.sqrt(len(q)))
 
 

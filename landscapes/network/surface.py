@@ -7,12 +7,15 @@ a_i = b_i = linspace(-span, span, r), r odd so that the centre point is theta it
 All points are evaluated in batches by ``NetworkEvaluator`` (hand-batched kernels for sequential
 models, ``torch.func.vmap`` over ``functional_call`` otherwise) on a private copy of the model:
 the user's model (parameters, buffers, requires_grad flags, train/eval mode) is never modified.
+With ``executor=`` (any ``concurrent.futures.Executor``) the points are cut into blocks
+evaluated by its workers and put back in order (``landscapes.network.executors``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ from torch import nn
 
 from .directions import state_buffers
 from .evaluator import LossFn, NetworkEvaluator
+from .executors import check_executor, check_pieces, evaluate_on
 from .params import as_flat, flatten
 
 VectorLike = Any  # (P,) tensor / array, a Direction (name -> tensor) or an nn.Module
@@ -104,6 +108,8 @@ def loss_surface(
     batch_size: int | None = None,
     progress: Callable[[float], None] | None = None,
     batch_norm: str = "eval",
+    executor: Executor | None = None,
+    pieces: int | None = None,
 ) -> np.ndarray:
     """Z ``(resolution, resolution)``, ``Z[j, i] = metric(center + a_i d1 + b_j d2)``.
 
@@ -127,9 +133,20 @@ def loss_surface(
             entries for them (``random_directions(..., dir_type="states")``, Li et al.'s
             option): then they move with the parameters, buffer + a e1 + b e2 (a running
             variance that turns negative gives NaN there, as in their code).
+        executor: None (evaluate here, the default) or any ``concurrent.futures.Executor``
+            (a Dask ``Client.get_executor()``, Ray's, a process or thread pool): the r^2 grid
+            points, in row-major order, are cut into ``pieces`` contiguous blocks, each
+            evaluated by one task from picklable data (the model, the plane's basis
+            (theta, d1, d2) as a (3, P) tensor, the data, the loss function), and the blocks'
+            values are put back in order: the same surface up to floating-point rounding
+            (see ``landscapes.network.executors``). ``progress`` is then called per finished
+            block.
+        pieces: how many blocks (default 4 per worker of the executor); ignored without one.
     """
     check_grid(span, resolution)
     wd = _check_wd(weight_decay)
+    executor = check_executor(executor)
+    pieces = check_pieces(pieces)
     if len(directions) != 2:
         raise ValueError(f"directions must be a pair (d1, d2), got {len(directions)} items")
     x, y = _data(inputs, targets)
@@ -142,16 +159,32 @@ def loss_surface(
     bb, aa = np.meshgrid(axis, axis, indexing="ij")
     coords = torch.as_tensor(np.stack([aa.ravel(), bb.ravel()], 1), dtype=ev.spec.dtype)
     moving = _buffer_basis(model, directions, ev) if batch_norm == "eval" else None
-    values = ev.plane_values(
-        basis,
-        coords,
-        x,
-        y,
-        metric=metric,
-        batch_size=batch_size,
-        progress=progress,
-        buffer_basis=moving,
-    )
+    if executor is None:
+        values = ev.plane_values(
+            basis,
+            coords,
+            x,
+            y,
+            metric=metric,
+            batch_size=batch_size,
+            progress=progress,
+            buffer_basis=moving,
+        )
+    else:
+        values = evaluate_on(
+            executor,
+            ev,
+            coords,
+            x,
+            y,
+            metric=metric,
+            batch_size=batch_size,
+            batch_norm=batch_norm,
+            basis=basis,
+            buffer_basis=moving,
+            pieces=pieces,
+            progress=progress,
+        )
     z = values.double()
     if wd > 0 and metric == "loss":
         z = z + 0.5 * wd * plane_squared_norms(basis, coords)
@@ -170,6 +203,8 @@ def interpolate(
     extend: float = 0.25,
     metric: str = "loss",
     batch_norm: str = "eval",
+    executor: Executor | None = None,
+    pieces: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(alphas, values) along theta_a + alpha (theta_b - theta_a), alpha in [-extend, 1+extend].
 
@@ -177,7 +212,11 @@ def interpolate(
     characterizing neural network optimization problems"). The alphas are equally spaced with
     alpha = 0 and alpha = 1 exactly on the grid: step 1/k, k = round((resolution - 1) /
     (1 + 2 extend)), so the ends reach about ``extend`` beyond each model.
+
+    ``executor`` and ``pieces``: as in ``loss_surface`` (the alphas are cut into blocks).
     """
+    executor = check_executor(executor)
+    pieces = check_pieces(pieces)
     if isinstance(resolution, bool) or int(resolution) != resolution or resolution < 2:
         raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
     if not (math.isfinite(extend) and extend >= 0):
@@ -192,7 +231,21 @@ def interpolate(
     basis = torch.stack([a, b - a, torch.zeros_like(a)])
     coords = torch.zeros(len(alphas), 2, dtype=ev.spec.dtype)
     coords[:, 0] = torch.as_tensor(alphas, dtype=ev.spec.dtype)
-    values = ev.plane_values(basis, coords, x, y, metric=metric)
+    if executor is None:
+        values = ev.plane_values(basis, coords, x, y, metric=metric)
+    else:
+        values = evaluate_on(
+            executor,
+            ev,
+            coords,
+            x,
+            y,
+            metric=metric,
+            batch_size=None,
+            batch_norm=batch_norm,
+            basis=basis,
+            pieces=pieces,
+        )
     return alphas, values.double().cpu().numpy()
 
 
@@ -208,15 +261,38 @@ def loss_at(
     batch_norm: str = "eval",
     weight_decay: float = 0.0,
     progress: Callable[[float], None] | None = None,
+    executor: Executor | None = None,
+    pieces: int | None = None,
 ) -> np.ndarray:
-    """True loss (or accuracy) at parameter vectors ``flat_points`` ``(..., P)`` -> ``(...)``."""
+    """True loss (or accuracy) at parameter vectors ``flat_points`` ``(..., P)`` -> ``(...)``.
+
+    ``executor`` and ``pieces``: as in ``loss_surface`` (the vectors, flattened to (M, P), are
+    cut into blocks; each task receives its own rows).
+    """
     wd = _check_wd(weight_decay)
+    executor = check_executor(executor)
+    pieces = check_pieces(pieces)
     x, y = _data(inputs, targets)
     ev = NetworkEvaluator(model, loss_fn, batch_norm=batch_norm)
     pts = as_flat(flat_points, ev.spec)
     lead = pts.shape[:-1]
     flat = pts.reshape(-1, ev.spec.size)
-    values = ev.values(flat, x, y, metric=metric, batch_size=batch_size, progress=progress).double()
+    if executor is None:
+        values = ev.values(flat, x, y, metric=metric, batch_size=batch_size, progress=progress)
+    else:
+        values = evaluate_on(
+            executor,
+            ev,
+            flat,
+            x,
+            y,
+            metric=metric,
+            batch_size=batch_size,
+            batch_norm=batch_norm,
+            pieces=pieces,
+            progress=progress,
+        )
+    values = values.double()
     if wd > 0 and metric == "loss":
         values = values + 0.5 * wd * flat.double().square().sum(-1)
     return values.cpu().numpy().reshape(lead)
