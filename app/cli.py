@@ -14,17 +14,28 @@ refused with a one-line message and exit status 2. ``serve`` takes the same opti
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
+
+from app.warmup import ENV as WARMUP_ENV
 
 MAIN_SCRIPT = Path(__file__).resolve().with_name("main.py")
 PROG = "optiscape"
 USAGE_EXIT = 2  # a command-line mistake, as argparse and click exit
 
 # the explorer's charts load plotly.min.js from the app's static folder (app/plotly_view.py)
-STATIC_SERVING = ["--server.enableStaticServing", "true"]
+# and no usage statistics: a class's page runs are reported nowhere, and every Streamlit command
+# of a page run is cheaper without them
+SERVER_OPTIONS = [
+    "--server.enableStaticServing",
+    "true",
+    "--browser.gatherUsageStats",
+    "false",
+]
+STATIC_SERVING = SERVER_OPTIONS  # the name other modules knew first
 
 # optiscape's own options -> the Streamlit option each one sets
 ALIASES = {"--host": "--server.address", "--port": "--server.port"}
@@ -65,11 +76,18 @@ Streamlit options passed on:
   --SECTION.OPTION=VALUE, goes to `streamlit run` unchanged, for example
   --server.headless true (do not open a browser) or --theme.base dark;
   `streamlit run --help` lists them all. optiscape always adds
-  --server.enableStaticServing true (the charts load plotly.js from app/static/).
+  --server.enableStaticServing true (the charts load plotly.js from app/static/)
+  and --browser.gatherUsageStats false (no usage statistics).
 
 environment:
   OPTISCAPE_BUDGET_S  seconds of compute a view may cost (default 10)
   OPTISCAPE_DEVICE    cpu, cuda, cuda:1 or mps (default: CUDA, then MPS, then the CPU)
+  OPTISCAPE_WARMUP    1: compute the lessons and default views in the background when the
+                      server starts; 0: do not (default 1 here, 0 under `streamlit run`)
+  OPTISCAPE_HEAVY_WORKERS
+                      threads for heavy work: training, surfaces, searches, sweeps, basins
+                      (default: half the CPU cores, at least 1)
+  OPTISCAPE_SHARED_MB MiB of shared view work kept: charts' bytes, results (default 256)
 
 pages (each one a link that reproduces its view):
 """
@@ -161,9 +179,9 @@ def serve_args(argv: Sequence[str]) -> tuple[int, list[str]]:
 
 
 def streamlit_args(argv: Sequence[str]) -> list[str]:
-    """Arguments for the ``streamlit`` command: ``run <app/main.py>``, static serving on, then
-    ``argv`` (Streamlit options) unchanged."""
-    return ["run", str(MAIN_SCRIPT), *STATIC_SERVING, *argv]
+    """Arguments for the ``streamlit`` command: ``run <app/main.py>``, static serving on and
+    usage statistics off (``SERVER_OPTIONS``), then ``argv`` (Streamlit options) unchanged."""
+    return ["run", str(MAIN_SCRIPT), *SERVER_OPTIONS, *argv]
 
 
 def launch(args: list[str]) -> None:
@@ -196,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except UsageError as exc:
         print(f"{PROG}: {exc}\nRun '{PROG} --help' for the options.", file=sys.stderr)
         raise SystemExit(USAGE_EXIT) from None
+    os.environ.setdefault(WARMUP_ENV, "1")  # the server warms up its views (app/warmup.py)
     if workers == 1:
         launch(streamlit_args(options))
         return

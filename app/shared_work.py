@@ -75,6 +75,7 @@ class SharedWork:
         self._pending: dict[Hashable, Future] = {}
         self.nbytes = 0
         self.computed = 0
+        self._waiting: dict[Hashable, int] = {}
 
     def __len__(self) -> int:
         with self._lock:
@@ -102,10 +103,17 @@ class SharedWork:
                     self.computed += 1
             if owner:
                 return self._compute(key, compute, future)
+            with self._lock:
+                self._waiting[key] = self._waiting.get(key, 0) + 1
             try:
                 return future.result()
             except BaseException:
                 continue
+            finally:
+                with self._lock:
+                    self._waiting[key] -= 1
+                    if not self._waiting[key]:
+                        del self._waiting[key]
 
     def _compute(self, key: Hashable, compute: Callable[[], T], future: Future) -> T:
         try:
@@ -128,6 +136,11 @@ class SharedWork:
                     self.nbytes -= self._done.popitem(last=False)[1][1]
         future.set_result(value)
         return value
+
+    def waiting(self, key: Hashable) -> int:
+        """How many callers are waiting for the computation of ``key`` under way."""
+        with self._lock:
+            return self._waiting.get(key, 0)
 
     def clear(self) -> None:
         """Forget every kept value (computations under way finish and are kept)."""
