@@ -18,24 +18,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
-from pathlib import Path
 
+from app.server_options import MAIN_SCRIPT, SERVER_OPTIONS, STATIC_SERVING
 from app.warmup import ENV as WARMUP_ENV
 
-MAIN_SCRIPT = Path(__file__).resolve().with_name("main.py")
+__all__ = ["MAIN_SCRIPT", "SERVER_OPTIONS", "STATIC_SERVING", "main"]
+
 PROG = "optiscape"
 USAGE_EXIT = 2  # a command-line mistake, as argparse and click exit
-
-# the explorer's charts load plotly.min.js from the app's static folder (app/plotly_view.py)
-# and no usage statistics: a class's page runs are reported nowhere, and every Streamlit command
-# of a page run is cheaper without them
-SERVER_OPTIONS = [
-    "--server.enableStaticServing",
-    "true",
-    "--browser.gatherUsageStats",
-    "false",
-]
-STATIC_SERVING = SERVER_OPTIONS  # the name other modules knew first
 
 # optiscape's own options -> the Streamlit option each one sets
 ALIASES = {"--host": "--server.address", "--port": "--server.port"}

@@ -210,8 +210,16 @@ def test_every_landscape_renders():
 def test_cli_runs_streamlit_on_the_main_script_with_extra_args(monkeypatch):
     launched: list[list[str]] = []
     monkeypatch.setattr(cli, "launch", launched.append)
+    environ: dict[str, str] = {}  # the server's environment, as the command leaves it
+    monkeypatch.setattr(cli.os, "environ", environ)
     cli.main(["--server.port", "8502", "--server.headless", "true"])
-    static = ["--server.enableStaticServing", "true"]  # the charts load plotly.min.js from it
+    assert environ == {"OPTISCAPE_WARMUP": "1"}  # the server warms up its views
+    static = [
+        "--server.enableStaticServing",
+        "true",  # the charts load plotly.min.js from it
+        "--browser.gatherUsageStats",
+        "false",  # no usage statistics
+    ]
     assert launched == [["run", APP, *static, "--server.port", "8502", "--server.headless", "true"]]
     monkeypatch.setattr("sys.argv", ["optiscape", "--server.headless", "true"])
     cli.main()
