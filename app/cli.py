@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from app.server_options import MAIN_SCRIPT, SERVER_OPTIONS, STATIC_SERVING
+from app.launch import MAIN_SCRIPT, SERVER_OPTIONS, STATIC_SERVING
 from app.warmup import ENV as WARMUP_ENV
 
 __all__ = ["MAIN_SCRIPT", "SERVER_OPTIONS", "STATIC_SERVING", "main"]

@@ -90,6 +90,9 @@ class Run:
     event: str = ""  # what the diagnosis says in a few words ("" while still moving)
     event_step: int = -1  # the step from which it holds (-1: no event)
     event_at: tuple[float, float] | None = None  # where to write it (None: nowhere drawable)
+    # (T, 2) the averaged iterate after each update (ASGD's average, schedule-free's x: the
+    # optimizer's ``average_key``); None for optimizers that keep none
+    average: np.ndarray | None = None
 
 
 def catalog() -> dict[str, tuple[str, str]]:
@@ -377,6 +380,9 @@ def wait_for_prefetch(timeout: float | None = None) -> None:
 def run_of(result: optimizers.SimulationResult, i: int, label: str, name: str, lr: float) -> Run:
     """Spec ``i`` of a one-start ``simulate`` result (record "full") as a ``Run``."""
     diagnosis = result.diagnosis
+    average = None if result.average is None else result.average[i, 0]
+    if average is not None and not np.isfinite(average).any():
+        average = None  # NaN rows: this optimizer keeps no average
     return Run(
         label=label,
         name=name,
@@ -396,6 +402,7 @@ def run_of(result: optimizers.SimulationResult, i: int, label: str, name: str, l
         evaluations={k: int(v[i, 0]) for k, v in result.evaluations.items()},
         event=str(diagnosis.label[i, 0]),
         event_step=int(diagnosis.event_step[i, 0]),
+        average=average,
         event_at=tuple(float(v) for v in at)
         if np.isfinite(at := diagnosis.event_position[i, 0]).all()
         else None,

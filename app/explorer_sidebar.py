@@ -239,6 +239,7 @@ def sidebar() -> None:
             st.toggle("Loss and gradient-norm curves", key="show_curves", disabled=off)
             st.toggle("Arrows: gradient, velocity and step", key="show_arrows", disabled=off)
             st.toggle("Curvature: Hessian axes and stability", key="show_curvature", disabled=off)
+            st.toggle("Averaged iterate (ASGD, schedule-free)", key="show_average", disabled=off)
         st.caption(f"Engine device: **{compute.device_name()}** (torch)")
 
 

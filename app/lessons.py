@@ -14,6 +14,7 @@ from pathlib import Path
 
 from optimizers import Schedule
 
+from .links import v1
 from .network_state import NetOptimizer, NetworkState
 from .state import AppState, OptimizerEntry
 
@@ -56,7 +57,12 @@ class Lesson:
         step 0 on opening; the network page's state as it is."""
         if isinstance(self.state, NetworkState):
             return self.state
-        return replace(self.state, lesson=self.id, play=play, step=0 if play else self.state.step)
+        state = self.state
+        if state.start is None and state.landscape not in v1.STARTS:
+            # a surface added after v=1 has no frozen start: its link names the start, which
+            # then decodes as named
+            state = replace(state, start=state.start_point())
+        return replace(state, lesson=self.id, play=play, step=0 if play else state.step)
 
     def query(self, play: bool = False) -> dict[str, str | list[str]]:
         """The lesson's link as query parameters (``v=1``) of its page (``play``: see ``view``)."""
@@ -293,6 +299,60 @@ LESSONS: tuple[Lesson, ...] = (
             landscape="bumpy_bowl",
             optimizers=(E("gd", lr=0.01), E("momentum", lr=0.01), E("adam", lr=0.1)),
             steps=300,
+        ),
+    ),
+    Lesson(
+        "lion-sign-steps",
+        "Lion's sign steps",
+        "Every Lion step moves each coordinate by exactly lr.",
+        "Lion (Chen et al. 2023) keeps a momentum like Adam's but steps along its sign: each "
+        "coordinate moves by +lr or -lr, never more, never less. The gradient's size no longer "
+        "sets the step, only its direction per axis: steep and flat axes get the same step, so "
+        "the path runs at 45 degrees and ends zig-zagging within one lr of the minimum. Adam's "
+        "steps, divided by a running RMS, shrink as it closes in.",
+        "Lion's path is a staircase of equal diagonal steps that zig-zags at the end; Adam's "
+        "steps change length and it settles.",
+        _quadratic(E("lion", lr=0.02), E("adam", lr=0.02), steps=300),
+    ),
+    Lesson(
+        "schedule-free",
+        "Schedule-free SGD: no schedule needed",
+        "Constant lr, noisy gradients: as close to the minimum as a cosine schedule.",
+        "With noisy gradients a constant learning rate never settles: SGD jitters around the "
+        "minimum. The usual cure is a decaying schedule, which needs the run's length in advance. "
+        "Schedule-free SGD (Defazio et al. 2024) keeps the learning rate constant and takes each "
+        "gradient between the SGD iterate and the running average of all iterates: the average "
+        "damps the noise as a schedule would, with no length to choose.",
+        "Constant-lr SGD hovers in a cloud; schedule-free SGD, same lr and noise, ends as close to "
+        "the minimum as SGD with a cosine schedule.",
+        _quadratic(
+            E("sgd", lr=0.1, noise=1.0),
+            E("sgd", lr=0.1, noise=1.0, schedule=Schedule("cosine")),
+            E("schedulefree_sgd", lr=0.1, noise=1.0),
+            steps=300,
+        ),
+    ),
+    Lesson(
+        "sam-wide-minimum",
+        "SAM settles in a wide minimum",
+        "SAM passes a narrow dip by and settles in the wide bowl.",
+        "SAM (Foret et al. 2021) takes each gradient at the worst point within a radius rho of "
+        "the current one. In a dip narrower than rho that point lies outside the dip, so SAM "
+        "does not feel it and keeps sliding; it settles where the loss stays low all around, in a "
+        "wide minimum. Wide minima are the ones that tend to generalise (Keskar et al. 2017). "
+        "Here SAM wraps the same momentum SGD as the second run: only the gradient's place "
+        "differs. Each SAM step costs two gradients.",
+        "Gradient descent, momentum and Adam stop in the narrow dip ('trapped'); SAM with rho = "
+        "0.3 rolls past it into the wide bowl at the centre.",
+        AppState(
+            landscape="sharp_wide",
+            optimizers=(
+                E("gd", lr=0.02),
+                E("momentum", lr=0.02),
+                E("adam", lr=0.02),
+                E("sam", lr=0.02, momentum=0.9, rho=0.3),
+            ),
+            steps=400,
         ),
     ),
 )

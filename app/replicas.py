@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from app.server_options import MAIN_SCRIPT, STATIC_SERVING
+from app.launch import MAIN_SCRIPT, STATIC_SERVING
 from app.serving import healthy
 
 TEMPLATE = Path(__file__).resolve().with_name("haproxy.cfg.in")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from app.server_options import STATIC_SERVING
+from app.launch import STATIC_SERVING
 
 MAIN = Path(__file__).resolve().parent / "main.py"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright cannot download browsers here

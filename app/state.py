@@ -18,7 +18,8 @@ takes its frozen v=1 default, ``app.links.v1``)::
                                    without one takes the lowest free slot
     start=-1.5,2                   start point (default: the landscape's)
     steps=500  seed=0  k=120       run length, noise seed, the step shown
-    log=1  view3d=1  curves=1  arrows=1  curv=1     display switches (curv: curvature panel)
+    log=1  view3d=1  curves=1  arrows=1  curv=1  avg=1     display switches (curv: curvature
+                                   panel; avg: the averaged iterate of ASGD and schedule-free)
     lesson=lr-diverging            the lesson shown with the view (see app.lessons)
     hide=optimizers,steps          controls a student does not see (CONTROLS)
     lock=landscape                 controls a student sees but cannot change
@@ -77,6 +78,7 @@ VIEW_FIELDS: tuple[Field, ...] = (
     Field("curves", "show_curves", Flag(), widget="show_curves"),
     Field("arrows", "show_arrows", Flag(), widget="show_arrows"),
     Field("curv", "show_curvature", Flag(), widget="show_curvature"),
+    Field("avg", "show_average", Flag(), widget="show_average"),
 )
 PRESENTER_FIELDS: tuple[Field, ...] = (
     Field("present", "present", Flag()),
@@ -84,7 +86,9 @@ PRESENTER_FIELDS: tuple[Field, ...] = (
     Field("theme", "theme", Choice(THEMES), fallback="using light"),
 )
 # what a v=1 link means for the plain values it leaves out (``app.links.v1``)
-V1_REFERENCE = SimpleNamespace(**v1.STATE, log_colour=None, present=False, play=False)
+V1_REFERENCE = SimpleNamespace(
+    **v1.STATE, log_colour=None, present=False, play=False, show_average=False
+)
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ class AppState:
     show_curves: bool = True
     show_arrows: bool = False
     show_curvature: bool = False
+    show_average: bool = False  # the averaged iterate's path (ASGD, schedule-free)
     formula: str = DEFAULT_FORMULA  # f(x, y) when landscape == "custom"
     domain: tuple[tuple[float, float], tuple[float, float]] = DEFAULT_DOMAIN  # custom only
     lesson: str | None = None  # the lesson shown with the view

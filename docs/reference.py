@@ -28,6 +28,16 @@ def _number(value: float | bool) -> str:
     return f"{value:g}"
 
 
+def _implementation(opt) -> str:
+    """``torch.optim.X``, or the package's class and version, or none."""
+    if opt.torch_name:
+        return f"`torch.optim.{opt.torch_name}`"
+    if opt.reference_code:
+        code, _, note = opt.reference_code.partition(" (")
+        return f"`{code}` ({note}" if note else f"`{code}`"
+    return "none"
+
+
 def optimizers_page() -> str:
     """The optimizers page: every registered optimizer with its rule, defaults and paper."""
     names = optimizers.available()
@@ -38,7 +48,13 @@ def optimizers_page() -> str:
         "",
         f"The {len(names)} optimizers of the registry (`optimizers.available()`), in its order.",
         "Each is a pure update rule written once for a batch of runs; where `torch.optim` has",
-        "the algorithm, names, defaults and trajectories follow it (see [the Python API](api.md)).",
+        "the algorithm, names, defaults and trajectories follow it (see [the Python API](api.md));",
+        "where it does not, they follow the reference implementation named below, the package",
+        "its authors (or pytorch-optimizer) publish, tested step for step in float64",
+        "(`tests/test_new_optimizer_references.py`; those packages are test dependencies only).",
+        "A tuple argument of a reference becomes one hyperparameter per entry (`betas` -> `beta1`,",
+        "`beta2`, `beta3`; Rprop's `etas` -> `etaminus`, `etaplus`; Adafactor's `eps` -> `eps1`,",
+        "`eps2`).",
         "Every optimizer also takes a learning-rate `schedule` and these hyperparameters:",
         "",
         *(
@@ -46,14 +62,13 @@ def optimizers_page() -> str:
             for h in optimizers.COMMON_HYPERPARAMS
         ),
         "",
-        "| name | optimizer | torch.optim | needs |",
+        "| name | optimizer | reference implementation | needs |",
         "|---|---|---|---|",
     ]
     for name in names:
         opt = optimizers.get(name)
         needs = ", ".join(sorted(opt.needs)) or "gradients"
-        torch_name = f"`{opt.torch_name}`" if opt.torch_name else "none"
-        lines.append(f"| [`{name}`](#{name}) | {opt.title} | {torch_name} | {needs} |")
+        lines.append(f"| [`{name}`](#{name}) | {opt.title} | {_implementation(opt)} | {needs} |")
     for name in names:
         opt = optimizers.get(name)
         defaults = ", ".join(f"`{h.name}={_number(h.default)}`" for h in opt.hyperparams)
@@ -71,6 +86,8 @@ def optimizers_page() -> str:
         ]
         if opt.torch_name:
             lines.append(f"- Reference implementation: `torch.optim.{opt.torch_name}`")
+        elif opt.reference_code:
+            lines.append(f"- Reference implementation: {_implementation(opt)}")
         lines.append(f"- Paper: {opt.reference}")
     return "\n".join(lines) + "\n"
 

@@ -532,3 +532,88 @@ def bumpy_bowl(*, amplitude: float) -> Landscape:
         gradient=closed_form(grad),
         second_derivatives=closed_form_hessian(hess),
     )
+
+
+# -- a sharp and a wide minimum ----------------------------------------------------------------
+
+SHARP_WIDE_BOWL = 0.05
+# centre x, centre y, depth, width: the wide well, then the sharp dip on its slope
+SHARP_WIDE_WELLS = ((0.0, 0.0, 1.0, 1.0), (-1.2, 0.9, 0.6, 0.12))
+FORET = (
+    'Foret et al. (2021), "Sharpness-aware minimization for efficiently improving '
+    'generalization", ICLR'
+)
+KESKAR = (
+    'Keskar et al. (2017), "On large-batch training for deep learning: generalization gap and '
+    'sharp minima", ICLR'
+)
+
+
+def _gaussian_wells(bowl: float, wells: tuple[tuple[float, float, float, float], ...]):
+    """f = bowl (x^2 + y^2) - sum_i d_i exp(-|p - m_i|^2 / (2 w_i^2)), its closed-form gradient
+    and Hessian (the trap's algebra, for any wells)."""
+
+    def fn(p: torch.Tensor) -> torch.Tensor:
+        x, y = p[..., 0], p[..., 1]
+        out = bowl * (x**2 + y**2)
+        for mx, my, depth, width in wells:
+            out = out - depth * torch.exp(-((x - mx) ** 2 + (y - my) ** 2) / (2.0 * width**2))
+        return out
+
+    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        f, gx, gy = bowl * (x * x + y * y), (2.0 * bowl) * x, (2.0 * bowl) * y
+        for mx, my, depth, width in wells:
+            dx, dy = x - mx, y - my
+            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * width**2.0))
+            f, gx, gy = f - well, gx + well * dx / width**2.0, gy + well * dy / width**2.0
+        return f, gx, gy
+
+    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
+        hxx = hyy = 2.0 * bowl
+        hxy = 0.0
+        for mx, my, depth, width in wells:
+            dx, dy, w2 = x - mx, y - my, width**2.0
+            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * w2)) / w2
+            hxx = hxx + well * (1.0 - dx * dx / w2)
+            hxy = hxy - well * dx * dy / w2
+            hyy = hyy + well * (1.0 - dy * dy / w2)
+        return hxx, hxy, hyy
+
+    return fn, grad, hess
+
+
+@register("sharp_wide")
+def sharp_wide() -> Landscape:
+    """A wide minimum and a sharp, shallower one on its slope.
+
+    f = 0.05 (x^2 + y^2) - exp(-(x^2 + y^2) / 2) - 0.6 exp(-|p - (-1.2, 0.9)|^2 / (2 * 0.12^2)).
+    The wide well's minimum is the origin, f = -1, curvature 1.1 on both axes (global); the
+    narrow dip's minimum is at (-1.1876, 0.8907), f = -0.8171, curvatures 40.3 and 41.8 (37 times
+    sharper; local); one saddle lies on the dip's rim. These three are the only stationary points
+    in the domain (found from a 121 x 121 grid of starts and refined with scipy.optimize.root;
+    gradient below 1e-15). From (-1.1, 1.1), on the dip's rim, gradient descent, momentum and
+    Adam settle in the sharp dip; SAM with a radius rho larger than the dip's width 0.12 takes its
+    gradient outside the dip, does not see it, and slides down to the wide minimum (Foret et al.
+    2021). Sharp minima and generalization: Keskar et al. 2017.
+    """
+    fn, grad, hess = _gaussian_wells(SHARP_WIDE_BOWL, SHARP_WIDE_WELLS)
+    return _landscape(
+        "sharp_wide",
+        "Sharp and wide minima",
+        fn,
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+        start=(-1.1, 1.1),
+        minima=(
+            Minimum(0.0, 0.0, -1.0, "global"),
+            Minimum(-1.18757608327, 0.890682062454, -0.817077770903, "local"),
+        ),
+        saddles=(Saddle(-0.971634354598, 0.728725765949, -0.439955247096, "the rim of the dip"),),
+        formula=r"f(x, y) = 0.05\,(x^2 + y^2) - e^{-(x^2 + y^2)/2}"
+        r" - 0.6\, e^{-((x + 1.2)^2 + (y - 0.9)^2)/0.0288}",
+        notice="Plain descent, momentum and Adam fall into the narrow dip; SAM, whose gradient is "
+        "taken a radius rho away, passes it by and settles in the wide bowl.",
+        references=(FORET, KESKAR),
+        all_minima_known=True,
+        gradient=closed_form(grad),
+        second_derivatives=closed_form_hessian(hess),
+    )

@@ -13,6 +13,21 @@ runner (sweeps, basins, stability theory, tuning, network training) are in ``stu
 """
 
 from . import adam, first_order, second_order  # noqa: F401  (registers the optimizers)
+
+# isort: split
+# registered after the classic set, so that it keeps its place in every list
+from . import (  # noqa: F401
+    adafactor,
+    adam_variants,
+    averaging,
+    muon,
+    prodigy,
+    sam,
+    sign_based,
+    sophia,
+)
+
+# isort: split
 from .base import (
     COMMON_HYPERPARAMS,
     HyperParam,

@@ -108,8 +108,16 @@ UpdateFn = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, State, HParams, Oracle], tuple[torch.Tensor, State]
 ]
 CheckFn = Callable[[dict[str, float | bool]], None]
-Stability = Literal["sgd", "adaptive", "newton", "quasi_newton", "none"]
-STABILITY_FAMILIES: tuple[str, ...] = ("sgd", "adaptive", "newton", "quasi_newton", "none")
+Stability = Literal["sgd", "adaptive", "newton", "quasi_newton", "sign", "averaged", "none"]
+STABILITY_FAMILIES: tuple[str, ...] = (
+    "sgd",
+    "adaptive",
+    "newton",
+    "quasi_newton",
+    "sign",
+    "averaged",
+    "none",
+)
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,8 @@ class StepCost:
             2 x 2 eigendecomposition and BFGS's matrix products count here.
         hessians: Hessians the oracle computes per update (their cost is the landscape's:
             closed form or autograd).
+        gradients: gradients the rule evaluates per update besides the runner's one (SAM's
+            gradient at the perturbed point), each costing what the runner's gradient costs.
         line_search: the rule has the optional backtracking line search: with it on, every
             update evaluates ``max_ls`` trial points per run.
     """
@@ -187,6 +197,7 @@ class StepCost:
     ops: float = 10.0
     per_run: float = 1.0
     hessians: int = 0
+    gradients: int = 0
     line_search: bool = False
 
 
@@ -204,10 +215,16 @@ class Optimizer:
         maths: the update rule in LaTeX.
         reference: the paper.
         torch_name: the torch.optim class reproducing it (None if torch lacks it).
-        needs: extra oracle calls the rule makes: subset of {"hessian", "function"}.
+        reference_code: where torch lacks it, the reference implementation its trajectories are
+            tested against (package, class and version), e.g. ``lion_pytorch.Lion
+            (lion-pytorch 0.2.5)``; test dependencies only, never imported by the engine.
+        needs: extra oracle calls the rule makes: subset of {"hessian", "function", "gradient"}.
         velocity_key: the state entry holding the momentum / first-moment estimate (gradient
             units), drawn as the velocity arrow; None if the rule has none.
         second_moment_key: the state entry holding the second-moment estimate, if any.
+        average_key: the state entry holding an averaged iterate (a point, not a gradient:
+            ASGD's Polyak average, schedule-free's x), recorded as ``SimulationResult.average``
+            so it can be drawn beside the path; None if the rule keeps none.
         check: optional cross-parameter validation (e.g. Nesterov needs momentum > 0).
         fixed: values the update rule reads but this optimizer does not expose (gradient descent
             is SGD with momentum fixed at 0).
@@ -225,7 +242,10 @@ class Optimizer:
             panel's verdict, ``studies.analysis.stability_verdict``): "sgd" (gradient descent,
             heavy-ball or Nesterov momentum by its ``momentum`` and ``nesterov`` values),
             "adaptive" (per-coordinate steps lr / (sqrt(v) + eps)), "newton" (a damped step on
-            the Newton direction), "quasi_newton" (BFGS, L-BFGS) or "none" (no verdict).
+            the Newton direction), "quasi_newton" (BFGS, L-BFGS), "sign" (steps whose length
+            does not depend on the gradient's size: Rprop, Lion, Muon on a point), "averaged"
+            (schedule-free: the gradient enters the step with the multiplier recorded as
+            ``effective_lr``, judged as gradient descent with that step) or "none" (no verdict).
         network_lr: a learning rate that trains the small networks of ``landscapes.network``
             in a few hundred full-batch steps: where a network view starts it (None: its
             default ``lr``).
@@ -243,9 +263,11 @@ class Optimizer:
     maths: str
     reference: str
     torch_name: str | None = None
+    reference_code: str | None = None
     needs: frozenset[str] = frozenset()
     velocity_key: str | None = None
     second_moment_key: str | None = None
+    average_key: str | None = None
     check: CheckFn | None = None
     stationary: bool = False
     elementwise: bool = False

@@ -9,7 +9,7 @@ Hessian, in closed form or by autograd. A step of ``simulate`` costs
     STEP_S + runs * STEP_RUN_S                                  the runner and the gradient
     + AUTOGRAD_S + runs * AUTOGRAD_RUN_S                        where the gradient is autograd's
     + sum over rule groups (ops * OP_S + runs_g * per_run * RUN_S)   each update rule
-    + Hessians and line-search trial points                     where a rule asks for them
+    + Hessians, extra gradients and line-search trial points    where a rule asks for them
 
 and a run of T steps costs T such steps, all times ``SAFETY``. The model is conservative: it assumes no run settles
 early (Newton's fixed point, L-BFGS's converged runs cost less) and errs high; it is meant to be
@@ -83,6 +83,9 @@ def simulate_seconds(
         cost = get_optimizer(members[0].name).cost
         n = len(members) * starts
         per_step += cost.ops * OP_S + n * cost.per_run * RUN_S
+        if cost.gradients:  # gradients at other points (SAM's): each as the runner's own
+            extra = n * STEP_RUN_S + (AUTOGRAD_S + n * AUTOGRAD_RUN_S if autograd else 0.0)
+            per_step += cost.gradients * extra
         if cost.hessians and not closed_hessian:
             per_step += cost.hessians * (HESSIAN_S + n * HESSIAN_RUN_S)
         if cost.line_search:

@@ -12,7 +12,8 @@ The classification looks at the last ``W + 1`` recorded points of each run (the 
    if it is above; where no global minimum is known (a custom formula), it is converged to a
    minimum that is not known to be the global one (never "trapped": nothing says it is a trap).
 3. oscillating: along the dominant direction of the tail's updates (first principal axis), the
-   steps change sign at least 80 % of the time and the loss is not decreasing; the period is
+   steps change sign at least 80 % of the time, the loss is not decreasing and the swing is
+   more than rounding (``ROUNDING_SWING`` domain diagonals); the period is
    2 W / (number of sign changes) steps. The curvature of the final Hessian along that direction
    (``axis_curvature``, d^T H d) explains it: a gradient-descent step above 2 / curvature
    overshoots (other methods have their own limits: ``analysis.stability_verdict``).
@@ -41,6 +42,7 @@ from functools import cached_property
 import numpy as np
 
 STATUSES = ("converged", "trapped", "diverged", "oscillating", "stalled", "moving")
+ROUNDING_SWING = 1e-12  # domain diagonals: swings below this are rounding, never "oscillating"
 CONVERGED, TRAPPED, DIVERGED, OSCILLATING, STALLED, MOVING = range(len(STATUSES))
 
 # why a run has its status: each reason has one sentence (built on demand, see Diagnosis.detail)
@@ -213,11 +215,14 @@ def diagnose(
         flips = ((proj[..., 1:] * proj[..., :-1]) < 0).sum(-1)
         flip_rate = flips / np.maximum(w - 1, 1)
         decreasing = losses[..., -1] < losses[..., 0] - 1e-9 * (1.0 + np.abs(losses[..., 0]))
-        oscillating = (w >= 4) & (flip_rate >= 0.8) & ~decreasing
         path_len = np.sqrt(uxx + uyy).sum(-1)
         along = px * cos[..., None] + py * sin[..., None]
         amplitude = 0.5 * (along.max(-1) - along.min(-1))
         amplitude[~np.isfinite(amplitude)] = np.inf  # a run that blew up swings without bound
+        # a swing of a few ulps at a fixed point (a fused multiply-add rounding one way, then the
+        # other) is rounding, not an oscillation anyone could see
+        visible = amplitude > ROUNDING_SWING * diag
+        oscillating = (w >= 4) & (flip_rate >= 0.8) & ~decreasing & visible
         h = np.nan_to_num(final_hessians)
         axis_curvature = cos * (h[..., 0, 0] * cos + h[..., 0, 1] * sin) + sin * (
             h[..., 1, 0] * cos + h[..., 1, 1] * sin

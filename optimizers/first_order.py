@@ -11,6 +11,7 @@ import math
 import torch
 
 from .base import HParams, HyperParam, Optimizer, Oracle, State, StepCost, divide, register, switch
+from .ops import add_scaled
 
 INF = math.inf
 
@@ -32,7 +33,7 @@ def coupled_weight_decay(grad: torch.Tensor, params: torch.Tensor, hp: HParams) 
     if hp.all_equal("weight_decay", 0.0):
         return grad
     wd = hp["weight_decay"]
-    return torch.where(wd != 0.0, grad + wd * params, grad)
+    return torch.where(wd != 0.0, add_scaled(grad, params, hp.value("weight_decay")), grad)
 
 
 def next_step(state: State) -> torch.Tensor:
@@ -65,15 +66,16 @@ def _sgd_update(
     buf = state["momentum_buffer"]
     effective_lr = hp["lr"].expand_as(g)
     if hp.all_equal("momentum", 0.0):  # plain gradient descent in every run
-        return params - lr * g, {"step": step, "momentum_buffer": buf, "effective_lr": effective_lr}
+        new_params = add_scaled(params, g, -lr)
+        return new_params, {"step": step, "momentum_buffer": buf, "effective_lr": effective_lr}
     # torch starts the buffer at the first gradient (not at (1 - dampening) g)
-    buf = torch.where(step == 1.0, g, buf * momentum + (1.0 - dampening) * g)
-    direction = switch(hp, "nesterov", lambda: g + momentum * buf, lambda: buf)
+    buf = torch.where(step == 1.0, g, add_scaled(buf * momentum, g, 1.0 - dampening))
+    direction = switch(hp, "nesterov", lambda: add_scaled(g, buf, momentum), lambda: buf)
     if "momentum" not in hp.uniform:  # some runs have momentum, others not
         has_momentum = momentum != 0
         direction = torch.where(has_momentum, direction, g)
         buf = torch.where(has_momentum, buf, torch.zeros_like(buf))
-    new_params = params - lr * direction
+    new_params = add_scaled(params, direction, -lr)
     return new_params, {"step": step, "momentum_buffer": buf, "effective_lr": effective_lr}
 
 

@@ -28,7 +28,7 @@ from .schedules import Schedule, as_schedule
 SpecLike = str | Spec | tuple[str, Mapping[str, Any]]
 Record = Literal["full", "path", "final"]
 KINDS = ("function", "gradient", "hessian")
-PROBES = ("velocity", "second_moment", "effective_lr")
+PROBES = ("velocity", "second_moment", "effective_lr", "average")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class SimulationResult:
     - ``updates`` (S, N, T, D): x_{k+1} - x_k; ``velocity``, ``second_moment`` and
       ``effective_lr`` (S, N, T, D): the optimizer's state after the update that made step k
       (NaN where the optimizer has no such quantity) ("full" only).
+    - ``average`` (S, N, T, D): the averaged iterate after step k of the rules that keep one
+      (``Optimizer.average_key``: ASGD, schedule-free), NaN for the others ("full" only).
     - ``final_positions`` (S, N, D), ``final_losses`` (S, N): always.
     - ``evaluations``: {"function", "gradient", "hessian"} -> (S, N) counts actually used by the
       optimizer (line-search trials included), for a fair first- versus second-order comparison.
@@ -77,6 +79,7 @@ class SimulationResult:
     velocity: np.ndarray | None = None
     second_moment: np.ndarray | None = None
     effective_lr: np.ndarray | None = None
+    average: np.ndarray | None = None
     settled_at: np.ndarray | None = None
 
     @property
@@ -304,6 +307,7 @@ def _rule_groups(
             ("velocity", "velocity_key"),
             ("second_moment", "second_moment_key"),
             ("effective_lr", None),
+            ("average", "average_key"),
         ):
             keys = [getattr(o, attr) if attr else "effective_lr" for o in opts]
             has = torch.tensor([k is not None for k in keys], device=device)
@@ -349,6 +353,8 @@ class RunBatch:
             the parameters alone: not with mini-batches).
         record_state: keep the optimizer state's probes (velocity, second moment, effective lr)
             of every step (``state_history``).
+        rules: optimizers by name whose update rule replaces the registered one's for this
+            batch (network training gives Muon the parameter shapes: ``muon.for_network``).
     """
 
     def __init__(
@@ -362,9 +368,13 @@ class RunBatch:
         width: int = 1,
         fixed_points: bool = True,
         record_state: bool = False,
+        rules: Mapping[str, base.Optimizer] | None = None,
     ):
         self.n = n
         self.groups = _rule_groups(specs, n, steps, dtype, device, width=width)
+        for g in self.groups:
+            if rules and g.opt.name in rules:
+                g.opt = rules[g.opt.name]
         self.order = [i for g in self.groups for i in g.spec_index]  # spec at each position
         self.size = len(specs) * n
         self.noisy = any(g.noisy for g in self.groups)

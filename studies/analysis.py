@@ -787,6 +787,34 @@ def stability_verdict(
         )
         method = f"adaptive ({opt.title})"
         return StabilityVerdict(method, "none from λ_max", math.nan, step, math.nan, False, text)
+    if family == "sign":
+        step = _largest(effective_lr)
+        now = f" (now up to {step:.3g})" if math.isfinite(step) else ""
+        text = (
+            f"no critical step from λ_max: {opt.title} moves each coordinate by a length that "
+            f"does not depend on the gradient's size{now}, so a steep axis cannot make it "
+            "overshoot ever more; near a minimum it zig-zags within about one step length"
+        )
+        method = f"sign-based ({opt.title})"
+        return StabilityVerdict(method, "none from λ_max", math.nan, step, math.nan, False, text)
+    if family == "averaged":
+        step = _largest(effective_lr)
+        verdict = _sgd_verdict(
+            {**hp, "momentum": 0.0}, lam, status, lr if math.isnan(step) else step
+        )
+        text = (
+            f"{verdict.text} (schedule-free: the gradient enters the step at y with the multiplier "
+            "lr (1 − β (1 − c_t)) compared here; the rest of each move pulls y toward the average)"
+        )
+        return StabilityVerdict(
+            f"schedule-free ({opt.title})",
+            verdict.rule,
+            verdict.critical,
+            verdict.step,
+            verdict.rate,
+            verdict.overshoots,
+            text,
+        )
     if family == "newton":
         return _newton_verdict(hp, lam, status, lr)
     if family == "quasi_newton":

@@ -17,14 +17,16 @@ agree); pass that value to ``loss_surface`` for consistent surfaces.
 
 Second-order methods with dense (R, P, P) Hessians or inverse-Hessian estimates (newton, bfgs)
 are rejected; L-BFGS works (its state is (R, m, P)) and its line search evaluates the loss on
-the current mini-batch.
+the current mini-batch. Muon orthogonalises each 2-D weight matrix and trains the other
+parameters with AdamW, as torch's documentation advises (``optimizers.muon.for_network``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,6 +38,7 @@ from landscapes.network.data import Dataset
 from landscapes.network.evaluator import LossFn, NetworkEvaluator, has_batch_norm, private_copy
 from landscapes.network.params import flatten
 from optimizers import Evaluations, ResolvedSpec, RunBatch, SpecLike, expand_specs
+from optimizers.muon import for_network
 
 DENSE = ("newton", "bfgs")
 
@@ -112,9 +115,14 @@ def _check(resolved: list[ResolvedSpec]) -> None:
         opt = optimizers.get(s.name)
         if s.name in DENSE or "hessian" in opt.needs:
             raise ValueError(
-                f"optimizer {s.name!r} keeps a dense P x P matrix per run (Hessian or "
-                f"inverse-Hessian estimate): not feasible for networks with thousands of "
+                f"optimizer {s.name!r} needs Hessians (or keeps a dense P x P inverse-Hessian "
+                f"estimate per run): not feasible for networks with thousands of "
                 f"parameters; use lbfgs or a first-order method"
+            )
+        if "gradient" in opt.needs:
+            raise ValueError(
+                f"optimizer {s.name!r} evaluates gradients at other points than the iterate "
+                f"(SAM's perturbed point): not supported by network training"
             )
 
 
@@ -129,6 +137,7 @@ def train(
     seed: int = 0,
     record_every: int = 1,
     weight_decay: float = 0.0,
+    muon_adamw: Mapping[str, Any] | None = None,
 ) -> TrainingResult:
     """Train copies of ``model`` with every optimizer spec, batched; the model is not modified.
 
@@ -146,6 +155,9 @@ def train(
         record_every: record every k-th step (the last step is always recorded).
         weight_decay: adds (wd/2)||theta||^2 to the training objective (not to the recorded
             losses); independent of the optimizers' own weight_decay.
+        muon_adamw: AdamW's hyperparameters for the parameters Muon runs do not orthogonalise
+            (all but the 2-D weight matrices; ``optimizers.muon.for_network``); default
+            torch's AdamW defaults.
     """
     if int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
@@ -209,7 +221,10 @@ def train(
         return losses.detach(), g.detach()
 
     r = len(resolved)
-    batch = RunBatch(resolved, 1, steps, dtype=dtype, device=device, fixed_points=False)
+    rules = {"muon": for_network(spec.shapes, muon_adamw)}
+    batch = RunBatch(
+        resolved, 1, steps, dtype=dtype, device=device, fixed_points=False, rules=rules
+    )
     params = batch.start(theta0.to(dtype)[None])
     noise_gen = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
     batches = minibatch_indices(n, batch_size, steps, seed)

@@ -373,7 +373,9 @@ def test_surface3d_is_light_and_finite(surface, diverging) -> None:
     assert 2 <= len(scene.zaxis.tickvals) <= 3 and len(set(scene.zaxis.ticktext)) == len(
         scene.zaxis.tickvals
     )
-    assert scene.xaxis.nticks <= 4 and scene.yaxis.nticks <= 4
+    # x and y without numbers: they overlapped at the near corner (the contour has them)
+    assert scene.xaxis.showticklabels is False and scene.yaxis.showticklabels is False
+    assert scene.domain.x[0] >= 0.05  # room on the left for the z labels
     assert min(fig.layout.margin.l, fig.layout.margin.r, fig.layout.margin.b) >= 10
 
 

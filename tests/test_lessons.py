@@ -168,6 +168,41 @@ def bumps(r, land):
     assert r.status[1, 0] == "converged" and r.status[2, 0] == "converged"
 
 
+def lion_signs(r, land):
+    """Every Lion step moves each coordinate by exactly lr; Adam's steps vary in length."""
+    np.testing.assert_allclose(np.abs(r.updates[0, 0]), 0.02, rtol=1e-9)
+    adam = np.abs(r.updates[1, 0])
+    assert (adam.max(0) > 10 * adam.min(0)).all()
+    assert r.status[1, 0] == "converged"
+    # Lion ends zig-zagging within one lr of the minimum, on each axis
+    m = np.array([land.minima[0].x, land.minima[0].y])
+    assert np.abs(r.positions[0, 0, -20:] - m).max() < 0.02
+    assert (np.sign(r.updates[0, 0, -20:]) != np.sign(r.updates[0, 0, -21:-1])).any()
+
+
+def schedule_free(r, land):
+    """Constant-lr SGD hovers; schedule-free SGD ends as close as SGD with a cosine schedule."""
+    m = np.array([land.minima[0].x, land.minima[0].y])
+    last = np.linalg.norm(r.positions[:, 0, -50:] - m, axis=-1).mean(-1)  # per run
+    constant, cosine, free = last
+    assert free < 1.5 * cosine and free < constant / 2
+    # its average (the point schedulefree's eval() uses) is that close too
+    average = np.linalg.norm(r.average[2, 0, -1] - m)
+    assert average < 1.5 * cosine
+
+
+def sam_wide(r, land):
+    """GD, momentum and Adam settle in the narrow dip; SAM in the wide bowl."""
+    wide = next(mn for mn in land.minima if mn.kind == "global")
+    sharp = next(mn for mn in land.minima if mn.kind == "local")
+    for i in range(3):
+        assert r.status[i, 0] == "trapped"
+        np.testing.assert_allclose(r.final_positions[i, 0], [sharp.x, sharp.y], atol=0.05)
+    # SAM stays within 0.05 of the wide minimum for its last 100 steps
+    assert np.linalg.norm(r.positions[3, 0, -100:] - [wide.x, wide.y], axis=-1).max() < 0.05
+    assert (r.evaluations["gradient"][3] == 2 * r.steps).all()
+
+
 CLAIMS: dict[str, Callable] = {
     "lr-too-small": too_small,
     "lr-just-right": just_right,
@@ -184,6 +219,9 @@ CLAIMS: dict[str, Callable] = {
     "sgd-noise": sgd_noise,
     "second-order": second_order,
     "momentum-bumps": bumps,
+    "lion-sign-steps": lion_signs,
+    "schedule-free": schedule_free,
+    "sam-wide-minimum": sam_wide,
 }
 
 

@@ -262,7 +262,15 @@ def test_a_converged_run_is_never_told_it_overshoots(name):
 def test_every_registered_optimizer_declares_a_stability_family():
     families = {n: optimizers.get(n).stability for n in optimizers.available()}
     assert all(f != "none" for f in families.values()), families
-    assert {n for n, f in families.items() if f == "sgd"} == {"gd", "sgd", "momentum", "nesterov"}
+    assert {n for n, f in families.items() if f == "sgd"} == {
+        "gd",
+        "sgd",
+        "momentum",
+        "nesterov",
+        "asgd",
+        "sam",
+    }
+    assert {n for n, f in families.items() if f == "sign"} == {"rprop", "lion", "muon"}
     assert {n for n, f in families.items() if f == "newton"} == {"newton"}
     assert {n for n, f in families.items() if f == "quasi_newton"} == {"bfgs", "lbfgs"}
 

@@ -23,6 +23,7 @@ EXPECTED = {
     "cliff",
     "trap",
     "bumpy_bowl",
+    "sharp_wide",
 }
 UNBOUNDED = {"saddle", "monkey_saddle"}  # the only surfaces allowed to list no minimum
 DEGENERATE = {"monkey_saddle"}  # saddles whose Hessian vanishes

@@ -26,7 +26,15 @@ from .paths import (
     run_track,
 )
 from .player import MAX_FRAMES, frame_steps, legend_timeline, name_at, player_spec
-from .runtime import FIGURES, RawFigure, register_cache, template_layout, typed_array
+from .runtime import (
+    FIGURES,
+    RawFigure,
+    finite_f32,
+    finite_rows,
+    register_cache,
+    template_layout,
+    typed_array,
+)
 from .status import status_table
 from .style import (
     FONT_SIZE,
@@ -108,6 +116,7 @@ def contour_figure(
     max_frames: int = MAX_FRAMES,
     plot_size: int = PLOT_SIZE,
     axis_titles: tuple[str, str] = ("x", "y"),
+    average: bool = False,
 ) -> RawFigure:
     """The 2-D view: the surface as a banded image, every run's path, and an animated player.
 
@@ -130,6 +139,9 @@ def contour_figure(
     shortened to it (at ``step`` no arrow is longer than about ``ARROW_FRACTION``).
     ``plot_size`` is the longer side of the plot area in pixels; the figure has a fixed size.
     ``axis_titles`` name the two axes (e.g. ("α", "β") on a plane through a network's weights).
+    ``average``: also each run's averaged iterate (``Run.average``: ASGD, schedule-free), a thin
+    dashed path in the run's colour from the start, drawn up to the shown step like the paths,
+    with its own legend entry.
 
     Remembered: the same call again returns the same figure dict (in a new ``RawFigure``); the
     surface's part is kept per (surface, ``log_colour``, ``plot_size``, ``axis_titles``) and
@@ -144,13 +156,22 @@ def contour_figure(
         int(max_frames),
         int(plot_size),
         axis_titles,
+        bool(average),
     )
     return RawFigure(
         FIGURES.get(
             (surface, *runs),
             key,
             lambda: _contour(
-                surface, runs, step, log_colour, arrows, max_frames, plot_size, axis_titles
+                surface,
+                runs,
+                step,
+                log_colour,
+                arrows,
+                max_frames,
+                plot_size,
+                axis_titles,
+                average,
             ),
         )
     )
@@ -240,6 +261,7 @@ def _contour(
     max_frames: int,
     plot_size: int,
     axis_titles: tuple[str, str],
+    average: bool = False,
 ) -> dict[str, Any]:
     total = max((len(r.positions) - 1 for r in runs), default=0)
     step = min(max(int(step), 0), total)
@@ -272,6 +294,11 @@ def _contour(
                 "hoverinfo": "skip",
             }
         )
+    if average:
+        for i, run in enumerate(runs):
+            if run.average is not None:
+                paths.append(len(traces))
+                traces.append(_average_trace(run, i, k_rows=len(run.positions)))
     starts = [r.positions[0] for r in runs if np.isfinite(r.positions[0]).all()]
     starts = np.unique(np.array(starts).reshape(-1, 2), axis=0)
     if len(starts):
@@ -500,6 +527,25 @@ def _contour(
         )
         figure["frames"] = frames
     return figure
+
+
+def _average_trace(run: Run, i: int, k_rows: int) -> dict[str, Any]:
+    """The run's averaged iterate as a path indexed by step like its positions: the start, then
+    the average after each update (non-finite points left as gaps)."""
+    points = np.concatenate([run.positions[:1], run.average])[:k_rows]
+    path = finite_f32(points)
+    path[~finite_rows(path)] = np.nan
+    return {
+        "type": "scatter",
+        "x": typed_array(path[:, 0]),
+        "y": typed_array(path[:, 1]),
+        "mode": "lines",
+        "line": {"color": colour(slot(run, i)), "width": 1.2, "dash": "dash"},
+        "name": f"{run.label}: average",
+        "legendgroup": f"average{i}",  # shown and hidden apart from the run's path
+        "legendrank": 100 + i,
+        "hoverinfo": "skip",
+    }
 
 
 def _event_trace(

@@ -164,7 +164,14 @@ def render() -> None:
         st.warning("No optimizer selected: add one in the sidebar.")
     ss.k = k = int(min(ss.k, steps))
 
-    contour = contour_figure(surface, runs, k, log_colour=log_colour, arrows=state.show_arrows)
+    contour = contour_figure(
+        surface,
+        runs,
+        k,
+        log_colour=log_colour,
+        arrows=state.show_arrows,
+        average=state.show_average,
+    )
     # what the charts are drawn from: the scene, and the steps computed and shown
     view = ("explorer", state, steps, k)
 

@@ -1,6 +1,6 @@
-"""What every optiscape server process is started with: the app's script and the Streamlit
-options ``optiscape`` always adds (shared by ``app.cli``, ``app.replicas`` and ``app.serving``,
-which import it rather than each other)."""
+"""What every way of starting the app passes to ``streamlit run`` (the ``optiscape`` command, the
+replicas behind the proxy, the test and benchmark servers): the router script, static
+serving and no usage statistics."""
 
 from __future__ import annotations
 
