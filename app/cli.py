@@ -72,8 +72,9 @@ Streamlit options passed on:
 environment:
   OPTISCAPE_BUDGET_S  seconds of compute a view may cost (default 10)
   OPTISCAPE_DEVICE    cpu, cuda, cuda:1 or mps (default: CUDA, then MPS, then the CPU)
-  OPTISCAPE_WARMUP    1: compute the lessons and default views in the background when the
-                      server starts; 0: do not (default 1 here, 0 under `streamlit run`)
+  OPTISCAPE_WARMUP    1: compute the explorer's default scene and lessons in the background
+                      when the server starts; all: every page's default views too; 0: do
+                      not (default 1 here, 0 under `streamlit run`)
   OPTISCAPE_HEAVY_WORKERS
                       threads for heavy work: training, surfaces, searches, sweeps, basins
                       (default: half the CPU cores, at least 1)

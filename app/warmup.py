@@ -4,13 +4,18 @@ starts, so that the first student of a class finds them ready.
 ``start()`` is called by the app's router on every page run; the first call of the process
 starts one daemon thread and returns at once (the first request is not delayed); later calls do
 nothing. The thread computes, through the pages' own cached engine calls (so what it computes is
-what the pages then find): the explorer's default scene and every explorer lesson (surface, runs
-and figures), the default sweep and basin maps, every network lesson and the network page's
-default view, and the search page's default searches; each only where it fits the compute
-budget, as the page would.
+what the pages then find), the explorer's default scene and every explorer lesson (surface, runs
+and figures: a few seconds of CPU); with ``all``, also the default sweep and basin maps, every
+network lesson and the network page's default view, and the search page's default searches
+(about a minute of CPU on 2 cores), each only where it fits the compute budget, as the page
+would.
 
-    OPTISCAPE_WARMUP=1   on: what ``optiscape`` and ``optiscape serve`` set unless it is set
-    OPTISCAPE_WARMUP=0   off: the default elsewhere (``streamlit run``, the test suite's AppTest)
+    OPTISCAPE_WARMUP=1     the explorer's scenes: what ``optiscape`` and ``optiscape serve`` set
+                           unless it is set
+    OPTISCAPE_WARMUP=all   every page's default views too: for a server that starts well before
+                           its class (measured on 2 cores: a class arriving while the heavy pages
+                           warm up waits several times longer, bench/classroom.py)
+    OPTISCAPE_WARMUP=0     off: the default elsewhere (``streamlit run``, the test suite's AppTest)
 
 A failure is logged and ends the warm-up; the pages then compute their views themselves.
 """
@@ -35,9 +40,17 @@ _thread: threading.Thread | None = None
 _log = logging.getLogger(__name__)
 
 
+def level() -> str:
+    """What the server warms up: "off", "explorer" (``OPTISCAPE_WARMUP=1``) or "all"."""
+    value = os.environ.get(ENV, "0").strip().lower()
+    if value == "all":
+        return "all"
+    return "explorer" if value in ("1", "true", "yes", "on") else "off"
+
+
 def enabled() -> bool:
-    """Whether the server warms up (``OPTISCAPE_WARMUP=1``; off when unset)."""
-    return os.environ.get(ENV, "0").strip().lower() in ("1", "true", "yes", "on")
+    """Whether the server warms up (``OPTISCAPE_WARMUP`` 1 or all; off when unset)."""
+    return level() != "off"
 
 
 def start(force: bool = False) -> bool:
@@ -57,8 +70,9 @@ def wait(timeout: float | None = None) -> None:
         _thread.join(timeout)
 
 
-def steps() -> list[tuple[str, Callable[[], None]]]:
-    """What the warm-up computes, in order: (what, function); cheap and likely views first."""
+def steps(every_page: bool | None = None) -> list[tuple[str, Callable[[], None]]]:
+    """What the warm-up computes, in order: (what, function); cheap and likely views first.
+    ``every_page`` (default: ``level() == "all"``) adds the other pages' default views."""
     from app import lessons
     from app.network_state import NetworkState
 
@@ -69,6 +83,8 @@ def steps() -> list[tuple[str, Callable[[], None]]]:
         if isinstance(lesson.state, NetworkState):
             continue
         out.append((f"lesson {lesson.id}", lambda lesson=lesson: _explorer_lesson(lesson)))
+    if not (level() == "all" if every_page is None else every_page):
+        return out
     out += [("the default sweep", _sweep), ("the default basin maps", _basins)]
     for lesson in lessons.LESSONS:
         if isinstance(lesson.state, NetworkState):

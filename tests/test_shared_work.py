@@ -248,3 +248,43 @@ def test_sessions_opening_the_same_explorer_view_build_its_charts_once(monkeypat
     assert sent == [c.proto.bytes for c in second.get("bidi_component")]
     run_explorer(AppState(landscape="booth", steps=41).to_query())
     assert len(built) > charts  # another view: its own charts
+
+
+# --- the warm-up ----------------------------------------------------------------------------------
+
+
+def test_the_warm_up_is_off_in_the_tests_and_its_levels_follow_the_variable(monkeypatch):
+    from app import warmup
+
+    assert not warmup.enabled()  # conftest: OPTISCAPE_WARMUP=0
+    assert not warmup.start()
+    monkeypatch.setenv(warmup.ENV, "1")
+    assert warmup.level() == "explorer"
+    explorer_only = [what for what, _ in warmup.steps()]
+    monkeypatch.setenv(warmup.ENV, "all")
+    every_page = [what for what, _ in warmup.steps()]
+    assert set(explorer_only) < set(every_page)
+    assert "the network page's default view" in every_page
+    assert "the network page's default view" not in explorer_only
+
+
+def test_after_the_warm_up_the_explorer_opens_without_computing_its_runs(monkeypatch):
+    import streamlit as st
+
+    from app import warmup
+
+    st.cache_resource.clear()  # the run store too: nothing left by earlier tests
+    for _what, compute_view in warmup.steps(every_page=False)[:2]:  # the default scene, a lesson
+        compute_view()
+    computed = []
+    real = compute.optimizers.simulate
+
+    def counted(*args, **kwargs):
+        if not threading.current_thread().name.startswith("optiscape-prefetch"):
+            computed.append(1)  # the page's own runs (the slider prefetch comes after the page)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compute.optimizers, "simulate", counted)
+    run_explorer()
+    assert computed == []
+    compute.wait_for_prefetch()
