@@ -427,31 +427,7 @@ def trap() -> Landscape:
     carry over the barrier into the deep one (Goodfellow et al. 2016, 8.2.2 and 8.3.2).
     """
 
-    def fn(p: torch.Tensor) -> torch.Tensor:
-        x, y = p[..., 0], p[..., 1]
-        out = TRAP_BOWL * (x**2 + y**2)
-        for mx, my, depth, width in TRAP_WELLS:
-            out = out - depth * torch.exp(-((x - mx) ** 2 + (y - my) ** 2) / (2.0 * width**2))
-        return out
-
-    def grad(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        f, gx, gy = TRAP_BOWL * (x * x + y * y), (2.0 * TRAP_BOWL) * x, (2.0 * TRAP_BOWL) * y
-        for mx, my, depth, width in TRAP_WELLS:
-            dx, dy = x - mx, y - my
-            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * width**2.0))
-            f, gx, gy = f - well, gx + well * dx / width**2.0, gy + well * dy / width**2.0
-        return f, gx, gy
-
-    def hess(x: torch.Tensor, y: torch.Tensor) -> tuple:
-        hxx = hyy = 2.0 * TRAP_BOWL
-        hxy = 0.0
-        for mx, my, depth, width in TRAP_WELLS:
-            dx, dy, w2 = x - mx, y - my, width**2.0
-            well = depth * torch.exp(-(dx * dx + dy * dy) / (2.0 * w2)) / w2
-            hxx = hxx + well * (1.0 - dx * dx / w2)
-            hxy = hxy - well * dx * dy / w2
-            hyy = hyy + well * (1.0 - dy * dy / w2)
-        return hxx, hxy, hyy
+    fn, grad, hess = _gaussian_wells(TRAP_BOWL, TRAP_WELLS)
 
     return _landscape(
         "trap",

@@ -221,3 +221,40 @@ def test_sign_and_schedule_free_stability_verdicts():
     r = optimizers.simulate(land, [("schedulefree_sgd", {"lr": 0.01})], steps=200)
     eff = r.effective_lr[0, 0, :, 0]
     assert eff[0] == pytest.approx(0.01) and eff[-1] == pytest.approx(0.01 * (1 - 0.9 * 199 / 200))
+
+
+def test_every_new_optimizer_is_selectable_on_every_page():
+    """The explorer offers each one to add; a scene of all thirteen runs in the explorer, the
+    learning-rate sweep and the basins, each run named in the link the page writes; the
+    search page offers each one for a surface problem."""
+    from apptest_helpers import message_text, query_of, run_explorer, run_page
+
+    from app.diagnostic_state import BasinState, SweepState
+    from app.state import AppState, OptimizerEntry
+
+    titles = {optimizers.get(name).title for name in NEW}
+    explorer = run_explorer()
+    assert titles <= set(explorer.selectbox(key="new_optimizer").options)
+    scene = AppState(
+        landscape="himmelblau",
+        optimizers=tuple(OptimizerEntry.make(name) for name in NEW[:6]),
+        steps=20,
+    )
+    rest = AppState(
+        landscape="himmelblau",
+        optimizers=tuple(OptimizerEntry.make(name) for name in NEW[6:]),
+        steps=20,
+    )
+    for state in (scene, rest):
+        names = [e.name for e in state.optimizers]
+        for page, query in (
+            ("views/explorer.py", state.to_query()),
+            ("views/sweep.py", SweepState(state, count=10).to_query()),
+            ("views/basins.py", BasinState(state, grid=10).to_query()),
+        ):
+            at = run_page(page, query)
+            assert "unknown" not in message_text(at), (page, message_text(at))
+            written = [o.split(",")[0] for o in query_of(at)["o"]]
+            assert written == names, (page, written)
+    search = run_page("views/search.py", {})
+    assert titles <= set(search.selectbox(key="s_optimizer").options)
