@@ -12,29 +12,20 @@ from __future__ import annotations
 import torch
 
 from .base import HParams, HyperParam, Optimizer, State, StepCost, as_bool, divide, register, switch
-from .first_order import coupled_weight_decay, lr_param, next_step, step_counter, weight_decay_param
+from .first_order import (
+    beta_param,
+    coupled_weight_decay,
+    lr_param,
+    next_step,
+    step_counter,
+    weight_decay_param,
+)
 
 
 def _betas_eps() -> tuple[HyperParam, ...]:
     return (
-        HyperParam(
-            "beta1",
-            0.9,
-            low=0.0,
-            high=1.0,
-            high_open=True,
-            ui=(0.0, 0.999),
-            description="decay of the first moment (momentum)",
-        ),
-        HyperParam(
-            "beta2",
-            0.999,
-            low=0.0,
-            high=1.0,
-            high_open=True,
-            ui=(0.5, 0.9999),
-            description="decay of the second moment",
-        ),
+        beta_param("beta1", 0.9, "decay of the first moment (momentum)", ui=(0.0, 0.999)),
+        beta_param("beta2", 0.999, "decay of the second moment", ui=(0.5, 0.9999)),
         HyperParam(
             "eps", 1e-8, low=0.0, log=True, ui=(1e-12, 1e-1), description="added to the root"
         ),

@@ -16,20 +16,8 @@ from __future__ import annotations
 import torch
 
 from .base import HParams, HyperParam, Optimizer, State, StepCost, as_bool, register, switch
-from .first_order import lr_param, next_step, step_counter, weight_decay_param
+from .first_order import beta_param, lr_param, next_step, step_counter, weight_decay_param
 from .ops import add_scaled, addcdiv, addcmul, lerp, row_norm
-
-
-def _beta(name: str, default: float, what: str) -> HyperParam:
-    return HyperParam(
-        name,
-        default,
-        low=0.0,
-        high=1.0,
-        high_open=True,
-        ui=(0.0, 0.9999),
-        description=what,
-    )
 
 
 def _decay_switches(decouple: bool) -> tuple[HyperParam, ...]:
@@ -147,8 +135,8 @@ register(
         update=_adabelief_update,
         hyperparams=(
             lr_param(1e-3),
-            _beta("beta1", 0.9, "decay of the first moment"),
-            _beta("beta2", 0.999, "decay of the gradient's variance around m"),
+            beta_param("beta1", 0.9, "decay of the first moment"),
+            beta_param("beta2", 0.999, "decay of the gradient's variance around m"),
             weight_decay_param(),
             *_decay_switches(True),
             HyperParam(
@@ -255,8 +243,8 @@ register(
         update=_lamb_update,
         hyperparams=(
             lr_param(1e-3),
-            _beta("beta1", 0.9, "decay of the first moment"),
-            _beta("beta2", 0.999, "decay of the second moment"),
+            beta_param("beta1", 0.9, "decay of the first moment"),
+            beta_param("beta2", 0.999, "decay of the second moment"),
             weight_decay_param(),
             *_decay_switches(True),
             HyperParam(
@@ -347,9 +335,9 @@ register(
         update=_adan_update,
         hyperparams=(
             lr_param(1e-3),
-            _beta("beta1", 0.98, "decay of the gradient average (the package's betas[0])"),
-            _beta("beta2", 0.92, "decay of the gradient-difference average (betas[1])"),
-            _beta("beta3", 0.99, "decay of the corrected gradient's second moment (betas[2])"),
+            beta_param("beta1", 0.98, "decay of the gradient average (the package's betas[0])"),
+            beta_param("beta2", 0.92, "decay of the gradient-difference average (betas[1])"),
+            beta_param("beta3", 0.99, "decay of the corrected gradient's second moment (betas[2])"),
             weight_decay_param(),
             HyperParam(
                 "weight_decouple",

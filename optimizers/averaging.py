@@ -13,7 +13,14 @@ from __future__ import annotations
 import torch
 
 from .base import HParams, HyperParam, Optimizer, State, StepCost, divide, register
-from .first_order import coupled_weight_decay, lr_param, next_step, step_counter, weight_decay_param
+from .first_order import (
+    beta_param,
+    coupled_weight_decay,
+    lr_param,
+    next_step,
+    step_counter,
+    weight_decay_param,
+)
 from .ops import add_scaled, addcmul, lerp
 
 # --- ASGD ------------------------------------------------------------------------------------
@@ -249,25 +256,14 @@ register(
         update=_schedule_free_adamw_update,
         hyperparams=(
             lr_param(2.5e-3),
-            HyperParam(
+            beta_param(
                 "beta1",
                 0.9,
-                low=0.0,
-                high=1.0,
-                low_open=True,
-                high_open=True,
+                "interpolation between z and its average x (the momentum's role)",
                 ui=(0.1, 0.99),
-                description="interpolation between z and its average x (the momentum's role)",
+                low_open=True,
             ),
-            HyperParam(
-                "beta2",
-                0.999,
-                low=0.0,
-                high=1.0,
-                high_open=True,
-                ui=(0.5, 0.9999),
-                description="decay of the second moment",
-            ),
+            beta_param("beta2", 0.999, "decay of the second moment", ui=(0.5, 0.9999)),
             HyperParam(
                 "eps", 1e-8, low=0.0, log=True, ui=(1e-12, 1e-1), description="added to the root"
             ),

@@ -22,6 +22,18 @@ def lr_param(default: float) -> HyperParam:
     )
 
 
+def beta_param(
+    name: str,
+    default: float,
+    description: str,
+    ui: tuple[float, float] = (0.0, 0.9999),
+    **bounds: bool,
+) -> HyperParam:
+    """A decay rate in [0, 1) (``bounds`` may open the low end or close the high one)."""
+    bounds = {"high_open": True, **bounds}
+    return HyperParam(name, default, low=0.0, high=1.0, ui=ui, description=description, **bounds)
+
+
 def weight_decay_param(default: float = 0.0) -> HyperParam:
     return HyperParam(
         "weight_decay", default, low=0.0, ui=(0.0, 1.0), description="L2 penalty coefficient"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .base import HParams, HyperParam, Optimizer, State, StepCost, register
-from .first_order import lr_param, next_step, step_counter, weight_decay_param
+from .first_order import beta_param, lr_param, next_step, step_counter, weight_decay_param
 from .ops import addcmul
 
 
@@ -94,24 +94,8 @@ register(
         update=_prodigy_update,
         hyperparams=(
             lr_param(1.0),
-            HyperParam(
-                "beta1",
-                0.9,
-                low=0.0,
-                high=1.0,
-                high_open=True,
-                ui=(0.0, 0.999),
-                description="decay of the first moment",
-            ),
-            HyperParam(
-                "beta2",
-                0.999,
-                low=0.0,
-                high=1.0,
-                high_open=True,
-                ui=(0.5, 0.9999),
-                description="decay of the second moment",
-            ),
+            beta_param("beta1", 0.9, "decay of the first moment", ui=(0.0, 0.999)),
+            beta_param("beta2", 0.999, "decay of the second moment", ui=(0.5, 0.9999)),
             HyperParam(
                 "beta3",
                 -1.0,

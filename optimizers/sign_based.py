@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from .base import HParams, HyperParam, Optimizer, State, StepCost, register
-from .first_order import lr_param, next_step, step_counter, weight_decay_param
+from .first_order import beta_param, lr_param, next_step, step_counter, weight_decay_param
 from .ops import add_scaled
 
 # --- Rprop -----------------------------------------------------------------------------------
@@ -127,21 +127,19 @@ def _lion_update(params, loss, grad, state, hp, oracle):
 
 def _lion_betas() -> tuple[HyperParam, ...]:
     return (
-        HyperParam(
+        beta_param(
             "beta1",
             0.9,
-            low=0.0,
-            high=1.0,
+            "weight of the momentum in the step's sign (lion-pytorch's betas[0])",
             ui=(0.0, 0.999),
-            description="weight of the momentum in the step's sign (lion-pytorch's betas[0])",
+            high_open=False,
         ),
-        HyperParam(
+        beta_param(
             "beta2",
             0.99,
-            low=0.0,
-            high=1.0,
+            "decay of the momentum itself (betas[1])",
             ui=(0.5, 0.9999),
-            description="decay of the momentum itself (betas[1])",
+            high_open=False,
         ),
     )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from .base import HParams, HyperParam, Optimizer, State, StepCost, as_bool, register
-from .first_order import lr_param, next_step, step_counter, weight_decay_param
+from .first_order import beta_param, lr_param, next_step, step_counter, weight_decay_param
 from .ops import add_scaled, lerp
 
 
@@ -103,24 +103,8 @@ register(
         update=_sophia_update,
         hyperparams=(
             lr_param(6e-2),
-            HyperParam(
-                "beta1",
-                0.96,
-                low=0.0,
-                high=1.0,
-                high_open=True,
-                ui=(0.0, 0.999),
-                description="decay of the gradient momentum",
-            ),
-            HyperParam(
-                "beta2",
-                0.99,
-                low=0.0,
-                high=1.0,
-                high_open=True,
-                ui=(0.5, 0.9999),
-                description="decay of the Hessian-diagonal estimate",
-            ),
+            beta_param("beta1", 0.96, "decay of the gradient momentum", ui=(0.0, 0.999)),
+            beta_param("beta2", 0.99, "decay of the Hessian-diagonal estimate", ui=(0.5, 0.9999)),
             weight_decay_param(),
             HyperParam(
                 "weight_decouple",

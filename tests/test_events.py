@@ -141,7 +141,7 @@ def test_events_at_one_place_share_one_text() -> None:
     fig = contour_chart.contour_figure(surface, runs, state.steps, log_colour=False).figure
     events = [fig["data"][e["trace"]] for e in fig["layout"]["meta"]["player"]["events"]]
     assert len(events) == sum(1 for r in runs if r.event and r.event_at is not None) >= 2
-    texts = [(t["x"][0], t["y"][0]) for t in events if "text" in t["mode"]]
+    texts = [(t["x"][0], t["y"][0]) for t in events if t["text"][0]]
     assert 1 <= len(texts) < len(events)  # the lesson's runs are trapped side by side
     near = contour_chart.EVENT_SPACING * 10 * 2**0.5  # the domain is 10 wide
     for a in range(len(texts)):

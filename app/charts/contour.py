@@ -586,8 +586,8 @@ def _event_trace(
         "type": "scatter",
         "x": [x],
         "y": [y],
-        "mode": "markers+text" if words else "markers",
-        "text": [text],
+        "mode": "markers+text",
+        "text": [text if words else ""],
         "textposition": f"{level} {side}",
         "textfont": {
             "color": colour(slot(run, i)),
