@@ -79,6 +79,11 @@ environment:
                       threads for heavy work: training, surfaces, searches, sweeps, basins
                       (default: half the CPU cores, at least 1)
   OPTISCAPE_SHARED_MB MiB of shared view work kept: charts' bytes, results (default 256)
+  OPTISCAPE_SHARED_DIR
+                      a folder where replicas share their computed views (serve --workers
+                      N makes one; name one on a shared disk for several machines)
+  OMP_NUM_THREADS     torch's threads per session (default 1 here; heavy work uses half
+                      the cores)
 
 pages (each one a link that reproduces its view):
 """
@@ -206,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{PROG}: {exc}\nRun '{PROG} --help' for the options.", file=sys.stderr)
         raise SystemExit(USAGE_EXIT) from None
     os.environ.setdefault(WARMUP_ENV, "1")  # the server warms up its views (app/warmup.py)
+    # one intra-op thread per session thread (set before torch is imported): a class's sessions
+    # run their small batched kernels side by side, and N sessions x all cores' threads
+    # oversubscribe the machine; heavy work sets its own count (app.shared_work.torch_threads)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     if workers == 1:
         launch(streamlit_args(options))
         return

@@ -142,7 +142,7 @@ RunKey = tuple  # (landscape key, params, entry, start, steps, seed)
 HEAVY_RUNS_S = 1.0  # runs estimated above this are computed in the heavy pool
 # runs being computed: sessions asking for the same batch at once wait for one computation
 # (nothing is kept here: the runs go into the store)
-_IN_FLIGHT = SharedWork(0)
+_IN_FLIGHT = SharedWork(0, name="explorer-runs")
 STORE_BYTES = 256 * 2**20  # arrays of the runs kept: about 5000 runs of 500 steps, 500 of 5000
 
 

@@ -16,7 +16,7 @@ import landscapes
 from optimizers import cost
 from studies import analysis
 
-from .shared_work import heavy
+from .shared_work import heavy, replica_shared
 from .state import OptimizerEntry
 from .surfaces import landscape_for
 
@@ -29,6 +29,7 @@ def _land(key: str, params: Params) -> landscapes.Landscape:
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
+@replica_shared("diagnostic_compute.sweep")
 def sweep(
     key: str,
     params: Params,
@@ -56,6 +57,7 @@ def sweep(
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
+@replica_shared("diagnostic_compute.tune")
 def tune(
     key: str,
     params: Params,
@@ -83,6 +85,7 @@ def tune(
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
+@replica_shared("diagnostic_compute.basin_map")
 def basin_map(
     key: str, params: Params, entry: OptimizerEntry, grid: int, steps: int, seed: int
 ) -> analysis.BasinResult:

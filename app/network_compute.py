@@ -35,7 +35,7 @@ from optimizers.cost import largest_within
 
 from .compute import Run, Surface, run_of
 from .network_state import RESOLUTIONS, NetOptimizer, NetworkState
-from .shared_work import SharedWork, heavy, heavy_with_progress
+from .shared_work import SharedWork, heavy, heavy_with_progress, replica_shared
 
 COARSE = 11  # the preview grid drawn while the full one is computed
 AUTO_MARGIN = 1.25  # an automatic span is this many times the farthest projected point
@@ -178,6 +178,7 @@ def _loss_fn() -> Any:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
+@replica_shared("network_compute._trained")
 def _trained(key: TrainKey) -> _Trained:
     (data, noise, samples, model, widths, bn, dropout, seed, opts, steps, bs, rec, wd) = key
     net = _network()
@@ -336,7 +337,7 @@ def plane_span(state: NetworkState) -> float:
 @st.cache_resource
 def _surface_store() -> SharedWork:
     """Surfaces shared by every session; identical requests wait for one computation."""
-    return SharedWork(SURFACE_BYTES)
+    return SharedWork(SURFACE_BYTES, name="network-surfaces")
 
 
 def _surface_key(state: NetworkState, resolution: int, metric: str) -> tuple:

@@ -16,7 +16,7 @@ from optimizers import cost
 from studies import tuning
 
 from .search_state import SearchState
-from .shared_work import heavy
+from .shared_work import heavy, replica_shared
 from .surfaces import landscape_for
 
 RESOLUTION = 41  # dense-map samples per axis: 1681 runs in one batched call
@@ -30,6 +30,7 @@ def resolution_for(state: SearchState) -> int:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
+@replica_shared("search_compute.dense")
 def dense(state: SearchState, resolution: int = RESOLUTION) -> tuning.DenseObjective:
     """The objective on a ``resolution`` x ``resolution`` grid of the space (one batched run,
     in the heavy pool). One object shared by every session: read-only."""
@@ -37,6 +38,7 @@ def dense(state: SearchState, resolution: int = RESOLUTION) -> tuning.DenseObjec
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
+@replica_shared("search_compute.searches")
 def searches(state: SearchState) -> dict[str, tuning.SearchResult]:
     """Every searcher of ``state`` with its budget and seed, run in lockstep (in the heavy
     pool). One object shared by every session: read-only."""

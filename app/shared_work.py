@@ -16,11 +16,15 @@ slider moves of the others.
 
     OPTISCAPE_HEAVY_WORKERS   worker threads for heavy work (default: half the CPU cores, >= 1)
     OPTISCAPE_SHARED_MB       bytes of shared view work kept, in MiB (default 256)
+
+A named store is shared with the server's other replicas too (``app.replica_share``): its
+computation first looks in the server's folder, where another replica may have written it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import threading
@@ -30,6 +34,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
+
+from app import replica_share
 
 T = TypeVar("T")
 
@@ -67,8 +73,11 @@ class SharedWork:
 
     ``computed`` counts the computations run (tests, benchmarks)."""
 
-    def __init__(self, max_bytes: int, size: Callable[[Any], int] = size_of) -> None:
+    def __init__(
+        self, max_bytes: int, size: Callable[[Any], int] = size_of, name: str | None = None
+    ) -> None:
         self.max_bytes = int(max_bytes)
+        self.name = name  # named: shared with the server's other replicas too (between_replicas)
         self._size = size
         self._lock = threading.Lock()
         self._done: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
@@ -117,7 +126,7 @@ class SharedWork:
 
     def _compute(self, key: Hashable, compute: Callable[[], T], future: Future) -> T:
         try:
-            value = compute()
+            value = compute() if self.name is None else between_replicas(self.name, key, compute)
         except BaseException as exc:
             with self._lock:
                 self._pending.pop(key, None)
@@ -158,7 +167,35 @@ def shared_bytes() -> int:
     return int(max(mb, 1.0) * 2**20)
 
 
-VIEWS = SharedWork(shared_bytes())  # the app's one store: charts' bytes, figures, results
+_REPLICAS = replica_share.from_environment()
+
+
+def between_replicas(store: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or its value computed by another replica of this server: the value of
+    ``key`` in ``store`` of the server's folder (``app.replica_share``), when it has one."""
+    if _REPLICAS is None:
+        return compute()
+    return _REPLICAS.get(store, key, compute)
+
+
+def replica_shared(store: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorate a cached engine call so that its value, keyed by its arguments, is shared with
+    the server's other replicas (``between_replicas``); put it under ``st.cache_resource``."""
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def shared_fn(*args: Any, **kwargs: Any) -> T:
+            key = (args, tuple(sorted(kwargs.items())))
+            return between_replicas(store, key, lambda: fn(*args, **kwargs))
+
+        return shared_fn
+
+    return decorate
+
+
+VIEWS = SharedWork(
+    shared_bytes(), name="views"
+)  # the app's one store: charts' bytes, figures, results
 
 
 def shared(key: Hashable, compute: Callable[[], T]) -> T:
