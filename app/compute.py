@@ -287,9 +287,14 @@ def prefetch(
     may ask for next (every value of the learning-rate sliders). They are rows of the same
     tensors, so the whole batch costs about what one run of each optimizer does; the page that
     asked is already drawn, and the next move finds its run ready. A run another prefetch is
-    computing is left to it; a failure only means that a later change computes its own run."""
+    computing is left to it; a failure only means that a later change computes its own run.
+    One prefetch runs at a time, and a request that arrives meanwhile is dropped: when a class
+    opens many different links at once, their pages share the cores, not their guesses."""
     store = _store()
     with store.lock:
+        store.threads = [t for t in store.threads if t.is_alive()]
+        if store.threads:  # one prefetch at a time: a class's pages come before guesses
+            return
         todo = {
             k: e
             for e in entries
@@ -311,7 +316,7 @@ def prefetch(
 
     thread = threading.Thread(target=work, name="optiscape-prefetch", daemon=True)
     with store.lock:
-        store.threads = [t for t in store.threads if t.is_alive()] + [thread]
+        store.threads.append(thread)
     thread.start()
 
 

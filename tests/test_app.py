@@ -351,9 +351,10 @@ def test_the_run_store_keeps_to_its_byte_budget(monkeypatch):
         assert store.nbytes == sum(compute._nbytes(r) for r in store.runs.values())
 
 
-def test_overlapping_prefetches_compute_every_run():
-    """A prefetch started while another runs for the same scene computes what that one does not
-    (a student adds an optimizer before the first page's prefetch has finished)."""
+def test_one_prefetch_at_a_time_and_the_next_page_prefetches_what_is_missing():
+    """A prefetch asked while another runs is dropped (a class opening many links shares the
+    cores between pages, not guesses); the next page's prefetch computes what is missing (a
+    student added an optimizer before the first page's prefetch had finished)."""
     from app import compute
     from app.slider_values import likely_entries
     from app.state import OptimizerEntry
@@ -361,11 +362,19 @@ def test_overlapping_prefetches_compute_every_run():
     adam, rms = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("rmsprop", lr=0.01)
     scene = ("himmelblau", (), (0.25, -0.5), 123, 0)
     key, params, start, steps, seed = scene
-    compute.prefetch(key, params, likely_entries((adam,)), start, steps, seed)
-    both = likely_entries((adam, rms))
+    store = compute._store()
+    first, both = likely_entries((adam,)), likely_entries((adam, rms))
+    only_rms = [e for e in both if e.name == "rmsprop"]
+    compute.prefetch(key, params, first, start, steps, seed)
+    with store.lock:
+        running = any(t.is_alive() for t in store.threads)
     compute.prefetch(key, params, both, start, steps, seed)
     compute.wait_for_prefetch()
-    store = compute._store()
+    assert all((key, params, e, start, steps, seed) in store.runs for e in first)
+    if running:  # the second was asked while the first ran: dropped
+        assert not any((key, params, e, start, steps, seed) in store.runs for e in only_rms)
+    compute.prefetch(key, params, both, start, steps, seed)
+    compute.wait_for_prefetch()
     assert all((key, params, e, start, steps, seed) in store.runs for e in both)
     assert not store.prefetching
 
