@@ -213,12 +213,17 @@ def test_cli_runs_streamlit_on_the_main_script_with_extra_args(monkeypatch):
     environ: dict[str, str] = {}  # the server's environment, as the command leaves it
     monkeypatch.setattr(cli.os, "environ", environ)
     cli.main(["--server.port", "8502", "--server.headless", "true"])
-    assert environ == {"OPTISCAPE_WARMUP": "1"}  # the server warms up its views
+    # the server warms up its views; one torch thread per session thread
+    assert environ == {"OPTISCAPE_WARMUP": "1", "OMP_NUM_THREADS": "1"}
     static = [
         "--server.enableStaticServing",
         "true",  # the charts load plotly.min.js from it
         "--browser.gatherUsageStats",
         "false",  # no usage statistics
+        "--server.fileWatcherType",
+        "none",  # a served app's sources do not change
+        "--runner.postScriptGC",
+        "false",  # no full collection after each rerun
     ]
     assert launched == [["run", APP, *static, "--server.port", "8502", "--server.headless", "true"]]
     monkeypatch.setattr("sys.argv", ["optiscape", "--server.headless", "true"])
@@ -314,6 +319,7 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
     assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, (0.1,))) - 1
     assert len([e for e in likely if e.name == "newton"]) == len(log_options(1e-3, 2.0, (0.5,))) - 1
     compute.runs(key, params, (adam, newton), start, steps, seed)
+    compute.wait_for_prefetch()  # one prefetch at a time: an earlier test's has finished
     compute.prefetch(key, params, likely, start, steps, seed)  # a background thread
     compute.wait_for_prefetch()
 
