@@ -19,7 +19,7 @@ from . import network_compute as compute
 from . import network_predictions as predict
 from .charts import network_predictions as pfig
 from .engine_call import engine_call
-from .network_state import NetworkState
+from .network_state import UPLOAD, NetworkState
 from .plotly_view import CHART_CONFIG, plotly_view, stepped
 
 SHOWN_KEY = "net_shown"  # (train key, recorded point) where the plane's player last stopped
@@ -61,8 +61,15 @@ def regions_view(state: NetworkState, training: compute.Training) -> None:
             compute.train_key(state),
             frames,
         )
-    fig = pfig.regions_figure(regions, training.labels, [int(d) for d in training.diverged_at])
-    plotly_view(fig, "regions", width="content")
+    diverged = [int(d) for d in training.diverged_at]
+    # the chart's bytes are shared by the sessions that show this view, but never an upload's
+    # (its figure holds the uploaded points, and shared work may go to the replicas' folder)
+    plotly_view(
+        lambda: pfig.regions_figure(regions, training.labels, diverged),
+        "regions",
+        view=None if state.dataset == UPLOAD else ("network-regions", state),
+        width="content",
+    )
     two = regions.n_classes == 2
     st.caption(
         (

@@ -22,7 +22,8 @@ import numpy as np
 import streamlit as st
 
 from .charts.player import frame_steps
-from .network_compute import REGION_FRAMES, REGION_GRID, TrainKey, engine_objects
+from .network_compute import REGION_FRAMES, REGION_GRID, TrainKey
+from .network_training import engine_objects
 
 MAX_ERRORS = 24  # misclassified images shown
 MAX_FILTERS = 16  # first-layer filters (or MLP units) shown

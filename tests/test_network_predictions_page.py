@@ -446,3 +446,26 @@ def test_a_three_class_2d_upload_draws_one_colour_per_class_and_a_wide_one_no_re
     assert not at.exception and not at.error
     assert any("3 features, 2 classes" in c.value for c in at.caption)
     assert "Decision regions" not in [s.value for s in at.subheader]
+
+
+def test_an_uploads_training_never_goes_to_the_replicas_folder(tmp_path, monkeypatch):
+    """Replicas share values through files; a training holds its data set, so an upload's stays
+    in memory while a built-in set's is written for the other replicas."""
+    from app import network_compute, network_training, shared_work
+    from app.network_state import NetOptimizer
+    from app.replica_share import ReplicaShare
+
+    folder = tmp_path / "replicas"
+    monkeypatch.setattr(shared_work, "_REPLICAS", ReplicaShare(folder, 10**8))
+    blob = network_upload.example_csv()
+    upload = network_upload.check("circles.csv", blob, "label")
+    network_upload.register(upload)
+    small = NetworkState(
+        widths=(4,), optimizers=(NetOptimizer.make("sgd", 0.1),), steps=10, samples=200
+    )
+    uploaded = NetworkState(**{**small.__dict__, "dataset": UPLOAD, "upload": upload.digest})
+    t = network_training.trained(network_compute.train_key(uploaded))
+    assert t.dataset.n_train + t.dataset.n_val == upload.n_rows
+    assert not folder.exists() or not any(folder.rglob("*"))
+    network_training.trained(network_compute.train_key(small))
+    assert any(p.is_file() for p in folder.rglob("*"))  # the check can see a written value
