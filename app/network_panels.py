@@ -22,7 +22,7 @@ from .engine_call import engine_call
 from .network_state import UPLOAD, NetworkState
 from .plotly_view import CHART_CONFIG, plotly_view, stepped
 
-SHOWN_KEY = "net_shown"  # (train key, recorded point) where the plane's player last stopped
+SHOWN_KEY = "net_shown"  # (state, recorded point) where the plane's player last stopped
 PLANE_KEY = "plane"  # the plane chart's key on the page
 RUN_KEY = "net_digits_run"  # which optimizer's network the digits views show
 
@@ -35,9 +35,9 @@ def remember_step() -> None:
 
 
 def shown_index(state: NetworkState, training: compute.Training) -> int:
-    """The recorded point the plane shows: where its player last stopped for this training, else
-    0 (a new plane opens at the initialization)."""
-    key = compute.train_key(state)
+    """The recorded point the plane shows: where its player last stopped on this view, else 0 (a
+    plane drawn anew, for any change of the view, opens at the initialization)."""
+    key = state
     st.session_state.net_shown_for = key
     saved = st.session_state.get(SHOWN_KEY)
     if not saved or saved[0] != key:

@@ -172,7 +172,6 @@ def test_digits_show_no_regions():
 
 
 def test_digits_show_the_confusion_matrix_and_mistakes_at_the_step_the_player_stopped_on():
-    from app import network_compute
 
     query = {**SMALL, "data": "digits", "model": "cnn", "o": "adam,lr=0.01", "steps": "40"}
     state, _ = NetworkState.from_query(query)
@@ -183,9 +182,10 @@ def test_digits_show_the_confusion_matrix_and_mistakes_at_the_step_the_player_st
     last = len(result.steps_recorded) - 1
 
     # the plane's player stops on the last recorded point: the views follow
-    at.session_state["net_shown"] = (network_compute.train_key(state), last)
+    at.session_state["net_shown"] = (at.session_state["net_shown_for"], last)
     at.run()
     assert not at.exception
+    assert at.session_state["net_shown_for"] == state  # the view's state, as the link gives it
     step = int(result.steps_recorded[last])
     assert f"What the network gets wrong, at step {step}" in [s.value for s in at.subheader]
     confusion = next(
@@ -202,6 +202,9 @@ def test_digits_show_the_confusion_matrix_and_mistakes_at_the_step_the_player_st
     assert f"**{int(counts.trace())} of {data.n_val}**" in accuracy[0]
     text = " ".join(m.value for m in at.markdown)
     assert "First convolution's 8 filters" in text and "Misclassified" in text
+    # another view draws a new plane, whose player opens at the initialization: so do the views
+    at.radio(key="net_metric").set_value("val").run()
+    assert "What the network gets wrong, at step 0" in [s.value for s in at.subheader]
 
 
 # --- item 6: your own data ----------------------------------------------------------------------
