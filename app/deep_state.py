@@ -115,6 +115,23 @@ FIELDS: tuple[Field, ...] = (
     Field("epochs", "epochs", Integer(*EPOCHS_RANGE), widget="deep_epochs"),
 )
 
+# the values each view's controls set (the view itself is set by the page's own switch)
+VIEW_FIELDS: dict[str, tuple[str, ...]] = {
+    "gradients": (
+        "depth",
+        "activation",
+        "init",
+        "init_scale",
+        "batch_norm",
+        "residual",
+        "clip",
+        "grad_lr",
+        "grad_steps",
+    ),
+    "eos": ("eos_lr", "eos_steps"),
+    "batch": ("batch_sizes", "batch_lr", "linear_scaling", "epochs"),
+}
+
 # the remedies of the gradients view: one click sets these values (the rest of the state stays)
 REMEDIES: dict[str, dict[str, object]] = {
     "relu_he": {"activation": "relu", "init": "he", "init_scale": 1.0},

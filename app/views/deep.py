@@ -14,6 +14,7 @@ studies compute through ``app.deep_compute``'s caches; the figures come from
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -31,6 +32,7 @@ from app.deep_state import (
     GRAD_STEPS_RANGE,
     MAX_BATCHES,
     REMEDIES,
+    VIEW_FIELDS,
     DeepState,
 )
 from app.engine_call import engine_call
@@ -71,20 +73,30 @@ CHART_FIRST_CSS = (
 # --- state <-> widgets -----------------------------------------------------------------------------
 
 
-def load_widgets(state: DeepState, only_missing: bool = False) -> None:
-    """Put a state's values into the widgets' session-state keys (``only_missing``: only the keys
-    Streamlit dropped, those of a view that was not drawn on the last run)."""
+def view_fields(view: str) -> list[fields.Field]:
+    """The fields bound to the widgets of ``view``'s controls."""
+    return [f for f in FIELDS if f.attr in VIEW_FIELDS[view] and f.widget]
+
+
+def load_widgets(state: DeepState, view: str | None = None) -> None:
+    """Put a state's values into the widgets' session-state keys: every widget's, or only those
+    of ``view``'s controls (a view that was not drawn on the last run: Streamlit forgets, or
+    keeps stale, the values of widgets it did not draw)."""
     ss = st.session_state
-    chosen = [f for f in FIELDS if f.widget and not (only_missing and f.widget in ss)]
-    fields.load_widgets(state, chosen)
-    if not only_missing or "deep_bs" not in ss:
+    fields.load_widgets(state, FIELDS if view is None else view_fields(view))
+    if view in (None, "batch"):
         ss.deep_bs = list(state.batch_sizes)
 
 
-def current_state() -> DeepState:
-    """The state the widgets describe."""
-    sizes = tuple(sorted(int(b) for b in st.session_state.deep_bs))
-    return DeepState(**fields.read_widgets(FIELDS), batch_sizes=sizes)
+def current_state(scene: DeepState) -> DeepState:
+    """The state the drawn widgets describe: the shown view's controls, the rest from ``scene``
+    (the page's last state)."""
+    ss = st.session_state
+    shown = [f for f in FIELDS if f.widget == "deep_view"] + view_fields(ss.deep_view)
+    values = fields.read_widgets(shown)
+    if ss.deep_view == "batch":
+        values["batch_sizes"] = tuple(sorted(int(b) for b in ss.deep_bs))
+    return replace(scene, **values)
 
 
 def apply_remedy(remedy: str) -> None:
@@ -317,13 +329,15 @@ def opening_state() -> tuple[DeepState, list[str]]:
 def render() -> None:
     started = time.perf_counter()
     ss = st.session_state
-    if "deep_view" not in ss:  # a new session, or back from another page
+    if "deep_view" not in ss or "deep_scene" not in ss:  # a new session, or from another page
         state, warnings = opening_state()
         load_widgets(state)
+        ss.deep_scene = state
         ss.deep_link_warnings = warnings
         ss.pop("deep_written_query", None)
-    else:  # the widgets of the views not drawn last time were dropped: restore them
-        load_widgets(ss.get("deep_scene", DeepState()), only_missing=True)
+    elif ss.get("deep_drawn_view") != ss.deep_view:  # another view: its controls from the scene
+        scene = replace(ss.deep_scene, view=ss.deep_view)
+        load_widgets(scene, scene.view)
     st.html(CHART_FIRST_CSS)
     st.header("Deep learning")
     show_link_messages(ss.pop("deep_link_warnings", []))
@@ -337,8 +351,9 @@ def render() -> None:
     )
     with st.sidebar:
         {"gradients": gradients_sidebar, "eos": eos_sidebar, "batch": batch_sidebar}[ss.deep_view]()
-    state = current_state()
+    state = current_state(ss.deep_scene)
     ss.deep_scene = state
+    ss.deep_drawn_view = state.view
     sync_url(state.to_query(), "deep_written_query")
 
     asked = state
