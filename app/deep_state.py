@@ -146,6 +146,14 @@ REMEDIES: dict[str, dict[str, object]] = {
         "residual": False,
         "clip": 0.0,
     },
+    "exploding": {  # the other problem: He's scale doubled, SGD diverges at once unless clipped
+        "activation": "relu",
+        "init": "he",
+        "init_scale": 2.0,
+        "batch_norm": False,
+        "residual": False,
+        "clip": 0.0,
+    },
 }
 
 

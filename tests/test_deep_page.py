@@ -109,13 +109,16 @@ def test_a_remedy_changes_only_its_values():
     assert (relu.activation, relu.init, relu.depth, relu.grad_steps) == ("relu", "he", 7, 50)
     assert with_remedy(state, "clipping").clip == 1.0
     assert with_remedy(with_remedy(relu, "batch_norm"), "vanishing") == state
+    exploding = with_remedy(with_remedy(state, "residual"), "exploding")
+    assert (exploding.activation, exploding.init_scale, exploding.residual) == ("relu", 2.0, False)
 
 
 # --- the figures ------------------------------------------------------------------------------------
 
 
 def gradient_view(layers: int = 4, points: int = 6) -> deep_compute.GradientView:
-    norms = 10.0 ** -np.arange(layers)[::-1, None] * np.ones((layers, points))  # input: smallest
+    # from 1e-10 at the input to 1e4 at the output: the ends of the heat map's colour scale
+    norms = 10.0 ** np.linspace(-10, 4, layers)[:, None] * np.ones((layers, points))
     norms[0, 2] = np.nan
     return deep_compute.GradientView(
         layers=deep_compute._layer_names(layers),
@@ -153,6 +156,12 @@ def test_the_gradient_heat_map_is_an_image_with_a_cursor_and_the_loss_plays():
     missing = pixels[-cell // 2, 2 * pixels.shape[1] // 6 + 1]  # layer 1 at step 4: NaN
     assert tuple(missing) == (235, 235, 235)
     assert image["sizey"] == 4 and image["y"] == 4.5
+    bar = fig["data"][1]["marker"]
+    assert (bar["cmin"], bar["cmax"]) == (-10, 4) and "10⁻¹⁰" in bar["colorbar"]["ticktext"]
+    louder = gradient_view()
+    louder.norms[-1, -1] = 3e6  # a norm outside the scale widens it, to 10^7
+    bar = dfig.gradients_figure(louder).to_dict()["data"][1]["marker"]
+    assert (bar["cmin"], bar["cmax"]) == (-10, 7)
     meta = layout["meta"]
     assert meta["cursor"]["xs"] == view.loss_steps.tolist()  # player step k -> training step
     assert layout["shapes"][meta["cursor"]["shape"]]["xref"] == "x"
@@ -267,6 +276,11 @@ def test_a_remedy_button_sets_the_state_and_the_gradients_reach_the_input():
     assert float(at.metric[0].value) > 1e3 * before
     next(b for b in at.button if b.key == "deep_remedy_clipping").click().run()
     assert written(at).clip == 1.0 and written(at).activation == "relu"
+    next(b for b in at.button if b.key == "deep_remedy_exploding").click().run()
+    assert written(at).init_scale == 2.0 and written(at).clip == 0.0
+    assert any("diverged at step" in e.value for e in at.error)  # exploding: a message
+    next(b for b in at.button if b.key == "deep_remedy_clipping").click().run()
+    assert not at.error  # clipped, the same network trains
 
 
 def test_a_link_restores_its_view_and_switching_views_keeps_each_views_settings():

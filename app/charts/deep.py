@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # plain data containers; importing them at runtime would pull
 HEIGHT = 400  # pixels: the chart and the player's bar fit a 720-pixel screen under the title
 TITLE_FONT = {"size": SMALL_FONT}
 THRESHOLD_COLOUR = "#D55E00"
+# the heat map's colour range in decades of the gradient norm: the same colours mean the same
+# norms from one network to the next (a network whose norms leave it widens it)
+NORM_DECADES = (-10, 4)
 CURSOR = {"color": "#000000", "width": 2.5, "dash": "dot"}
 _AXIS = {
     "ticks": "outside",
@@ -177,9 +180,10 @@ def gradients_figure(view: GradientView) -> FramedFigure:
     its hover and an invisible one that draws the colour bar."""
     z = _positive_log10(view.norms)
     finite = z[np.isfinite(z)]
-    lo, hi = (math.floor(finite.min()), math.ceil(finite.max())) if finite.size else (-1, 1)
-    hi = max(hi, lo + 1)
-    ticks = list(range(lo, hi + 1, max(1, math.ceil((hi - lo) / 6))))
+    lo, hi = NORM_DECADES  # one colour scale for every network, widened only to fit the data
+    if finite.size:
+        lo, hi = min(lo, math.floor(finite.min())), max(hi, math.ceil(finite.max()))
+    ticks = list(range(lo, hi + 1, 2 if hi - lo <= 16 else math.ceil((hi - lo) / 8)))
     n_layers = len(view.layers)
     total = len(view.loss_steps) - 1
     steps = np.asarray(view.loss_steps, dtype=np.float64)
@@ -256,10 +260,17 @@ def gradients_figure(view: GradientView) -> FramedFigure:
         meta["player"] = player_spec(total, total, path_traces, [], labels=labels)
     fig = FramedFigure(data=traces, raw_frames=frames, raw_layout={"meta": meta})
     _layout(fig, 60, "gradients")
-    loss_max = float(np.nanmax(train)) if np.isfinite(train).any() else 1.0
-    val = _finite(view.val_loss)
-    if np.isfinite(val).any():
-        loss_max = max(loss_max, float(np.nanmax(val)))
+    both = np.concatenate([train, _finite(view.val_loss)])
+    both = both[np.isfinite(both) & (both > 0)]
+    loss_lo, loss_hi = (float(both.min()), float(both.max())) if both.size else (0.5, 1.0)
+    loss_axis: dict[str, Any] = {"range": [0.0, loss_hi * 1.05]}
+    if loss_hi > 100 * loss_lo:  # an exploding loss: decades, so the start and the end both show
+        decades = math.log10(loss_hi / loss_lo)
+        loss_axis = {
+            "type": "log",
+            "dtick": max(1, math.ceil(decades / 5)),
+            "exponentformat": "power",
+        }
     fig.update_layout(
         xaxis={
             **_AXIS,
@@ -281,7 +292,7 @@ def gradients_figure(view: GradientView) -> FramedFigure:
             **_AXIS,
             "anchor": "x2",
             "title": {"text": "loss"},
-            "range": [0.0, min(loss_max, 1e6) * 1.05],
+            **loss_axis,
         },
         annotations=[
             _panel_title("gradient norm per layer (1: input)", 0.0),
@@ -405,7 +416,7 @@ def eos_figure(view: EosView) -> FramedFigure:
             "domain": [0.0, 0.36],
             "title": {"text": "loss"},
             "type": "log",
-            "dtick": 1,  # one tick a decade: 0.01, 0.1, 1
+            "dtick": "D2",  # 1, 2 and 5 times each decade: 0.05, 0.1, 0.2, 0.5
         },
     )
     return fig

@@ -55,13 +55,22 @@ GRAD_LRS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 EOS_LRS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.8, 1.0)
 BATCH_LRS = (0.01, 0.03, 0.05, 0.1, 0.2, 0.3)
 BATCH_CHOICES = (4, 8, 16, 32, 64, 128, 256, 512)
-REMEDY_BUTTONS = (
-    ("relu_he", "ReLU + He init"),
+REMEDY_BUTTONS = (  # the two problems, then the four remedies
+    ("vanishing", "Vanishing"),
+    ("exploding", "Exploding"),
+    ("relu_he", "ReLU + He"),
     ("batch_norm", "Batch norm"),
-    ("residual", "Residual connections"),
-    ("clipping", "Clip gradients at 1"),
-    ("vanishing", "↺ No remedy"),
+    ("residual", "Residual"),
+    ("clipping", "Clip at 1"),
 )
+REMEDY_HELP = {
+    "vanishing": "The problem: 10 sigmoid layers, PyTorch's default init, no remedy",
+    "exploding": "The other problem: ReLU with He init × 2, no remedy; SGD diverges at once",
+    "relu_he": "ReLU activations with He initialization (He et al. 2015)",
+    "batch_norm": "Batch norm before every hidden activation (Ioffe & Szegedy 2015)",
+    "residual": "Skip connections around the hidden layers (He et al. 2016)",
+    "clipping": "Clip the gradient's norm at 1 before each step (Pascanu et al. 2013)",
+}
 WIDGET = {f.attr: f.widget for f in FIELDS if f.widget}
 # the chart on the first screen of a 1280 x 720 projector: less of Streamlit's space above the page
 CHART_FIRST_CSS = (
@@ -190,8 +199,8 @@ def batch_sidebar() -> None:
 # --- views -----------------------------------------------------------------------------------------
 
 
-def _ratio_text(value: float) -> str:
-    return f"{value:.2g}" if np.isfinite(value) else "—"
+def _number_text(value: float, spec: str = ".3g") -> str:
+    return format(float(value), spec) if np.isfinite(value) else "—"
 
 
 def gradients_view(state: DeepState) -> None:
@@ -202,22 +211,24 @@ def gradients_view(state: DeepState) -> None:
             key=f"deep_remedy_{remedy}",
             on_click=apply_remedy,
             args=(remedy,),
+            help=REMEDY_HELP[remedy],
             width="stretch",
         )
     with st.spinner(f"Training the {state.depth}-layer network for {state.grad_steps} steps…"):
         view = engine_call("train the deep network", compute.gradients_of, state)
-    if view.diverged_at >= 0:
+    plotly_view(dfig.gradients_figure(view), CHART_KEY)
+    if view.diverged_at >= 0:  # under the chart: the heat map shows the explosion first
         st.error(
             f"**Training diverged at step {view.diverged_at}**: the loss became infinite or NaN "
-            "(exploding gradients, or a learning rate too large). Lower the initialization "
-            "scale or the learning rate, or clip the gradients."
+            "(exploding gradients, or a learning rate too large); the heat map is grey from "
+            "there on. Lower the initialization scale or the learning rate, or clip the gradients."
         )
-    plotly_view(dfig.gradients_figure(view), CHART_KEY)
     cols = st.columns(4)
-    cols[0].metric("First ÷ last layer, step 0", _ratio_text(view.ratio[0]))
-    cols[1].metric("First ÷ last layer, end", _ratio_text(view.ratio[-1]))
-    cols[2].metric("Training loss, end", f"{view.train_loss[-1]:.3g}")
-    cols[3].metric("Validation accuracy, end", f"{100 * view.val_acc[-1]:.0f} %")
+    cols[0].metric("First ÷ last layer, step 0", _number_text(view.ratio[0], ".2g"))
+    cols[1].metric("First ÷ last layer, end", _number_text(view.ratio[-1], ".2g"))
+    cols[2].metric("Training loss, end", _number_text(view.train_loss[-1]))
+    accuracy = _number_text(100 * view.val_acc[-1], ".0f")
+    cols[3].metric("Validation accuracy, end", f"{accuracy} %" if accuracy != "—" else "—")
     extras = [x for x, on in (("batch norm", state.batch_norm), ("residual", state.residual)) if on]
     clip = f", gradient norm clipped at {state.clip:g}" if state.clip > 0 else ""
     st.markdown(
@@ -251,21 +262,21 @@ def eos_view(state: DeepState) -> None:
         "never" if view.reached_at is None else f"step {view.reached_at}",
     )
     cols[2].metric("Largest λ_max", f"{sharp.max():.3g}" if sharp.size else "—")
-    cols[3].metric("Training loss, end", f"{view.train_loss[-1]:.3g}")
+    cols[3].metric("Training loss, end", _number_text(view.train_loss[-1]))
+    plotly_view(dfig.eos_figure(view), CHART_KEY)
     if view.diverged_at >= 0:
         st.error(
             f"**Gradient descent diverged at step {view.diverged_at}**: this η is too large "
             "even for the initial curvature. Choose a smaller learning rate."
         )
-    plotly_view(dfig.eos_figure(view), CHART_KEY)
     st.caption(
         "On a quadratic, gradient descent with step η is stable only where the curvature is below "
         "2/η. Training a network with full-batch gradient descent, the sharpness λ_max (the top "
         "Hessian eigenvalue, here by Lanczos on Hessian-vector products) first grows "
         "(progressive sharpening) until it reaches 2/η, then hovers there: the loss keeps "
         "falling over long times, but not monotonically (Cohen et al. 2021, *Gradient descent "
-        "on neural networks typically occurs at the edge of stability*). Halve η and the "
-        "plateau doubles."
+        "on neural networks typically occurs at the edge of stability*). A smaller η sets the "
+        "line higher: sharpening then takes longer to reach it."
     )
 
 
