@@ -192,6 +192,7 @@ def test_the_eos_figure_draws_two_over_eta_and_the_sharpness_on_the_step_axis():
     assert y[0] == 1.0 and y[10] == pytest.approx(3.9) and np.isnan(y[[5, 20]]).all()
     player = fig.to_dict()["layout"]["meta"]["player"]
     assert player["paths"] == [1, 2] and player["total"] == 20
+    assert list(fig.layout.yaxis2.ticktext) == ["0.1", "0.2", "0.5", "1"]  # in full, on a log axis
 
 
 def batch_view() -> deep_compute.BatchView:

@@ -333,6 +333,22 @@ def gradients_figure(view: GradientView) -> FramedFigure:
 # --- edge of stability -----------------------------------------------------------------------------
 
 
+def _log_ticks(values: np.ndarray) -> dict[str, Any]:
+    """Ticks of a log axis at 1, 2 and 5 times each power of ten within ``values``' range,
+    written in full ("0.05", not Plotly's bare "5")."""
+    v = values[np.isfinite(values) & (values > 0)]
+    if not v.size:
+        return {}
+    lo, hi = float(v.min()), float(v.max())
+    ticks = [
+        m * 10.0**k
+        for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        for m in (1, 2, 5)
+        if lo / 1.05 <= m * 10.0**k <= hi * 1.05
+    ]
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]} if ticks else {}
+
+
 def _last_measured(steps: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
     """(T,) at each step the last measured value at or before it (NaN before the first)."""
     idx = np.searchsorted(at, steps, side="right") - 1
@@ -416,7 +432,7 @@ def eos_figure(view: EosView) -> FramedFigure:
             "domain": [0.0, 0.36],
             "title": {"text": "loss"},
             "type": "log",
-            "dtick": "D2",  # 1, 2 and 5 times each decade: 0.05, 0.1, 0.2, 0.5
+            **_log_ticks(loss_shown),
         },
     )
     return fig
