@@ -164,6 +164,8 @@ def test_the_gradient_heat_map_is_an_image_with_a_cursor_and_the_loss_plays():
     assert (bar["cmin"], bar["cmax"]) == (-10, 7)
     meta = layout["meta"]
     assert meta["cursor"]["xs"] == view.loss_steps.tolist()  # player step k -> training step
+    lo, hi = layout["xaxis2"]["range"]  # the loss's steps, fixed while the player draws it
+    assert lo < 0 and 12 < hi < 13
     assert layout["shapes"][meta["cursor"]["shape"]]["xref"] == "x"
     player = meta["player"]
     assert player["total"] == 6 and player["labels"] == view.loss_steps.tolist()
@@ -223,6 +225,11 @@ def test_batch_sizes_share_one_axis_of_epochs():
     assert np.isnan(y[[1, 3]]).all() and big[0]["connectgaps"]
     player = fig["layout"]["meta"]["player"]
     assert player["unit"] == "epoch" and player["labels"][-1] == "2.00"
+    # fixed axes: they stay put while the player draws the curves from the first epoch
+    lo, hi = fig["layout"]["xaxis"]["range"]
+    assert lo < 0.0 and 2.0 < hi < 2.2
+    lo, hi = fig["layout"]["yaxis"]["range"]
+    assert lo < 0.0 and 1.1 < hi < 1.2  # from 0 to the largest validation loss, 1.1
     rows = dfig.batch_rows(view)
     assert [r["Batch size"] for r in rows] == [8, 64]
     assert rows[1]["Gradient noise at end"] is None  # not finite: an empty cell

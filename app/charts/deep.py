@@ -268,6 +268,7 @@ def gradients_figure(view: GradientView) -> FramedFigure:
         decades = math.log10(loss_hi / loss_lo)
         loss_axis = {
             "type": "log",
+            "range": _log_span(both),
             "dtick": max(1, math.ceil(decades / 5)),
             "exponentformat": "power",
         }
@@ -287,7 +288,13 @@ def gradients_figure(view: GradientView) -> FramedFigure:
             "ticktext": [name.split(" ")[0] for name in view.layers],
             "range": [0.5, n_layers + 0.5],
         },
-        xaxis2={**_AXIS, "domain": [0.72, 1.0], "anchor": "y2", "title": {"text": "step"}},
+        xaxis2={
+            **_AXIS,
+            "domain": [0.72, 1.0],
+            "anchor": "y2",
+            "title": {"text": "step"},
+            "range": _span(steps),
+        },
         yaxis2={
             **_AXIS,
             "anchor": "x2",
@@ -331,6 +338,29 @@ def gradients_figure(view: GradientView) -> FramedFigure:
 
 
 # --- edge of stability -----------------------------------------------------------------------------
+
+
+def _span(values: Any, pad: float = 0.03, zero: bool = False) -> list[float]:
+    """An axis range holding every finite value (and 0 with ``zero``), padded by ``pad`` of its
+    width: fixed, so that the axes stay put while the player draws the curves."""
+    v = _finite(np.ravel(values))
+    v = v[np.isfinite(v)]
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+    if zero:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    width = hi - lo or abs(hi) or 1.0
+    return [lo - pad * width, hi + pad * width]
+
+
+def _log_span(values: Any, pad: float = 0.05) -> list[float]:
+    """A log axis's fixed range (in decades) holding every finite positive value."""
+    v = _finite(np.ravel(values))
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return [-1.0, 1.0]
+    lo, hi = math.log10(float(v.min())), math.log10(float(v.max()))
+    width = hi - lo or 1.0
+    return [lo - pad * width, hi + pad * width]
 
 
 def _log_ticks(values: np.ndarray) -> dict[str, Any]:
@@ -413,7 +443,13 @@ def eos_figure(view: EosView) -> FramedFigure:
     sharp = _finite(view.sharpness)
     top = max(view.threshold, float(np.nanmax(sharp)) if np.isfinite(sharp).any() else 0.0)
     fig.update_layout(
-        xaxis={**_AXIS, "domain": [0.0, 1.0], "anchor": "y", "showticklabels": False},
+        xaxis={
+            **_AXIS,
+            "domain": [0.0, 1.0],
+            "anchor": "y",
+            "showticklabels": False,
+            "range": _span(steps),
+        },
         yaxis={
             **_AXIS,
             "domain": [0.45, 1.0],
@@ -432,6 +468,7 @@ def eos_figure(view: EosView) -> FramedFigure:
             "domain": [0.0, 0.36],
             "title": {"text": "loss"},
             "type": "log",
+            "range": _log_span(loss_shown),
             **_log_ticks(loss_shown),
         },
     )
@@ -509,12 +546,20 @@ def batch_figure(view: BatchView) -> FramedFigure:
     fig = FramedFigure(data=traces, raw_frames=frames, raw_layout={"meta": meta})
     _layout(fig, 50, "batch")
     fig.update_layout(
-        xaxis={**_AXIS, "domain": [0.0, 1.0], "anchor": "y", "showticklabels": False},
+        xaxis={
+            **_AXIS,
+            "domain": [0.0, 1.0],
+            "anchor": "y",
+            "showticklabels": False,
+            "range": _span(grid),
+        },
         yaxis={
             **_AXIS,
             "domain": [0.42, 1.0],
             "title": {"text": "loss"},
-            "rangemode": "tozero",
+            "range": _span(
+                np.concatenate([np.r_[r.train_loss, r.val_loss] for r in view.runs]), zero=True
+            ),
         },
         xaxis2={
             **_AXIS,
@@ -523,7 +568,12 @@ def batch_figure(view: BatchView) -> FramedFigure:
             "matches": "x",
             "title": {"text": "epoch"},
         },
-        yaxis2={**_AXIS, "domain": [0.0, 0.33], "title": {"text": "gap"}},
+        yaxis2={
+            **_AXIS,
+            "domain": [0.0, 0.33],
+            "title": {"text": "gap"},
+            "range": _span(np.concatenate([r.gap for r in view.runs]), pad=0.08, zero=True),
+        },
         annotations=[
             _panel_title("solid: training loss, dotted: validation loss", 0.0, 1.0),
             _panel_title("generalization gap: validation − training loss", 0.0, 0.34),
