@@ -14,15 +14,18 @@ refused with a one-line message and exit status 2. ``serve`` takes the same opti
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from app.launch import MAIN_SCRIPT, STATIC_SERVING
+from app.launch import MAIN_SCRIPT, SERVER_OPTIONS, STATIC_SERVING
+from app.warmup import ENV as WARMUP_ENV
+
+__all__ = ["MAIN_SCRIPT", "SERVER_OPTIONS", "STATIC_SERVING", "main"]
 
 PROG = "optiscape"
 USAGE_EXIT = 2  # a command-line mistake, as argparse and click exit
-
 
 # optiscape's own options -> the Streamlit option each one sets
 ALIASES = {"--host": "--server.address", "--port": "--server.port"}
@@ -64,11 +67,24 @@ Streamlit options passed on:
   --SECTION.OPTION=VALUE, goes to `streamlit run` unchanged, for example
   --server.headless true (do not open a browser) or --theme.base dark;
   `streamlit run --help` lists them all. optiscape always adds
-  --server.enableStaticServing true (the charts load plotly.js from app/static/).
+  --server.enableStaticServing true (the charts load plotly.js from app/static/)
+  and --browser.gatherUsageStats false (no usage statistics).
 
 environment:
   OPTISCAPE_BUDGET_S  seconds of compute a view may cost (default 10)
   OPTISCAPE_DEVICE    cpu, cuda, cuda:1 or mps (default: CUDA, then MPS, then the CPU)
+  OPTISCAPE_WARMUP    1: compute the explorer's default scene and lessons in the background
+                      when the server starts; all: every page's default views too; 0: do
+                      not (default 1 here, 0 under `streamlit run`)
+  OPTISCAPE_HEAVY_WORKERS
+                      threads for heavy work: training, surfaces, searches, sweeps, basins
+                      (default: half the CPU cores, at least 1)
+  OPTISCAPE_SHARED_MB MiB of shared view work kept: charts' bytes, results (default 256)
+  OPTISCAPE_SHARED_DIR
+                      a folder where replicas share their computed views (serve --workers
+                      N makes one; name one on a shared disk for several machines)
+  OMP_NUM_THREADS     torch's threads per session (default 1 here; heavy work uses half
+                      the cores)
 
 pages (each one a link that reproduces its view):
 """
@@ -160,9 +176,9 @@ def serve_args(argv: Sequence[str]) -> tuple[int, list[str]]:
 
 
 def streamlit_args(argv: Sequence[str]) -> list[str]:
-    """Arguments for the ``streamlit`` command: ``run <app/main.py>``, static serving on, then
-    ``argv`` (Streamlit options) unchanged."""
-    return ["run", str(MAIN_SCRIPT), *STATIC_SERVING, *argv]
+    """Arguments for the ``streamlit`` command: ``run <app/main.py>``, static serving on and
+    usage statistics off (``SERVER_OPTIONS``), then ``argv`` (Streamlit options) unchanged."""
+    return ["run", str(MAIN_SCRIPT), *SERVER_OPTIONS, *argv]
 
 
 def launch(args: list[str]) -> None:
@@ -195,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except UsageError as exc:
         print(f"{PROG}: {exc}\nRun '{PROG} --help' for the options.", file=sys.stderr)
         raise SystemExit(USAGE_EXIT) from None
+    os.environ.setdefault(WARMUP_ENV, "1")  # the server warms up its views (app/warmup.py)
+    # one intra-op thread per session thread (set before torch is imported): a class's sessions
+    # run their small batched kernels side by side, and N sessions x all cores' threads
+    # oversubscribe the machine; heavy work sets its own count (app.shared_work.torch_threads)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     if workers == 1:
         launch(streamlit_args(options))
         return

@@ -21,6 +21,7 @@ import landscapes
 import optimizers
 from optimizers import cost
 
+from .shared_work import SharedWork, heavy
 from .state import AppState, OptimizerEntry
 from .surfaces import landscape_for
 
@@ -138,6 +139,10 @@ def surface(
 
 
 RunKey = tuple  # (landscape key, params, entry, start, steps, seed)
+HEAVY_RUNS_S = 1.0  # runs estimated above this are computed in the heavy pool
+# runs being computed: sessions asking for the same batch at once wait for one computation
+# (nothing is kept here: the runs go into the store)
+_IN_FLIGHT = SharedWork(0, name="explorer-runs")
 STORE_BYTES = 256 * 2**20  # arrays of the runs kept: about 5000 runs of 500 steps, 500 of 5000
 
 
@@ -194,9 +199,14 @@ def runs(
     keys = [(key, params, entry, start, steps, seed) for entry in entries]
     with store.lock:
         found = {k: store.runs[k] for k in keys if k in store.runs}
-    missing = list(dict.fromkeys(e for k, e in zip(keys, entries, strict=True) if k not in found))
-    if missing:
-        found.update(_compute(key, params, missing, start, steps, seed))
+    missing = tuple(dict.fromkeys(e for k, e in zip(keys, entries, strict=True) if k not in found))
+    if missing:  # a class on one link asks for the same runs at once: computed once
+        found.update(
+            _IN_FLIGHT.get(
+                (key, params, missing, start, steps, seed),
+                lambda: _compute(key, params, missing, start, steps, seed),
+            )
+        )
     with store.lock:
         store.touch(keys)
     return [found[k] for k in keys]
@@ -245,8 +255,14 @@ def _compute(
     steps: int,
     seed: int,
 ) -> dict[RunKey, Run]:
-    """One batched ``simulate`` call for ``entries``; the runs go into the store."""
-    result = optimizers.simulate(
+    """One batched ``simulate`` call for ``entries``; the runs go into the store. A batch
+    estimated above ``HEAVY_RUNS_S`` seconds runs in the heavy pool (``shared_work.heavy``)."""
+    simulate = (
+        (lambda *a, **k: heavy(optimizers.simulate, *a, **k))
+        if _runs_seconds(key, params, tuple(entries), int(steps)) > HEAVY_RUNS_S
+        else optimizers.simulate
+    )
+    result = simulate(
         landscape_for(key, params), [e.spec() for e in entries], [start], steps=steps, seed=seed
     )
     fresh = {
@@ -271,9 +287,14 @@ def prefetch(
     may ask for next (every value of the learning-rate sliders). They are rows of the same
     tensors, so the whole batch costs about what one run of each optimizer does; the page that
     asked is already drawn, and the next move finds its run ready. A run another prefetch is
-    computing is left to it; a failure only means that a later change computes its own run."""
+    computing is left to it; a failure only means that a later change computes its own run.
+    One prefetch runs at a time, and a request that arrives meanwhile is dropped: when a class
+    opens many different links at once, their pages share the cores, not their guesses."""
     store = _store()
     with store.lock:
+        store.threads = [t for t in store.threads if t.is_alive()]
+        if store.threads:  # one prefetch at a time: a class's pages come before guesses
+            return
         todo = {
             k: e
             for e in entries
@@ -295,7 +316,7 @@ def prefetch(
 
     thread = threading.Thread(target=work, name="optiscape-prefetch", daemon=True)
     with store.lock:
-        store.threads = [t for t in store.threads if t.is_alive()] + [thread]
+        store.threads.append(thread)
     thread.start()
 
 

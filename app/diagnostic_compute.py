@@ -1,8 +1,10 @@
 """Cached engine calls of the diagnostic pages and the curvature panel; results are numpy data.
 
-Sweeps, tunings and curvature are ``st.cache_data`` (small); a basin map is cached one optimizer
-at a time, so a page can show progress and changing one optimizer recomputes one map. No maths
-here: every number comes from ``studies.analysis``.
+Sweeps, tunings and basin maps are computed in the heavy pool (``app.shared_work.heavy``) and
+kept as one shared object per setting (``st.cache_resource``: read-only); the small curvature
+and theory results are ``st.cache_data``. A basin map is cached one optimizer at a time, so a
+page can show progress and changing one optimizer recomputes one map. No maths here: every
+number comes from ``studies.analysis``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import landscapes
 from optimizers import cost
 from studies import analysis
 
+from .shared_work import heavy, replica_shared
 from .state import OptimizerEntry
 from .surfaces import landscape_for
 
@@ -25,7 +28,8 @@ def _land(key: str, params: Params) -> landscapes.Landscape:
     return landscape_for(key, params)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
+@replica_shared("diagnostic_compute.sweep")
 def sweep(
     key: str,
     params: Params,
@@ -38,8 +42,10 @@ def sweep(
     count: int,
     objective: str,
 ) -> analysis.SweepResult:
-    """``analysis.lr_sweep`` of the scene's optimizers over ``count`` log-spaced lrs."""
-    return analysis.lr_sweep(
+    """``analysis.lr_sweep`` of the scene's optimizers over ``count`` log-spaced lrs (in the
+    heavy pool; shared by every session: read-only)."""
+    return heavy(
+        analysis.lr_sweep,
         _land(key, params),
         [e.spec() for e in entries],
         start,
@@ -50,7 +56,8 @@ def sweep(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
+@replica_shared("diagnostic_compute.tune")
 def tune(
     key: str,
     params: Params,
@@ -63,8 +70,10 @@ def tune(
     count: int,
     objective: str,
 ) -> analysis.TuneResult:
-    """``analysis.auto_tune`` on the same grid as the sweep."""
-    return analysis.auto_tune(
+    """``analysis.auto_tune`` on the same grid as the sweep (in the heavy pool; shared:
+    read-only)."""
+    return heavy(
+        analysis.auto_tune,
         _land(key, params),
         [e.spec() for e in entries],
         start,
@@ -75,13 +84,20 @@ def tune(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=128)
+@replica_shared("diagnostic_compute.basin_map")
 def basin_map(
     key: str, params: Params, entry: OptimizerEntry, grid: int, steps: int, seed: int
 ) -> analysis.BasinResult:
-    """One optimizer's basin map on a ``grid`` x ``grid`` start grid."""
-    return analysis.basins(
-        _land(key, params), [entry.spec()], grid=(grid, grid), steps=steps, seed=seed
+    """One optimizer's basin map on a ``grid`` x ``grid`` start grid (in the heavy pool; shared
+    by every session: read-only)."""
+    return heavy(
+        analysis.basins,
+        _land(key, params),
+        [entry.spec()],
+        grid=(grid, grid),
+        steps=steps,
+        seed=seed,
     )
 
 

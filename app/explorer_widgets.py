@@ -5,6 +5,7 @@ them before a rerun. The plain link values (steps, seed, view switches) are boun
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import replace
 
@@ -112,14 +113,22 @@ def custom_values() -> tuple[
         )
     except FormulaError as exc:
         errors.append((f"This domain cannot be used; using {DEFAULT_DOMAIN}.", str(exc)))
-    try:
-        formula = parse(formula).text
-    except FormulaError as exc:
+    checked, problem = checked_formula(formula)
+    if problem is not None:
         errors.append(
-            (f"This formula cannot be used; showing the default {DEFAULT_FORMULA}.", str(exc))
+            (f"This formula cannot be used; showing the default {DEFAULT_FORMULA}.", problem)
         )
-        formula = DEFAULT_FORMULA
-    return formula, domain, errors
+    return checked, domain, errors
+
+
+@functools.lru_cache(maxsize=256)
+def checked_formula(text: str) -> tuple[str, str | None]:
+    """(the formula's canonical text, None), or (the default formula, the parser's message):
+    remembered, as every rerun of the page checks the same text twice."""
+    try:
+        return parse(text).text, None
+    except FormulaError as exc:
+        return DEFAULT_FORMULA, str(exc)
 
 
 def current_state() -> AppState:

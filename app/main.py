@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import plugins, process
+from app import plugins, process, warmup
 from app.literal import show_problem
 
 st.set_page_config(page_title="optiscape", page_icon=":material/landscape:", layout="wide")
@@ -62,3 +62,4 @@ with st.sidebar:
     st.title("optiscape")
 st.navigation(PAGES).run()
 process.freeze_startup_objects()
+warmup.start()  # once per process, in the background (OPTISCAPE_WARMUP, app/warmup.py)

@@ -9,8 +9,12 @@ cache hit:
 - training: ``st.cache_resource`` (one entry holds every recorded parameter vector: read-only,
   shared, never copied);
 - directions and projections: ``st.cache_resource`` (read-only numpy);
-- surfaces: a small least-recently-used store of our own, so the page can ask whether a grid is
-  ready (and skip the coarse preview) and can pass a progress callback;
+- surfaces: a ``SharedWork`` store of our own (bounded by bytes; identical requests wait for one
+  computation), so the page can ask whether a grid is ready (and skip the coarse preview) and
+  can pass a progress callback;
+
+The engine work (training, directions, surfaces, path values, curvature, interpolation, the
+runs in the plane) runs in the heavy pool (``app.shared_work.heavy``), off the sessions' threads.
 - curvature and interpolation: ``st.cache_data``.
 
 No maths happens here beyond bookkeeping: the engine computes, this module unpacks.
@@ -19,8 +23,6 @@ No maths happens here beyond bookkeeping: the engine computes, this module unpac
 from __future__ import annotations
 
 import inspect
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,13 +35,14 @@ from optimizers.cost import largest_within
 
 from .compute import Run, Surface, run_of
 from .network_state import RESOLUTIONS, NetOptimizer, NetworkState
+from .shared_work import SharedWork, heavy, heavy_with_progress, replica_shared
 
 COARSE = 11  # the preview grid drawn while the full one is computed
 AUTO_MARGIN = 1.25  # an automatic span is this many times the farthest projected point
 RANDOM_SPAN = 1.0  # the automatic span of random and Hessian planes (Li et al. 2018 plot [-1, 1])
 LANCZOS_ITERS = 30  # Hessian-vector products at most for the top-2 eigenvalues
 TRACE_SAMPLES = 30  # Hutchinson probes (the standard error is shown next to the estimate)
-SURFACE_STORE = 48  # surfaces kept (41 x 41 float64 is 13 kB; the store is for speed, not memory)
+SURFACE_BYTES = 16 * 2**20  # surfaces kept (41 x 41 float64 is 13 kB: some 1200 of them)
 Progress = Callable[[float], None]
 
 # --- containers the page and the figures see ------------------------------------------------------
@@ -175,6 +178,7 @@ def _loss_fn() -> Any:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
+@replica_shared("network_compute._trained")
 def _trained(key: TrainKey) -> _Trained:
     (data, noise, samples, model, widths, bn, dropout, seed, opts, steps, bs, rec, wd) = key
     net = _network()
@@ -186,7 +190,8 @@ def _trained(key: TrainKey) -> _Trained:
     loss_fn = _loss_fn()
     from studies.training import train  # lazily, as the network engine
 
-    result = train(
+    result = heavy(
+        train,
         module,
         loss_fn,
         dataset,
@@ -294,7 +299,8 @@ def _plane(tkey: TrainKey, pkey: PlaneKey) -> _Plane:
                 orthogonalize=orth,
             )
         else:
-            d1, d2 = net.hessian_directions(
+            d1, d2 = heavy(
+                net.hessian_directions,
                 t.model,
                 t.loss_fn,
                 t.dataset.x_train,
@@ -304,7 +310,7 @@ def _plane(tkey: TrainKey, pkey: PlaneKey) -> _Plane:
             )
         spec = net.param_spec(model)
         d1, d2 = (net.direction_to_flat(d, spec).double().numpy() for d in (d1, d2))
-    a, b, res = net.project(r.params, c, d1, d2)
+    a, b, res = heavy(net.project, r.params, c, d1, d2)
     # private arrays stay writable: torch warns when it is handed read-only numpy memory
     return _Plane(*(np.asarray(v, dtype=np.float64) for v in (c, d1, d2)), explained, a, b, res)
 
@@ -329,8 +335,9 @@ def plane_span(state: NetworkState) -> float:
 
 
 @st.cache_resource
-def _surface_store() -> tuple[OrderedDict[tuple, np.ndarray], threading.Lock]:
-    return OrderedDict(), threading.Lock()
+def _surface_store() -> SharedWork:
+    """Surfaces shared by every session; identical requests wait for one computation."""
+    return SharedWork(SURFACE_BYTES, name="network-surfaces")
 
 
 def _surface_key(state: NetworkState, resolution: int, metric: str) -> tuple:
@@ -339,24 +346,27 @@ def _surface_key(state: NetworkState, resolution: int, metric: str) -> tuple:
 
 def surface_ready(state: NetworkState, resolution: int | None = None) -> bool:
     """Whether the surface of ``state`` (at ``resolution``, default the state's) is computed."""
-    store, lock = _surface_store()
-    with lock:
-        return _surface_key(state, resolution or state.resolution, state.metric) in store
+    return _surface_key(state, resolution or state.resolution, state.metric) in _surface_store()
 
 
 def _surface(
     state: NetworkState, resolution: int, metric: str, progress: Progress | None = None
 ) -> np.ndarray:
-    store, lock = _surface_store()
-    key = _surface_key(state, resolution, metric)
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
+    return _surface_store().get(
+        _surface_key(state, resolution, metric),
+        lambda: _compute_surface(state, resolution, metric, progress),
+    )
+
+
+def _compute_surface(
+    state: NetworkState, resolution: int, metric: str, progress: Progress | None
+) -> np.ndarray:
     t = _trained(train_key(state))
     p = _plane(train_key(state), plane_key(state))
     inputs, targets = _data(t, metric)
-    z = _network().loss_surface(
+    z = heavy_with_progress(
+        _network().loss_surface,
+        progress,
         t.model,
         t.loss_fn,
         inputs,
@@ -366,15 +376,9 @@ def _surface(
         resolution=resolution,
         center=p.centre,
         metric="accuracy" if metric == "acc" else "loss",
-        progress=progress,
         batch_norm=t.result.batch_norm,
     )
-    z = _np(z)
-    with lock:
-        store[key] = z
-        while len(store) > SURFACE_STORE:
-            store.popitem(last=False)
-    return z
+    return _np(z)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -385,8 +389,8 @@ def _path_values(tkey: TrainKey, pkey: PlaneKey, metric: str) -> tuple[np.ndarra
     inputs, targets = _data(t, metric)
     kind = "accuracy" if metric == "acc" else "loss"
     on_plane = _network().plane_points(p.centre, p.d1, p.d2, p.a, p.b)
-    surf = _values(t, inputs, targets, on_plane, kind)
-    true = _values(t, inputs, targets, t.result.params, kind)
+    surf = heavy(_values, t, inputs, targets, on_plane, kind)
+    true = heavy(_values, t, inputs, targets, t.result.params, kind)
     return _np(surf.reshape(p.a.shape)), _np(true.reshape(p.a.shape))
 
 
@@ -454,8 +458,11 @@ def plane_view(
 @st.cache_data(show_spinner=False, max_entries=32)
 def curvature(tkey: TrainKey, centre: int) -> Curvature:
     """Top-2 Hessian eigenvalues (Lanczos, relative tolerance 1e-4), the Hutchinson trace and 2 / lambda_max of the
-    training loss at run ``centre``'s final point."""
-    t = _trained(tkey)
+    training loss at run ``centre``'s final point (in the heavy pool)."""
+    return heavy(_curvature, _trained(tkey), centre)
+
+
+def _curvature(t: _Trained, centre: int) -> Curvature:
     net = _network()
     r = t.result
     c = np.asarray(r.params[centre, -1], dtype=np.float64)
@@ -477,8 +484,12 @@ def curvature(tkey: TrainKey, centre: int) -> Curvature:
 @st.cache_data(show_spinner=False, max_entries=32)
 def interpolation(tkey: TrainKey, resolution: int = 61) -> Interpolation:
     """Training loss on theta0 + alpha (theta_r - theta0), alpha in [-0.25, 1.25] (the engine's
-    default extension), for each optimizer's final point theta_r (NaN for a diverged run)."""
-    t = _trained(tkey)
+    default extension), for each optimizer's final point theta_r (NaN for a diverged run); in
+    the heavy pool."""
+    return heavy(_interpolation, _trained(tkey), resolution)
+
+
+def _interpolation(t: _Trained, resolution: int) -> Interpolation:
     net = _network()
     r = t.result
     alphas = np.linspace(-0.25, 1.25, resolution)
@@ -561,8 +572,8 @@ def plane_runs(state: NetworkState) -> tuple[tuple[float, float], list[Run]]:
     start = (float(p.a[0, 0]), float(p.b[0, 0]))
     if not all(np.isfinite(start)) or max(abs(start[0]), abs(start[1])) > span:
         start = tuple(float(v) for v in land.start)
-    result = optimizers.simulate(
-        land, [o.spec() for o in state.optimizers], [start], steps=state.steps
+    result = heavy(
+        optimizers.simulate, land, [o.spec() for o in state.optimizers], [start], steps=state.steps
     )
     runs = [
         run_of(result, i, entry.label, entry.name, entry.lr)

@@ -24,13 +24,15 @@ import filecmp
 import logging
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 import plotly
 import plotly.io as pio
 import streamlit as st
+
+from app import shared_work
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -456,10 +458,31 @@ def figure_bytes(fig: Any, config: dict[str, Any] | None = None) -> bytes:
     return pio.json.to_json_plotly(out).encode()
 
 
+def chart_bytes(
+    fig: Any,
+    *,
+    app_theme: bool = True,
+    report: bool = False,
+    controls: str = "show",
+    autoplay: bool = False,
+) -> bytes:
+    """The bytes ``plotly_view`` sends for ``fig``: its JSON with the app's template (where
+    ``app_theme``), ``CHART_CONFIG``, and, for a figure with a player, the player's options."""
+    out = app_styled(fig) if app_theme else dict(fig if isinstance(fig, dict) else fig.to_dict())
+    layout = out.get("layout", {})
+    player = (layout.get("meta") or {}).get("player")
+    if player is not None:  # a copy: the figure dict is shared with the figure caches
+        player = {**player, "report": report, "controls": controls}
+        player["autoplay"] = autoplay
+        out["layout"] = {**layout, "meta": {**layout["meta"], "player": player}}
+    return figure_bytes(out, CHART_CONFIG)
+
+
 def plotly_view(
     fig: Any,
     key: str,
     *,
+    view: Hashable | None = None,
     app_theme: bool = True,
     on_click: Callable[[], None] | None = None,
     on_step: Callable[[], None] | None = None,
@@ -467,24 +490,34 @@ def plotly_view(
     autoplay: bool = False,
     width: str | int = "stretch",
 ) -> None:
-    """Draw ``fig`` (a ``go.Figure`` or figure dict) in the chart kept under ``key``.
+    """Draw ``fig`` (a ``go.Figure`` or figure dict, or a function of no arguments that builds
+    one) in the chart kept under ``key``.
 
-    Plotly's config is ``CHART_CONFIG``. ``app_theme``: give it the app's template (a
-    presenter-restyled figure brings its own). ``on_click``: called on a click on the chart,
-    before the rerun; ``clicked_point(key)``.
+    ``view``: the canonical state of what the chart shows (a page's frozen state and whatever
+    else the figure is built from). With it, the chart's bytes are shared work
+    (``app.shared_work``): built once for every session that shows the same view, the
+    figure itself built only then (pass a function). Plotly's config is ``CHART_CONFIG``.
+    ``app_theme``: give it the app's template (a presenter-restyled figure brings its own).
+    ``on_click``: called on a click on the chart, before the rerun; ``clicked_point(key)``.
 
     A figure with a player (``layout.meta.player``, the contour's) is played in the browser
     above the chart: ``on_step`` is called when the player stops on a step (``stepped(key)``
     reads it); ``controls`` is "show", "locked" (drawn, disabled) or "hidden"; ``autoplay``
     plays it once when the chart is first drawn."""
-    out = app_styled(fig) if app_theme else dict(fig if isinstance(fig, dict) else fig.to_dict())
-    layout = out.get("layout", {})
-    player = (layout.get("meta") or {}).get("player")
-    if player is not None:  # a copy: the figure dict is shared with the figure caches
-        player = {**player, "report": on_step is not None, "controls": controls}
-        player["autoplay"] = autoplay
-        out["layout"] = {**layout, "meta": {**layout["meta"], "player": player}}
-    spec = figure_bytes(out, CHART_CONFIG)
+    options = {
+        "app_theme": app_theme,
+        "report": on_step is not None,
+        "controls": controls,
+        "autoplay": autoplay,
+    }
+
+    def build() -> bytes:
+        return chart_bytes(fig() if callable(fig) else fig, **options)
+
+    if view is None:
+        spec = build()
+    else:
+        spec = shared_work.shared(("chart", key, view, tuple(options.items())), build)
     _component(
         key=key,
         data=spec,

@@ -6,7 +6,9 @@ ports (``PORT+1`` ... ``PORT+N`` on 127.0.0.1) and HAProxy on ``HOST:PORT`` in f
 ``haproxy`` package). A Streamlit session is one websocket whose state lives in one process: the
 proxy gives a new browser the replica with the fewest connections and a cookie naming it, and
 the websocket and every later request go back to that replica. The proxy's configuration is
-written at start from ``haproxy.cfg.in`` (next to this module) into a temporary folder.
+written at start from ``haproxy.cfg.in`` (next to this module) into a temporary folder, where
+the replicas also share their computed views (``app.replica_share``): a lesson is computed once
+for the whole class, whichever replica each student lands on.
 
 The command runs in the foreground and supervises: SIGTERM or Ctrl-C stops every process; if a
 replica or the proxy exits, it stops the others and exits with status 1 (a container's restart
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from app import replica_share
 from app.launch import MAIN_SCRIPT, STATIC_SERVING
 from app.serving import healthy
 
@@ -190,6 +193,8 @@ def serve(workers: int, options: Sequence[str]) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with tempfile.TemporaryDirectory(prefix="optiscape-proxy-") as folder:
+            # the replicas' shared work (app.replica_share), unless the user names a folder
+            env.setdefault(replica_share.DIR_ENV, str(Path(folder) / "shared"))
             for replica in backends:
                 procs.append(_start(worker_command(replica, rest), f"[{replica.name}]", env))
             deadline = time.monotonic() + START_TIMEOUT_S

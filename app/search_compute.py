@@ -1,7 +1,9 @@
 """Cached calls into the tuning engine for the search page; results are numpy-only containers.
 
 Arguments are plain values (a ``SearchState`` is a frozen dataclass of tuples and numbers, which
-Streamlit hashes), so the same settings are computed once per server. No maths happens here.
+Streamlit hashes), so the same settings are computed once per server, in the heavy pool
+(``app.shared_work.heavy``), and the one result is shared by every session
+(``st.cache_resource``: read it, never change it). No maths happens here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from optimizers import cost
 from studies import tuning
 
 from .search_state import SearchState
+from .shared_work import heavy, replica_shared
 from .surfaces import landscape_for
 
 RESOLUTION = 41  # dense-map samples per axis: 1681 runs in one batched call
@@ -26,17 +29,27 @@ def resolution_for(state: SearchState) -> int:
     return NETWORK_RESOLUTION if state.kind == "network" else RESOLUTION
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
+@replica_shared("search_compute.dense")
 def dense(state: SearchState, resolution: int = RESOLUTION) -> tuning.DenseObjective:
-    """The objective on a ``resolution`` x ``resolution`` grid of the space (one batched run)."""
-    return tuning.dense_objective(state.problem(), state.space(), resolution)
+    """The objective on a ``resolution`` x ``resolution`` grid of the space (one batched run,
+    in the heavy pool). One object shared by every session: read-only."""
+    return heavy(tuning.dense_objective, state.problem(), state.space(), resolution)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
+@replica_shared("search_compute.searches")
 def searches(state: SearchState) -> dict[str, tuning.SearchResult]:
-    """Every searcher of ``state`` with its budget and seed, run in lockstep."""
-    return tuning.run_searches(
-        state.problem(), state.space(), state.searchers, state.budget, state.seed, state.batch
+    """Every searcher of ``state`` with its budget and seed, run in lockstep (in the heavy
+    pool). One object shared by every session: read-only."""
+    return heavy(
+        tuning.run_searches,
+        state.problem(),
+        state.space(),
+        state.searchers,
+        state.budget,
+        state.seed,
+        state.batch,
     )
 
 

@@ -2,7 +2,8 @@
 print both outputs: figures "before" and "after" measured on the same machine at the same time.
 
 The earlier commit is checked out into a temporary git worktree (removed afterwards); each run
-imports the code of its own tree (``PYTHONPATH``), with this tree's Python environment.
+imports the code of its own tree (``PYTHONPATH``), with this tree's Python environment. A
+benchmark that the earlier commit does not have runs from this tree's copy on the earlier code.
 
     python bench/before_after.py 7997dfb bench/app_server.py --repeat 5
     python bench/before_after.py 7997dfb bench/app_browser.py --repeat 8
@@ -21,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(tree: Path, script: str, args: list[str]) -> str:
-    """The output of ``script`` (a path relative to the tree's root) run in ``tree``."""
+    """The output of ``script`` (a path relative to the tree's root, or an absolute one) run in
+    ``tree``, importing that tree's code."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONUNBUFFERED": "1"}
     done = subprocess.run(
         [sys.executable, str(tree / script), *args],
@@ -51,9 +53,11 @@ def main() -> None:
             capture_output=True,
         )
         try:
-            if not (base / options.script).exists():
-                sys.exit(f"{options.script} does not exist at {options.before}")
-            before = run(base, options.script, options.args)
+            script = options.script
+            if not (base / script).exists():  # a new benchmark: this tree's copy, on that code
+                script = str(ROOT / options.script)
+                print(f"({options.script} is not at {options.before}: this tree's copy runs there)")
+            before = run(base, script, options.args)
             after = run(ROOT, options.script, options.args)
         finally:
             subprocess.run(

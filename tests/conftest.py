@@ -53,6 +53,13 @@ def repository_untouched() -> Iterator[None]:
     )
 
 
+@pytest.fixture(autouse=True)
+def no_warmup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's warm-up (``app.warmup``) stays off in the tests unless a test asks for it,
+    even after a test ran the ``optiscape`` command (which switches it on)."""
+    monkeypatch.setenv("OPTISCAPE_WARMUP", "0")
+
+
 def browser_unavailable(reason: str) -> None:
     """Skip locally; under CI a missing browser is a broken set-up, not a reason to skip."""
     if os.environ.get("CI"):

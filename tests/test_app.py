@@ -210,8 +210,21 @@ def test_every_landscape_renders():
 def test_cli_runs_streamlit_on_the_main_script_with_extra_args(monkeypatch):
     launched: list[list[str]] = []
     monkeypatch.setattr(cli, "launch", launched.append)
+    environ: dict[str, str] = {}  # the server's environment, as the command leaves it
+    monkeypatch.setattr(cli.os, "environ", environ)
     cli.main(["--server.port", "8502", "--server.headless", "true"])
-    static = ["--server.enableStaticServing", "true"]  # the charts load plotly.min.js from it
+    # the server warms up its views; one torch thread per session thread
+    assert environ == {"OPTISCAPE_WARMUP": "1", "OMP_NUM_THREADS": "1"}
+    static = [
+        "--server.enableStaticServing",
+        "true",  # the charts load plotly.min.js from it
+        "--browser.gatherUsageStats",
+        "false",  # no usage statistics
+        "--server.fileWatcherType",
+        "none",  # a served app's sources do not change
+        "--runner.postScriptGC",
+        "false",  # no full collection after each rerun
+    ]
     assert launched == [["run", APP, *static, "--server.port", "8502", "--server.headless", "true"]]
     monkeypatch.setattr("sys.argv", ["optiscape", "--server.headless", "true"])
     cli.main()
@@ -306,6 +319,7 @@ def test_a_far_learning_rate_on_the_slider_finds_its_run_already_computed(monkey
     assert len([e for e in likely if e.name == "adam"]) == len(log_options(1e-5, 10.0, (0.1,))) - 1
     assert len([e for e in likely if e.name == "newton"]) == len(log_options(1e-3, 2.0, (0.5,))) - 1
     compute.runs(key, params, (adam, newton), start, steps, seed)
+    compute.wait_for_prefetch()  # one prefetch at a time: an earlier test's has finished
     compute.prefetch(key, params, likely, start, steps, seed)  # a background thread
     compute.wait_for_prefetch()
 
@@ -343,9 +357,10 @@ def test_the_run_store_keeps_to_its_byte_budget(monkeypatch):
         assert store.nbytes == sum(compute._nbytes(r) for r in store.runs.values())
 
 
-def test_overlapping_prefetches_compute_every_run():
-    """A prefetch started while another runs for the same scene computes what that one does not
-    (a student adds an optimizer before the first page's prefetch has finished)."""
+def test_one_prefetch_at_a_time_and_the_next_page_prefetches_what_is_missing():
+    """A prefetch asked while another runs is dropped (a class opening many links shares the
+    cores between pages, not guesses); the next page's prefetch computes what is missing (a
+    student added an optimizer before the first page's prefetch had finished)."""
     from app import compute
     from app.slider_values import likely_entries
     from app.state import OptimizerEntry
@@ -353,11 +368,19 @@ def test_overlapping_prefetches_compute_every_run():
     adam, rms = OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("rmsprop", lr=0.01)
     scene = ("himmelblau", (), (0.25, -0.5), 123, 0)
     key, params, start, steps, seed = scene
-    compute.prefetch(key, params, likely_entries((adam,)), start, steps, seed)
-    both = likely_entries((adam, rms))
+    store = compute._store()
+    first, both = likely_entries((adam,)), likely_entries((adam, rms))
+    only_rms = [e for e in both if e.name == "rmsprop"]
+    compute.prefetch(key, params, first, start, steps, seed)
+    with store.lock:
+        running = any(t.is_alive() for t in store.threads)
     compute.prefetch(key, params, both, start, steps, seed)
     compute.wait_for_prefetch()
-    store = compute._store()
+    assert all((key, params, e, start, steps, seed) in store.runs for e in first)
+    if running:  # the second was asked while the first ran: dropped
+        assert not any((key, params, e, start, steps, seed) in store.runs for e in only_rms)
+    compute.prefetch(key, params, both, start, steps, seed)
+    compute.wait_for_prefetch()
     assert all((key, params, e, start, steps, seed) in store.runs for e in both)
     assert not store.prefetching
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from app import cli, replicas
+from app import cli, replica_share, replicas
 from app.serving import free_ports, healthy
 from app.stream_client import REPLICA_HEADER, StreamSession, http_get
 
@@ -149,6 +149,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     haproxy_or_skip()
     port = free_ports(3)
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    shared = tmp_path_factory.mktemp("shared")  # the replicas' shared work, where tests see it
     args = ["serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with open(log_path, "wb") as log:
@@ -157,8 +158,10 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             cwd=tmp_path_factory.getbasetemp(),
             stdout=log,
             stderr=log,
+            env={**os.environ, replica_share.DIR_ENV: str(shared), "OPTISCAPE_WARMUP": "0"},
         )
         base = f"http://127.0.0.1:{port}"
+        SHARED[base] = shared
         try:
             deadline = time.monotonic() + 240  # a hang guard, not a speed limit
             while not healthy(f"{base}/_stcore/health"):
@@ -175,6 +178,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 proc.wait()
     assert proc.returncode == 0, log_path.read_text()
     assert f"replicas (127.0.0.1:{port + 1}-{port + 2}) behind HAProxy" in log_path.read_text()
+
+
+SHARED: dict[str, Path] = {}  # the proxy's URL -> its replicas' shared folder
 
 
 def replica_of(base: str, cookie: str | None = None) -> tuple[str, str | None]:
@@ -243,6 +249,34 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
             word, _, rest = line.partition(" ")
             out.append((word.upper(), rest.strip()))
     return out
+
+
+def shared_files(proxy: str) -> dict[str, int]:
+    """The replicas' shared folder: each value's file and its inode (a rewrite changes it)."""
+    folder = Path(SHARED[proxy])
+    return {p.name: p.stat().st_ino for p in folder.glob("*.pkl")}
+
+
+def test_a_view_computed_by_one_replica_is_read_by_the_other(proxy):
+    """Each replica writes what it computes; the other then reads it instead of computing it
+    again (a replica that computed would write its own files)."""
+
+    async def visit(query: str, replica: str) -> None:
+        cookie = f"{replicas.COOKIE}={replica}"
+        async with StreamSession(proxy, query=query, cookie=cookie, timeout=180) as student:
+            run = await student.rerun()
+        assert run.ok and student.replica == replica, (run.status, run.exceptions)
+
+    for query, first, second in (
+        ("v=1&ls=booth&o=adam,lr=0.05", "w1", "w2"),
+        ("v=1&ls=matyas&o=adam,lr=0.02", "w2", "w1"),
+    ):
+        before = shared_files(proxy)
+        asyncio.run(visit(query, first))
+        written = shared_files(proxy)
+        assert len(written) > len(before)  # the runs and the charts' bytes
+        asyncio.run(visit(query, second))
+        assert shared_files(proxy) == written  # read, not computed and written again
 
 
 def test_the_dockerfile_installs_with_the_constraints_and_runs_serve():

@@ -138,8 +138,12 @@ def render() -> None:
     bar.empty()
     if not len(maps[0].minima):
         st.info("This surface lists no minima: every start is 'not converged' or 'diverged'.")
-    fig = diagnostic_charts.basins_figure(surface, maps)
-    plotly_view(fig, "basin_chart", on_click=on_pick)
+    plotly_view(
+        lambda: diagnostic_charts.basins_figure(surface, maps),
+        "basin_chart",
+        view=("basins", state, grid, steps),  # what the chart is drawn from
+        on_click=on_pick,
+    )
     st.dataframe(
         diagnostic_charts.basin_rows(maps),
         hide_index=True,

@@ -10,6 +10,7 @@ the address bar always holds a link that reproduces the view. The scene is also 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import streamlit as st
@@ -69,12 +70,17 @@ def opening_state() -> tuple[AppState, list[str]]:
     return st.session_state.get("scene", AppState()), []
 
 
-def chart(fig: Any, key: str, state: AppState, **options: Any) -> None:
-    """One of the page's charts (``plotly_view``), restyled in presenter mode."""
+def chart(
+    build: Callable[[], Any], key: str, state: AppState, view: Hashable, **options: Any
+) -> None:
+    """One of the page's charts (``plotly_view``), restyled in presenter mode. ``build`` makes
+    the figure; ``view`` (the scene and what else the figure is drawn from) keys its bytes,
+    shared with every session that shows the same view."""
     present = state.present
     plotly_view(
-        presenter.restyle(fig, state.theme) if present else fig,
+        (lambda: presenter.restyle(build(), state.theme)) if present else build,
         key,
+        view=view,
         app_theme=not present,
         **options,
     )
@@ -158,7 +164,7 @@ def render() -> None:
         st.warning("No optimizer selected: add one in the sidebar.")
     ss.k = k = int(min(ss.k, steps))
 
-    fig = contour = contour_figure(
+    contour = contour_figure(
         surface,
         runs,
         k,
@@ -166,13 +172,20 @@ def render() -> None:
         arrows=state.show_arrows,
         average=state.show_average,
     )
-    if state.show_curvature:
-        axes = curvature_panel.curvature_traces(surface, runs, player_steps(fig), state)
-        fig = with_moving_traces(fig, axes)  # the Hessian axes move with the player
+    # what the charts are drawn from: the scene, and the steps computed and shown
+    view = ("explorer", state, steps, k)
+
+    def contour_chart() -> Any:
+        if not state.show_curvature:
+            return contour
+        axes = curvature_panel.curvature_traces(surface, runs, player_steps(contour), state)
+        return with_moving_traces(contour, axes)  # the Hessian axes move with the player
+
     chart(
-        fig,
+        contour_chart,
         "contour",
         state,
+        view,
         on_click=start_from_click,
         on_step=on_step,
         controls=player_controls(),
@@ -192,7 +205,7 @@ def render() -> None:
             if name == "surface3d":
                 slot3d = st.empty()
             else:
-                chart(curves_figure(runs, k), name, state)
+                chart(lambda: curves_figure(runs, k), name, state, view)
     if state.show_curvature and runs:
         curvature_panel.curvature_panel(surface, runs, k, state)
 
@@ -218,9 +231,10 @@ def render() -> None:
     if slot3d is not None:
         with slot3d:
             chart(
-                surface3d_figure(surface, runs, k, log_colour=log_colour),
+                lambda: surface3d_figure(surface, runs, k, log_colour=log_colour),
                 "surface3d",
                 state,
+                view,
             )
     elapsed = (time.perf_counter() - started) * 1000
     # after the page: the runs a learning-rate slider can move to, computed in the background,

@@ -10,6 +10,9 @@ and shows the resulting link.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import streamlit as st
 
 from app import lessons, presenter
@@ -34,10 +37,20 @@ def explorer_link(state: AppState) -> str:
     return page_link(root(), "", state.to_query())
 
 
+@functools.lru_cache(maxsize=64)
+def thumbnail(path: Path) -> bytes | None:
+    """A lesson's picture, read once per server process (None where there is none yet)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def lesson_card(lesson: lessons.Lesson, base: str | None) -> None:
     with st.container(border=True):
-        if lesson.thumbnail.exists():
-            st.image(str(lesson.thumbnail), width="stretch")
+        picture = thumbnail(lesson.thumbnail)
+        if picture is not None:
+            st.image(picture, width="stretch")
         else:
             st.caption("(no picture yet: python -m bench.lesson_thumbnails)")
         st.markdown(f"**{lesson.title}**")

@@ -310,7 +310,9 @@ def show_plane(state: NetworkState) -> compute.PlaneView:
     else:
         plane = engine_call("sample the plane", compute.plane_view, state)
     with slot:
-        plotly_view(nfig.plane_figure(plane), "plane", width="content")
+        plotly_view(
+            lambda: nfig.plane_figure(plane), "plane", view=("network", state), width="content"
+        )
     return plane
 
 
@@ -370,10 +372,14 @@ def plane_optimization(state: NetworkState) -> None:
     surface = engine_call("build the plane landscape", compute.plane_surface, state)
     start, runs = engine_call("run the optimizers in the plane", compute.plane_runs, state)
     st.caption(f"Start: (α, β) = ({start[0]:.3g}, {start[1]:.3g}); {state.steps} steps.")
-    fig = contour_figure(
-        surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
+    plotly_view(
+        lambda: contour_figure(
+            surface, runs, state.steps, log_colour=True, arrows=False, axis_titles=("α", "β")
+        ),
+        "plane_opt",
+        view=("network", state),
+        width="content",
     )
-    plotly_view(fig, "plane_opt", width="content")
 
 
 def render() -> None:
@@ -424,7 +430,9 @@ def render() -> None:
             "Every optimizer diverged: there is no trained network to centre a plane on. "
             "Lower the learning rates in the sidebar."
         )
-        plotly_view(nfig.training_curves_figure(training), "curves")
+        plotly_view(
+            lambda: nfig.training_curves_figure(training), "curves", view=("network", state)
+        )
         return
     st.info(PATH_NOTE)
 
@@ -451,12 +459,14 @@ def render() -> None:
         )
 
     if state.show_3d:
-        plotly_view(nfig.plane3d_figure(plane), "plane3d")
+        plotly_view(lambda: nfig.plane3d_figure(plane), "plane3d", view=("network", state))
 
     left, right = st.columns(2)
     with left:
         st.subheader("Learning curves")
-        plotly_view(nfig.training_curves_figure(training), "curves")
+        plotly_view(
+            lambda: nfig.training_curves_figure(training), "curves", view=("network", state)
+        )
         st.caption(
             "Solid: training set, dashed: validation set (dropout off, full data). ★ marks each "
             "optimizer's lowest validation loss: the step early stopping would keep."
@@ -464,7 +474,7 @@ def render() -> None:
     with right:
         st.subheader("From the initialization to each solution")
         interp = engine_call("interpolate", compute.interpolation, compute.train_key(state))
-        plotly_view(nfig.interpolation_figure(interp), "interp")
+        plotly_view(lambda: nfig.interpolation_figure(interp), "interp", view=("network", state))
         st.caption(
             "Training loss on the straight line θ(α) = θ₀ + α (θ_final − θ₀) (Goodfellow et al. "
             "2015, *Qualitatively characterizing neural network optimization problems*): a "

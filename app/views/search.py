@@ -396,6 +396,7 @@ def render() -> None:
         dense = engine_call("compute the dense map", compute.dense, state.map_key(), res)
         results = engine_call("run the searches", compute.searches, state)
     ordered = [results[s] for s in state.searchers]
+    view = ("search", state, res)  # what the charts are drawn from
 
     st.subheader("Every trial on the map")
     coarse = (
@@ -420,8 +421,11 @@ def render() -> None:
                 break
             r = ordered[i]
             with col:
-                fig = search_charts.trial_map_figure(dense, r, i, space.param_log)
-                plotly_view(fig, f"map_{r.searcher}")
+                plotly_view(
+                    lambda r=r, i=i: search_charts.trial_map_figure(dense, r, i, space.param_log),
+                    f"map_{r.searcher}",
+                    view=view,
+                )
                 best = r.best_params
                 st.caption(
                     f"Best: lr = {best['lr']:.3g}, {r.names[1]} = {best[r.names[1]]:.3g}. "
@@ -439,7 +443,7 @@ def render() -> None:
                     )
 
     st.subheader("Best so far")
-    plotly_view(search_charts.best_so_far_figure(ordered, dense), "best_so_far")
+    plotly_view(lambda: search_charts.best_so_far_figure(ordered, dense), "best_so_far", view=view)
     st.dataframe(
         summary_rows(results, dense),
         hide_index=True,
@@ -454,7 +458,11 @@ def render() -> None:
     st.caption(
         "Press Play: the trials appear one by one, in the order each searcher asked for them."
     )
-    plotly_view(search_charts.animation_figure(dense, ordered, space.param_log), "animation")
+    plotly_view(
+        lambda: search_charts.animation_figure(dense, ordered, space.param_log),
+        "animation",
+        view=view,
+    )
 
     st.subheader("What the searchers do")
     for key in state.searchers:

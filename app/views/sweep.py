@@ -165,10 +165,14 @@ def render() -> None:
         else None
         for e in scene.optimizers
     ]
-    fig = diagnostic_charts.sweep_figure(
-        sweep, minimum_value=min(minima) if minima else None, theory=theory, betas=betas
+    plotly_view(
+        lambda: diagnostic_charts.sweep_figure(
+            sweep, minimum_value=min(minima) if minima else None, theory=theory, betas=betas
+        ),
+        "sweep_chart",
+        view=("sweep", state, count, steps),  # what the chart is drawn from
+        on_click=on_pick,
     )
-    plotly_view(fig, "sweep_chart", on_click=on_pick)
     if theory is not None:
         st.info(
             f"Quadratic surface: λ_min = {theory.lambda_min:.4g}, λ_max = {theory.lambda_max:.4g} "
