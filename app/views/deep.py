@@ -108,6 +108,12 @@ def current_state(scene: DeepState) -> DeepState:
     return replace(scene, **values)
 
 
+def view_key(state: DeepState) -> tuple:
+    """What the shown view's figure depends on: its chart's bytes are built once for every
+    session that shows it (``plotly_view``'s shared work)."""
+    return (state.view, *(getattr(state, attr) for attr in VIEW_FIELDS[state.view]))
+
+
 def apply_remedy(remedy: str) -> None:
     """A remedy button's callback: set the widgets of the values it changes."""
     for attr, value in REMEDIES[remedy].items():
@@ -216,7 +222,7 @@ def gradients_view(state: DeepState) -> None:
         )
     with st.spinner(f"Training the {state.depth}-layer network for {state.grad_steps} steps…"):
         view = engine_call("train the deep network", compute.gradients_of, state)
-    plotly_view(dfig.gradients_figure(view), CHART_KEY)
+    plotly_view(lambda: dfig.gradients_figure(view), CHART_KEY, view=view_key(state))
     if view.diverged_at >= 0:  # under the chart: the heat map shows the explosion first
         st.error(
             f"**Training diverged at step {view.diverged_at}**: the loss became infinite or NaN "
@@ -263,7 +269,7 @@ def eos_view(state: DeepState) -> None:
     )
     cols[2].metric("Largest λ_max", f"{sharp.max():.3g}" if sharp.size else "—")
     cols[3].metric("Training loss, end", _number_text(view.train_loss[-1]))
-    plotly_view(dfig.eos_figure(view), CHART_KEY)
+    plotly_view(lambda: dfig.eos_figure(view), CHART_KEY, view=view_key(state))
     if view.diverged_at >= 0:
         st.error(
             f"**Gradient descent diverged at step {view.diverged_at}**: this η is too large "
@@ -287,7 +293,7 @@ def batch_view(state: DeepState) -> None:
     n = len(state.batch_sizes)
     with st.spinner(f"Training at {n} batch size{'s' * (n > 1)} for {state.epochs} epochs…"):
         view = engine_call("run the batch-size study", compute.batch_of, state)
-    plotly_view(dfig.batch_figure(view), CHART_KEY)
+    plotly_view(lambda: dfig.batch_figure(view), CHART_KEY, view=view_key(state))
     for run in view.runs:
         if run.diverged_at >= 0:
             st.error(
