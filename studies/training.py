@@ -24,7 +24,7 @@ parameters with AdamW, as torch's documentation advises (``optimizers.muon.for_n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +138,7 @@ def train(
     record_every: int = 1,
     weight_decay: float = 0.0,
     muon_adamw: Mapping[str, Any] | None = None,
+    observe: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
 ) -> TrainingResult:
     """Train copies of ``model`` with every optimizer spec, batched; the model is not modified.
 
@@ -158,6 +159,9 @@ def train(
         muon_adamw: AdamW's hyperparameters for the parameters Muon runs do not orthogonalise
             (all but the 2-D weight matrices; ``optimizers.muon.for_network``); default
             torch's AdamW defaults.
+        observe: called as ``observe(t, params, grad)`` at every step t before the update, with
+            the (R, P) parameters and mini-batch gradients (weight decay included, before
+            clipping) in the caller's run order (``studies.gradient_flow`` records layer norms).
     """
     if int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
@@ -239,6 +243,9 @@ def train(
         idx = batches[t]
         xb, yb = (x, y) if idx is None else (x[idx], y[idx])
         losses, grad = value_and_grad(params, xb, yb, t)
+        if observe is not None:
+            caller_order = np.argsort(batch.order)
+            observe(t, params[caller_order], grad[caller_order])
         if first_loss is None:
             first_loss = losses.abs().clamp_min(1e-12)
         bad = (

@@ -5,6 +5,11 @@
 - ``moons``: scikit-learn's ``make_moons`` (two interleaving half circles), standardized.
 - ``spirals``: two interleaved Archimedean spirals r = t, angle t (+ pi for the second class),
   t ~ U(0.25, 3 pi) in radians, plus Gaussian noise of std ``noise``; standardized.
+- ``circles``: scikit-learn's ``make_circles`` (a circle inside a circle, radius ratio 0.5),
+  standardized.
+- ``xor``: points uniform on [-1, 1]^2 labelled 1 where x1 x2 > 0 (same-sign quadrants), plus
+  Gaussian noise of std ``noise`` / 4 added after labelling (the rule is in the clean points;
+  the noise blurs the quadrant borders); standardized. Not linearly separable.
 
 Train/validation split: stratified, fixed by ``seed`` (scikit-learn's ``train_test_split``).
 """
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-DATASETS: tuple[str, ...] = ("digits", "moons", "spirals")
+DATASETS: tuple[str, ...] = ("digits", "moons", "spirals", "circles", "xor")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Dataset:
     n_classes: int
     input_shape: tuple[int, ...]
     feature_names: tuple[str, ...] | None = None
+    class_names: tuple[str, ...] | None = None  # label of class index c (None: "0", "1", ...)
 
     @property
     def n_train(self) -> int:
@@ -55,6 +61,12 @@ def _spirals(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray
     return x, labels
 
 
+def _xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.uniform(-1.0, 1.0, size=(n, 2))
+    labels = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    return x + 0.25 * noise * rng.standard_normal(x.shape), labels
+
+
 def _standardize(x_train: np.ndarray, x_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, std = x_train.mean(0), x_train.std(0) + 1e-12
     return (x_train - mean) / std, (x_val - mean) / std
@@ -68,7 +80,7 @@ def load_dataset(
     seed: int = 0,
     val_fraction: float = 0.25,
 ) -> Dataset:
-    """Load or generate the data set ``name`` ("digits", "moons" or "spirals").
+    """Load or generate the data set ``name`` ("digits", "moons", "spirals", "circles", "xor").
 
     ``n_samples`` and ``noise`` apply to the generated sets (digits always has 1797 samples).
     The split keeps ``val_fraction`` of the samples for validation, stratified by class, seeded.
@@ -97,6 +109,16 @@ def load_dataset(
         from sklearn.datasets import make_moons
 
         x, y = make_moons(n_samples=int(n_samples), noise=float(noise), random_state=seed)
+        shape, n_classes = (2,), 2
+    elif name == "circles":
+        from sklearn.datasets import make_circles
+
+        x, y = make_circles(
+            n_samples=int(n_samples), noise=float(noise), factor=0.5, random_state=seed
+        )
+        shape, n_classes = (2,), 2
+    elif name == "xor":
+        x, y = _xor(int(n_samples), float(noise), rng)
         shape, n_classes = (2,), 2
     else:
         x, y = _spirals(int(n_samples), float(noise), rng)
