@@ -34,6 +34,7 @@ ALIASES = {"--host": "--server.address", "--port": "--server.port"}
 PAGES = (
     ("/", "Explorer: optimizers racing on a 2-D surface"),
     ("/network", "Network landscape: optimizers training one network, on a plane"),
+    ("/deep", "Deep learning: vanishing gradients, edge of stability, batch size"),
     ("/search", "Hyperparameter search: six searchers, one budget"),
     ("/sweep", "Learning-rate sweep: final loss against the learning rate"),
     ("/basins", "Basins of attraction: which minimum each start reaches"),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from optimizers import Schedule
 
+from .deep_state import DeepState
 from .links import v1
 from .network_state import NetOptimizer, NetworkState
 from .state import AppState, OptimizerEntry
@@ -33,18 +34,24 @@ class Lesson:
     summary: str  # one line: what the lesson shows (the Lessons page's card)
     explanation: str
     notice: str
-    state: AppState | NetworkState
+    state: AppState | NetworkState | DeepState
 
     @property
     def page(self) -> str:
-        """The page script that shows the lesson: the explorer, or the network page."""
-        return "views/network.py" if isinstance(self.state, NetworkState) else "views/explorer.py"
+        """The page script that shows the lesson: the explorer, the network page or the deep
+        learning page."""
+        return PAGES[type(self.state)][0]
 
     @property
     def url_path(self) -> str:
         """The page's address under the app's: "" for the explorer, "network" for the network
-        page (``app.main``)."""
-        return "network" if isinstance(self.state, NetworkState) else ""
+        page, "deep" for the deep-learning page (``app.main``)."""
+        return PAGES[type(self.state)][1]
+
+    @property
+    def page_title(self) -> str:
+        """The page in words, as the Lessons page's button names it ("Open in the ...")."""
+        return PAGES[type(self.state)][2]
 
     @property
     def thumbnail(self) -> Path:
@@ -54,8 +61,8 @@ class Lesson:
     def view(self, play: bool = False) -> AppState | NetworkState:
         """The state that opens this lesson: for the explorer, the view plus ``lesson=<id>``
         (the explorer then shows the explanation), and with ``play`` its race played once from
-        step 0 on opening; the network page's state as it is."""
-        if isinstance(self.state, NetworkState):
+        step 0 on opening; the network and deep-learning pages' states as they are."""
+        if not isinstance(self.state, AppState):
             return self.state
         state = self.state
         if state.start is None and state.landscape not in v1.STARTS:
@@ -67,6 +74,14 @@ class Lesson:
     def query(self, play: bool = False) -> dict[str, str | list[str]]:
         """The lesson's link as query parameters (``v=1``) of its page (``play``: see ``view``)."""
         return self.view(play).to_query()
+
+
+# each page's script, url path (``app.main``) and name in words, by the type of its state
+PAGES: dict[type, tuple[str, str, str]] = {
+    AppState: ("views/explorer.py", "", "explorer"),
+    NetworkState: ("views/network.py", "network", "network page"),
+    DeepState: ("views/deep.py", "deep", "deep-learning page"),
+}
 
 
 def _quadratic(*entries: OptimizerEntry, steps: int = 100, **more) -> AppState:
@@ -442,6 +457,53 @@ LESSONS += (
             steps=150,
             record_every=5,
         ),
+    ),
+)
+
+# Deep-learning phenomena (the "Deep learning" page), each its page's default view of one item
+LESSONS += (
+    Lesson(
+        "vanishing-gradients",
+        "Vanishing gradients in a deep sigmoid network",
+        "10 sigmoid layers: the first layer's gradient is millions of times the smallest.",
+        "Back-propagation multiplies the gradient by one factor per layer on its way from the "
+        "output to the input: the transposed weights times the activation's slope. The sigmoid's "
+        "slope is at most 1/4 and PyTorch's default weights have variance 1/(3 fan-in), so every "
+        "factor shrinks the gradient and after ten layers almost nothing is left: the first "
+        "layers do not learn and the loss stays at chance (Hochreiter 1991; Glorot & Bengio "
+        "2010). ReLU with He initialization keeps the gradient's scale from layer to layer (He "
+        "et al. 2015); batch norm and residual connections help too.",
+        "The heat map's bottom rows (the first layers) are dark: their gradient is more than a "
+        "hundred times smaller than the last layer's, and the loss does not fall. Click 'ReLU + "
+        "He init': the heat map becomes even and the loss drops.",
+        DeepState(),
+    ),
+    Lesson(
+        "edge-of-stability",
+        "The edge of stability",
+        "Full-batch GD: the sharpness climbs to 2/η and then hovers there.",
+        "On a quadratic, gradient descent with step η diverges along any direction whose "
+        "curvature exceeds 2/η. Training a network with full-batch gradient descent, the "
+        "sharpness (the largest eigenvalue of the loss's Hessian) first grows, 'progressive "
+        "sharpening', until it reaches 2/η; then it stays near 2/η while the loss keeps falling, "
+        "with spikes instead of a steady descent (Cohen et al. 2021).",
+        "λ_max rises to the dashed 2/η line, overshoots, the loss spikes, and λ_max then stays "
+        "within 10 % of 2/η to the end while the loss keeps falling.",
+        DeepState(view="eos"),
+    ),
+    Lesson(
+        "batch-size",
+        "Batch size, gradient noise and the linear scaling rule",
+        "Same epochs, same lr: big batches fall behind; scale lr with the batch.",
+        "A mini-batch gradient is a noisy estimate of the full gradient: its mean squared error "
+        "falls as 1/B with the batch size B. For the same number of epochs a larger batch takes "
+        "fewer steps, so with the same learning rate it falls behind. The linear scaling rule "
+        "multiplies the learning rate by B / 32 (Goyal et al. 2017): every batch size then makes "
+        "about the same progress per epoch.",
+        "Batch 128 ends with about twice the training loss of batch 8, and its gradient noise at "
+        "the start is some 20 times smaller. Turn on the linear scaling rule: the three final "
+        "training losses come within 10 % of each other.",
+        DeepState(view="batch"),
     ),
 )
 

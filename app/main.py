@@ -29,6 +29,7 @@ PAGES = {
             icon=":material/hub:",
             url_path="network",
         ),
+        st.Page("views/deep.py", title="Deep learning", icon=":material/layers:", url_path="deep"),
     ],
     "Tune": [
         st.Page(

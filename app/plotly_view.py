@@ -287,7 +287,7 @@ function attachPlayer(Plotly, div, fig, paths, report) {
     showTable(k);
     scrub.value = String(k);
     const label = spec.labels ? (s) => spec.labels[Math.min(s, spec.labels.length - 1)] : (s) => s;
-    el("step").textContent = `step ${label(k)} / ${label(total)}`;
+    el("step").textContent = `${spec.unit || "step"} ${label(k)} / ${label(total)}`;
     el("play").textContent = state.playing ? "❚❚ Pause" : "▶ Play";
     window.__optiscapeStep = k;  // for a follower drawn after this
     window.dispatchEvent(new CustomEvent("optiscape:step", {detail: {step: k}}));
@@ -350,11 +350,13 @@ function fitToScreen(layout, top, width) {
 }
 
 function attachCursor(Plotly, div, fig) {
-  const shape = fig.layout.meta.cursor.shape;
+  // meta.cursor.xs (optional): the x of each of the player's steps (a network's recorded points)
+  const {shape, xs} = fig.layout.meta.cursor;
   if (div.__cursor) window.removeEventListener("optiscape:step", div.__cursor);
   div.__cursor = (event) => {
     const k = event.detail.step;
-    Plotly.relayout(div, {[`shapes[${shape}].x0`]: k, [`shapes[${shape}].x1`]: k});
+    const x = xs && xs.length ? xs[Math.min(k, xs.length - 1)] : k;
+    Plotly.relayout(div, {[`shapes[${shape}].x0`]: x, [`shapes[${shape}].x1`]: x});
   };
   window.addEventListener("optiscape:step", div.__cursor);
 }

@@ -6,8 +6,8 @@ starts one daemon thread and returns at once (the first request is not delayed);
 nothing. The thread computes, through the pages' own cached engine calls (so what it computes is
 what the pages then find), the explorer's default scene and every explorer lesson (surface, runs
 and figures: a few seconds of CPU); with ``all``, also the default sweep and basin maps, every
-network lesson and the network page's default view, and the search page's default searches
-(about a minute of CPU on 2 cores), each only where it fits the compute budget, as the page
+network lesson and the network page's default view, the search page's default searches and
+the deep-learning page's three default views, its lessons (about a minute of CPU on 2 cores), each only where it fits the compute budget, as the page
 would.
 
     OPTISCAPE_WARMUP=1     the explorer's scenes: what ``optiscape`` and ``optiscape serve`` set
@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when the warm-up runs: starting it costs the first request nothing
+    from app.deep_state import DeepState
     from app.lessons import Lesson
     from app.network_state import NetworkState
     from app.state import AppState
@@ -74,14 +75,13 @@ def steps(every_page: bool | None = None) -> list[tuple[str, Callable[[], None]]
     """What the warm-up computes, in order: (what, function); cheap and likely views first.
     ``every_page`` (default: ``level() == "all"``) adds the other pages' default views."""
     from app import lessons
+    from app.deep_state import DeepState
     from app.network_state import NetworkState
 
     out: list[tuple[str, Callable[[], None]]] = [
         ("the explorer's default scene", _explorer_default)
     ]
-    for lesson in lessons.LESSONS:
-        if isinstance(lesson.state, NetworkState):
-            continue
+    for lesson in lessons.EXPLORER_LESSONS:
         out.append((f"lesson {lesson.id}", lambda lesson=lesson: _explorer_lesson(lesson)))
     if not (level() == "all" if every_page is None else every_page):
         return out
@@ -91,6 +91,9 @@ def steps(every_page: bool | None = None) -> list[tuple[str, Callable[[], None]]
             out.append((f"lesson {lesson.id}", lambda s=lesson.state: _network(s)))
     out += [("the network page's default view", lambda: _network(NetworkState()))]
     out += [("the search page's default searches", _search)]
+    for lesson in lessons.LESSONS:  # each is its view's default: the page's three default views
+        if isinstance(lesson.state, DeepState):
+            out.append((f"lesson {lesson.id}", lambda s=lesson.state: _deep(s)))
     return out
 
 
@@ -190,6 +193,17 @@ def _network(asked: NetworkState) -> None:
     compute.interpolation(compute.train_key(state))
     if plan.curvature:
         compute.curvature(compute.train_key(state), compute.centre_run(state))
+
+
+def _deep(asked: DeepState) -> None:
+    from app import budget
+    from app import deep_compute as compute
+
+    plan = compute.plan(asked, budget.budget_seconds())
+    if plan.fits:
+        {"gradients": compute.gradients_of, "eos": compute.eos_of, "batch": compute.batch_of}[
+            plan.state.view
+        ](plan.state)
 
 
 def _search() -> None:

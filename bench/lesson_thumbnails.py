@@ -30,7 +30,11 @@ from app.serving import CHROMIUM, CHROMIUM_ARGS, app_server
 VIEWPORT = {"width": 1400, "height": 1000}
 TIMEOUT_MS = 180_000  # a network lesson trains its network on the first load
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-CHART = {"views/explorer.py": "contour", "views/network.py": "plane"}  # plotly_view keys
+CHART = {  # plotly_view keys
+    "views/explorer.py": "contour",
+    "views/network.py": "plane",
+    "views/deep.py": "deep_chart",
+}
 
 
 def chart_selector(lesson: lessons.Lesson) -> str:

@@ -147,6 +147,17 @@ class BatchSizeStudy:
         """(K,) generalization gap: final validation loss - final training loss."""
         return self.val_loss - self.train_loss
 
+    def epochs_recorded(self, k: int) -> np.ndarray:
+        """(T_k,) the recorded points of run k in epochs: recorded step / steps per epoch
+        (0 .. ``epochs``), the common time axis of runs at different batch sizes."""
+        return self.runs[k].steps_recorded * (self.epochs / float(self.steps[k]))
+
+    def gap_curve(self, k: int) -> np.ndarray:
+        """(T_k,) run k's generalization gap at each recorded point: validation loss - training
+        loss (full data)."""
+        run = self.runs[k]
+        return run.val_loss[0] - run.train_loss[0]
+
 
 def batch_size_study(
     model: nn.Module,

@@ -101,6 +101,14 @@ def test_study_runs_the_same_epochs_and_the_linear_scaling_rule(moons):
         plain.noise_start, [start.minibatch_variance(b) for b in (8, 32, 128)], rtol=1e-12
     )
     assert plain.train_loss[2] > 1.3 * plain.train_loss[0]
+    for k, b in enumerate((8, 32, 128)):  # the common time axis: epochs, 0 .. 5
+        run = plain.runs[k]
+        np.testing.assert_allclose(
+            plain.epochs_recorded(k), run.steps_recorded / math.ceil(n / b), rtol=1e-12
+        )
+        assert plain.epochs_recorded(k)[-1] == pytest.approx(5.0)
+        np.testing.assert_allclose(plain.gap_curve(k), run.val_loss[0] - run.train_loss[0])
+        assert plain.gap_curve(k)[-1] == pytest.approx(plain.gap[k])
     scaled = batch_size_study(
         model, F.cross_entropy, moons, (8, 32, 128), epochs=5, lr=0.1, linear_scaling=True
     )

@@ -277,7 +277,8 @@ def test_the_costly_search_link_runs_fewer_trials(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "page", ["views/explorer.py", "views/sweep.py", "views/basins.py", "views/search.py"]
+    "page",
+    ["views/explorer.py", "views/sweep.py", "views/basins.py", "views/search.py", "views/deep.py"],
 )
 def test_the_default_views_fit_the_default_budget(monkeypatch, page):
     monkeypatch.delenv(budget.ENV, raising=False)

@@ -12,6 +12,7 @@ from apptest_helpers import new_app, status_table
 
 import optimizers
 from app import explorer_link, lessons
+from app.deep_state import DeepState
 from app.network_state import NetworkState
 from app.state import AppState
 
@@ -228,8 +229,11 @@ CLAIMS: dict[str, Callable] = {
 def test_there_are_at_least_twelve_lessons_each_with_a_claim():
     ids = [lesson.id for lesson in lessons.LESSONS]
     assert len(ids) >= 12 and len(set(ids)) == len(ids)
-    network = {"overfitting", "weight-decay", "decision-regions", "digits-mistakes"}
-    assert set(ids) == set(CLAIMS) | network
+    prediction_lessons = {
+        "decision-regions",
+        "digits-mistakes",
+    }  # tests/test_network_predictions_page.py
+    assert set(ids) == set(CLAIMS) | set(NETWORK_LESSONS) | set(DEEP_LESSONS) | prediction_lessons
     for lesson in lessons.LESSONS:
         assert lesson.title and len(lesson.explanation) > 100 and lesson.notice
 
@@ -340,3 +344,111 @@ def test_weight_decay_lesson_keeps_weights_small_and_validation_loss_down(networ
 def test_network_lessons_reproduce(network_runs):
     again = train_view(lessons.get("weight-decay").state)
     np.testing.assert_array_equal(again.params, network_runs["weight-decay"].params)
+
+
+NETWORK_LESSONS = ("overfitting", "weight-decay")
+
+# -- the deep-learning lessons: computed by the studies directly, from the state the link decodes to
+
+
+DEEP_LESSONS = ("vanishing-gradients", "edge-of-stability", "batch-size")
+
+
+def deep_state(lesson_id: str) -> DeepState:
+    lesson = lessons.get(lesson_id)
+    state, warnings = DeepState.from_query(parse_qs(urlencode(lesson.query(), doseq=True)))
+    assert warnings == [] and state == lesson.state
+    assert lesson.page == "views/deep.py" and lesson.url_path == "deep"
+    return state
+
+
+def moons_600():
+    from landscapes import network as net
+
+    return net.load_dataset("moons", n_samples=600, noise=0.2, seed=0)
+
+
+def test_vanishing_gradients_lesson_first_layer_gets_a_hundredth_and_relu_he_fixes_it():
+    import torch.nn.functional as F
+
+    from landscapes.network.deep import build_deep_mlp
+    from studies.gradient_flow import gradient_flow
+
+    state = deep_state("vanishing-gradients")
+    assert (state.view, state.depth, state.activation) == ("gradients", 10, "sigmoid")
+    data = moons_600()
+
+    def flow(activation: str, init: str):
+        model = build_deep_mlp(data, depth=state.depth, activation=activation, init=init)
+        spec = ("sgd", {"lr": state.grad_lr})
+        return gradient_flow(
+            model,
+            F.cross_entropy,
+            data,
+            [spec],
+            steps=state.grad_steps,
+            batch_size=64,
+            record_every=2,
+        )
+
+    sigmoid = flow(state.activation, state.init)
+    ratio = sigmoid.first_to_last()[0]
+    assert ratio[0] <= 1e-2 and np.nanmax(ratio) <= 1e-2  # 100x smaller, all through training
+    loss = sigmoid.training.train_loss[0]
+    assert loss[-1] > 0.9 * loss[0]  # the network does not learn
+    relu = flow("relu", "he")
+    assert relu.first_to_last()[0, 0] > 1e-2 and relu.training.train_loss[0, -1] < 0.3 * loss[-1]
+
+
+def test_edge_of_stability_lesson_sharpness_reaches_two_over_eta_and_stays_within_ten_percent():
+    from studies.edge_of_stability import edge_of_stability, eos_model, one_hot_mse, subset
+
+    state = deep_state("edge-of-stability")
+    data = subset(moons_600(), 100)
+    eos = edge_of_stability(
+        eos_model(data),
+        one_hot_mse,
+        data,
+        lr=state.eos_lr,
+        steps=state.eos_steps,
+        sharpness_every=10,
+    )
+    threshold = 2 / state.eos_lr
+    assert eos.sharpness[0] < 0.7 * threshold  # it starts well below 2/eta (sharpening)
+    reached = eos.first_reached(0.9)
+    assert reached is not None
+    late = eos.sharpness[eos.sharpness_steps >= state.eos_steps * 2 // 3]
+    assert np.all(np.abs(late / threshold - 1) <= 0.1)  # hovering within 10 % of 2/eta
+    loss = eos.train_loss
+    assert np.any(np.diff(loss[reached:]) > 0)  # not monotone
+    assert loss[-1] < loss[reached]  # and still falling over the long run
+
+
+def test_batch_size_lesson_large_batches_fall_behind_and_linear_scaling_evens_them():
+    import torch.nn.functional as F
+
+    from landscapes import network as net
+    from studies.batch_size import batch_size_study
+
+    state = deep_state("batch-size")
+    assert state.batch_sizes == (8, 32, 128) and not state.linear_scaling
+    data = moons_600()
+    model = net.build_model("mlp", data, widths=(64, 32), seed=0)
+
+    def study(scaling: bool):
+        return batch_size_study(
+            model,
+            F.cross_entropy,
+            data,
+            state.batch_sizes,
+            epochs=state.epochs,
+            lr=state.batch_lr,
+            linear_scaling=scaling,
+            base_batch_size=32,
+        )
+
+    plain = study(False)
+    assert plain.train_loss[-1] >= 1.5 * plain.train_loss[0]  # batch 128 falls behind batch 8
+    assert plain.noise_start[0] >= 16 * plain.noise_start[-1]  # noise falls as 1/B (and more)
+    scaled = study(True)
+    assert scaled.train_loss.max() <= 1.1 * scaled.train_loss.min()  # within 10 %

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app import explorer_link, lessons, page_links
+from app.deep_state import DeepState
 from app.network_state import NetworkState
 from app.page_links import app_root, page_link
 
@@ -47,7 +48,9 @@ def test_a_lesson_link_is_absolute_under_the_root_and_decodes_to_the_lesson():
         parts = urlsplit(link)
         assert parts.scheme == "https" and parts.netloc == "class.example.org"
         assert parts.path == "/optiscape/" + lesson.url_path
-        read = NetworkState.from_query if lesson.url_path == "network" else explorer_link.from_query
+        read = {"network": NetworkState.from_query, "deep": DeepState.from_query}.get(
+            lesson.url_path, explorer_link.from_query
+        )
         state, warnings = read(parse_qs(parts.query))
         assert warnings == [] and state == lesson.view(play=True)
     assert page_link(None, "network", {"v": "1"}) == "network?v=1"  # the relative fallback
@@ -66,7 +69,7 @@ def test_the_page_shows_one_picture_and_one_link_per_lesson_relative_without_an_
     assert len(at.get("image")) == len(lessons.LESSONS)  # st.image: one picture per card
     links = shown_links(at)[1:]  # the first is the link builder's
     assert len(links) == len(lessons.LESSONS)
-    assert all(link.startswith(("?", "network?")) for link in links)
+    assert all(link.startswith(("?", "network?", "deep?")) for link in links)
     assert any("does not know its own address" in i.value for i in at.info)
     captions = " ".join(c.value for c in at.caption)
     assert all(lesson.summary in captions for lesson in lessons.LESSONS)

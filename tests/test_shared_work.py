@@ -15,7 +15,7 @@ import pytest
 import torch
 from apptest_helpers import run_explorer
 
-from app import compute, plotly_view, shared_work
+from app import compute, lessons, plotly_view, shared_work
 from app.shared_work import SharedWork, size_of
 from app.state import AppState, OptimizerEntry
 
@@ -266,6 +266,10 @@ def test_the_warm_up_is_off_in_the_tests_and_its_levels_follow_the_variable(monk
     assert set(explorer_only) < set(every_page)
     assert "the network page's default view" in every_page
     assert "the network page's default view" not in explorer_only
+    deep = {f"lesson {x.id}" for x in lessons.LESSONS if x.page == "views/deep.py"}
+    assert len(deep) == 3 and deep < set(every_page) and not deep & set(explorer_only)
+    explorer = {f"lesson {x.id}" for x in lessons.EXPLORER_LESSONS}
+    assert explorer < set(explorer_only)  # only the explorer's lessons go to the explorer
 
 
 def test_after_the_warm_up_the_explorer_opens_without_computing_its_runs(monkeypatch):

@@ -65,7 +65,8 @@ def player_spec(
     reads: the last step ``total``, the shown ``step``, the indices of the path traces it draws
     up to the shown step, each run's ``legend_timeline``, the events, the speeds, and, where the
     player's steps are recorded points rather than steps (a network's), the step each one
-    shows (``labels``); ``table``: the status table it writes under the chart at the shown
+    shows (``labels``; the spec may add ``unit``, the word before them, default "step");
+    ``table``: the status table it writes under the chart at the shown
     step (``charts.status.status_table``)."""
     spec = {
         "total": total,

@@ -55,9 +55,11 @@ def lesson_card(lesson: lessons.Lesson, base: str | None) -> None:
             st.caption("(no picture yet: python -m bench.lesson_thumbnails)")
         st.markdown(f"**{lesson.title}**")
         st.caption(lesson.summary)
-        where = "explorer" if lesson.page == "views/explorer.py" else "network page"
         if st.button(
-            f"Open in the {where}", key=f"open_{lesson.id}", type="primary", width="stretch"
+            f"Open in the {lesson.page_title}",
+            key=f"open_{lesson.id}",
+            type="primary",
+            width="stretch",
         ):
             st.session_state.explorer_reload = True
             st.switch_page(lesson.page, query_params=lesson.query(play=True))
