@@ -34,10 +34,15 @@ import optimizers
 from optimizers.cost import largest_within
 
 from .compute import Run, Surface, run_of
-from .network_state import RESOLUTIONS, NetOptimizer, NetworkState
-from .shared_work import SharedWork, heavy, heavy_with_progress, replica_shared
+from .network_state import RESOLUTIONS, TWO_D, UPLOAD, NetworkState
+from .network_training import Trained as _Trained
+from .network_training import load_data
+from .network_training import network_api as _network
+from .network_training import trained as _trained
+from .shared_work import SharedWork, heavy, heavy_with_progress
 
 COARSE = 11  # the preview grid drawn while the full one is computed
+REGION_GRID, REGION_FRAMES = 41, 80  # decision regions: grid per axis, recorded points shipped
 AUTO_MARGIN = 1.25  # an automatic span is this many times the farthest projected point
 RANDOM_SPAN = 1.0  # the automatic span of random and Hessian planes (Li et al. 2018 plot [-1, 1])
 LANCZOS_ITERS = 30  # Hessian-vector products at most for the top-2 eigenvalues
@@ -124,9 +129,9 @@ PlaneKey = tuple  # plane kind, direction seed, ignore, orthogonalize, centre ru
 
 def train_key(state: NetworkState) -> TrainKey:
     return (
-        state.dataset,
-        state.noise if state.dataset != "digits" else 0.0,
-        state.samples if state.dataset != "digits" else 0,
+        f"{UPLOAD}:{state.upload}" if state.dataset == UPLOAD else state.dataset,
+        state.noise if state.dataset in TWO_D else 0.0,
+        state.samples if state.dataset in TWO_D else 0,
         state.model,
         state.widths if state.model == "mlp" else (),
         state.batch_norm,
@@ -153,56 +158,7 @@ def plane_key(state: NetworkState) -> PlaneKey:
     )
 
 
-# --- engine objects (private) ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Trained:
-    dataset: Any
-    model: Any  # the model at its initialization (the engine never mutates it)
-    loss_fn: Any
-    result: Any  # the engine's TrainingResult (numpy arrays)
-    optimizers: tuple[NetOptimizer, ...]
-
-
-def _network() -> Any:
-    import landscapes.network as network  # imported lazily: the explorer never pays for it
-
-    return network
-
-
-def _loss_fn() -> Any:
-    import torch
-
-    return torch.nn.CrossEntropyLoss()
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-@replica_shared("network_compute._trained")
-def _trained(key: TrainKey) -> _Trained:
-    (data, noise, samples, model, widths, bn, dropout, seed, opts, steps, bs, rec, wd) = key
-    net = _network()
-    dataset = net.load_dataset(data, n_samples=samples or 600, noise=noise, seed=seed)
-    kwargs: dict[str, Any] = {"batch_norm": bn, "dropout": dropout, "seed": seed}
-    if model == "mlp":
-        kwargs["widths"] = widths
-    module = net.build_model(model, dataset, **kwargs)
-    loss_fn = _loss_fn()
-    from studies.training import train  # lazily, as the network engine
-
-    result = heavy(
-        train,
-        module,
-        loss_fn,
-        dataset,
-        [o.spec() for o in opts],
-        steps=steps,
-        batch_size=bs or None,
-        seed=seed,
-        record_every=rec,
-        weight_decay=wd,
-    )
-    return _Trained(dataset, module, loss_fn, result, opts)
+# --- engine objects: the cached training (``app.network_training``) ---------------------------------
 
 
 def _np(x: Any) -> np.ndarray:
@@ -594,7 +550,7 @@ def _sizes(data: str, noise: float, samples: int, model: str, widths: tuple[int,
     net = _network()
     from landscapes.network import cost
 
-    dataset = net.load_dataset(data, n_samples=samples or 600, noise=noise, seed=0)
+    dataset = load_data(data, noise, samples, 0)
     module = net.build_model(model, dataset, widths=widths or (64, 32), seed=0)
     macs = cost.forward_macs(module, dataset.input_shape)
     n_params = sum(p.numel() for p in module.parameters())
@@ -631,6 +587,11 @@ def view_seconds(state: NetworkState, curvature: bool = True) -> dict[str, float
         "surface": cost.evaluation_seconds(macs, state.resolution**2 + COARSE**2, metric_n),
         "paths": cost.evaluation_seconds(macs, 2 * runs * recorded, metric_n),
         "interpolation": cost.evaluation_seconds(macs, runs * INTERPOLATION_POINTS, n_train),
+        "regions": cost.evaluation_seconds(
+            macs, runs * min(recorded, REGION_FRAMES), REGION_GRID**2
+        )
+        if state.dataset in (*TWO_D, UPLOAD)
+        else 0.0,
         "curvature": cost.lanczos_seconds(macs, n_train, LANCZOS_ITERS)
         + cost.hvp_seconds(macs, n_train, TRACE_SAMPLES)
         if curvature

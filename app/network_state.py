@@ -3,7 +3,9 @@
 Query schema ``v=1`` (every field optional; a missing one takes its default)::
 
     v=1
-    data=moons  noise=0.2  n=600        data set (digits, moons, spirals), its noise and size
+    data=moons  noise=0.2  n=600        data set (moons, spirals, circles, xor, digits, or upload:
+                                        this session's CSV, which the link cannot carry), its noise
+                                        and size
     model=mlp  w=64-32  bn=0  drop=0    model: MLP widths (1 to 4 hidden layers) or CNN (digits)
     seed=0                              initialization, data split and mini-batch order
     o=sgd,lr=0.1  o=adam,lr=0.01        one optimizer per "o" (repeat it, at most 4), name,lr=value
@@ -30,7 +32,15 @@ from .links.fields import Choice, Field, Flag, Integer, Number, OrAuto, Widths, 
 from .literal import quoted
 from .query import SCHEMA_VERSION, QueryReader, finite_float, number_text
 
-DATASETS = ("moons", "spirals", "digits")
+UPLOAD = "upload"  # data=upload: the CSV uploaded in this session (never in the link)
+
+DATASETS = ("moons", "spirals", "circles", "xor", "digits", UPLOAD)
+TWO_D = (
+    "moons",
+    "spirals",
+    "circles",
+    "xor",
+)  # the data sets with decision regions (and 2-D uploads)
 MODELS = ("mlp", "cnn")
 PLANES = ("pca", "random", "hessian")
 METRICS = ("train", "val", "acc")
@@ -130,6 +140,8 @@ class NetworkState:
     metric: str = "train"
     show_3d: bool = False
     plane_opt: bool = False
+    # data=upload: the digest of this session's uploaded CSV and label column (never in the link)
+    upload: str = ""
 
     # -- derived --------------------------------------------------------------------------------
     def centre_run(self) -> int:

@@ -289,6 +289,7 @@ function attachPlayer(Plotly, div, fig, paths, report) {
     const label = spec.labels ? (s) => spec.labels[Math.min(s, spec.labels.length - 1)] : (s) => s;
     el("step").textContent = `${spec.unit || "step"} ${label(k)} / ${label(total)}`;
     el("play").textContent = state.playing ? "❚❚ Pause" : "▶ Play";
+    window.__optiscapeStep = k;  // for a follower drawn after this
     window.dispatchEvent(new CustomEvent("optiscape:step", {detail: {step: k}}));
   }
   function show(k, tell) {
@@ -330,9 +331,9 @@ function fitToScreen(layout, top, width) {
   // the contour on the first screen: a figure with layout.meta.fit and a fixed size is made
   // smaller, its plot area keeping its proportions, until the plot and its axis labels end
   // above the bottom of the window and the figure fits the page's ``width`` (never below
-  // meta.fit.min_plot pixels of plot height); its margins (the legend beside it) keep their size
+  // meta.fit.min_plot pixels of plot height; meta.fit.width_only: the width only); its margins (the legend beside it) keep their size
   const fit = layout.meta.fit;
-  const room = window.innerHeight - top - layout.margin.t - fit.below;
+  const room = fit.width_only ? Infinity : window.innerHeight - top - layout.margin.t - fit.below;
   const plotH = layout.height - layout.margin.t - layout.margin.b;
   const plotW = layout.width - layout.margin.l - layout.margin.r;
   const roomW = width - (layout.width - plotW);
@@ -358,6 +359,25 @@ function attachCursor(Plotly, div, fig) {
     Plotly.relayout(div, {[`shapes[${shape}].x0`]: x, [`shapes[${shape}].x1`]: x});
   };
   window.addEventListener("optiscape:step", div.__cursor);
+}
+
+function attachFollower(Plotly, div, fig) {
+  // a figure with layout.meta.follow (no player of its own) shows, at the player's step k, its
+  // frame of the last step <= k (frames named by step): the regions move with the plane's paths
+  const steps = (fig.frames || []).map((f) => Number(f.name)).sort((a, b) => a - b);
+  let shown = null;
+  const follow = (k) => {
+    let best = steps.length ? steps[0] : null;
+    for (const s of steps) if (s <= k) best = s;
+    if (best === null || best === shown) return;
+    shown = best;
+    Plotly.animate(div, [String(best)], {frame: {duration: 0, redraw: true},
+                                         transition: {duration: 0}, mode: "immediate"});
+  };
+  if (div.__follow) window.removeEventListener("optiscape:step", div.__follow);
+  div.__follow = (event) => follow(event.detail.step);
+  window.addEventListener("optiscape:step", div.__follow);
+  if (typeof window.__optiscapeStep === "number") follow(window.__optiscapeStep);
 }
 
 export default function ({ parentElement, data, setTriggerValue, setStateValue }) {
@@ -401,6 +421,7 @@ export default function ({ parentElement, data, setTriggerValue, setStateValue }
             statusTable(parentElement, null);
           }
           if (meta.cursor) attachCursor(Plotly, div, fig);
+          if (meta.follow) attachFollower(Plotly, div, fig);
           if (div.__clicks) return;
           div.__clicks = true;
           div.on("plotly_click", (event) => {

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 import optimizers
-from app import budget
+from app import budget, network_panels, network_upload
 from app import network_compute as compute
 from app.charts import network as nfig
 from app.charts.contour import contour_figure
@@ -33,6 +33,8 @@ from app.network_state import (
     RESOLUTIONS,
     SAMPLES_RANGE,
     SPAN_RANGE,
+    TWO_D,
+    UPLOAD,
     WIDTH_RANGE,
     NetOptimizer,
     NetworkState,
@@ -49,7 +51,10 @@ WD_CHOICES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
 DATA_TITLES = {
     "moons": "moons (2-D points)",
     "spirals": "spirals (2-D points)",
+    "circles": "circles (2-D points)",
+    "xor": "XOR (2-D points)",
     "digits": "digits (8×8 images)",
+    UPLOAD: "your own data (CSV upload)",
 }
 PLANE_TITLES = {
     "pca": "PCA of the trajectories",
@@ -149,16 +154,21 @@ def lr_options(value: float) -> list[float]:
 
 def sidebar() -> None:
     ss = st.session_state
+    for f in FIELDS:  # keep the values of widgets this run does not draw (noise for digits)
+        if f.widget is not None and f.widget in ss:
+            ss[f.widget] = ss[f.widget]
     with st.sidebar:
         st.subheader("Data and model")
         st.selectbox("Data set", DATASETS, key="net_data", format_func=DATA_TITLES.get)
-        if ss.net_data != "digits":
+        if ss.net_data == UPLOAD:
+            network_upload.sidebar_widgets()
+        if ss.net_data in TWO_D:
             left, right = st.columns(2)
             left.slider("Noise", 0.0, 1.0, step=0.05, key="net_noise")
             right.number_input(
                 "Samples", SAMPLES_RANGE[0], SAMPLES_RANGE[1], step=100, key="net_samples"
             )
-        else:
+        elif ss.net_data == "digits":
             st.radio(
                 "Model",
                 ("mlp", "cnn"),
@@ -280,13 +290,13 @@ def describe(state: NetworkState, training: compute.Training) -> str:
     ]
     batch = "full batch" if state.batch_size == 0 else f"batches of {state.batch_size}"
     return (
-        f"**{state.dataset}** ({training.n_train} training, {training.n_val} validation samples), "
+        f"**{DATA_TITLES[state.dataset]}** ({training.n_train} training, {training.n_val} validation samples), "
         f"{model}{', ' + ', '.join(extras) if extras else ''}: {training.n_params:,} parameters. "
         f"{state.steps} steps, {batch}, weight decay {state.weight_decay:g}, seed {state.seed}."
     )
 
 
-def show_plane(state: NetworkState) -> compute.PlaneView:
+def show_plane(state: NetworkState, follow_stop: bool = False) -> compute.PlaneView:
     """The plane figure: a coarse preview first when the full grid is not cached, then the grid."""
     slot = st.empty()
     if not compute.surface_ready(state):
@@ -310,8 +320,13 @@ def show_plane(state: NetworkState) -> compute.PlaneView:
     else:
         plane = engine_call("sample the plane", compute.plane_view, state)
     with slot:
+        on_step = network_panels.remember_step if follow_stop else None
         plotly_view(
-            lambda: nfig.plane_figure(plane), "plane", view=("network", state), width="content"
+            lambda: nfig.plane_figure(plane),
+            network_panels.PLANE_KEY,
+            view=("network", state),
+            width="content",
+            on_step=on_step,
         )
     return plane
 
@@ -395,7 +410,9 @@ def render() -> None:
     sidebar()
     if message := ss.pop("net_widths_error", None):
         show_problem("These hidden widths cannot be used.", message, error=False)
-    state = current_state()
+    state, upload_note = network_upload.resolve(current_state())
+    if not network_upload.show_problems(state) and upload_note:
+        st.info(upload_note, icon=":material/upload_file:")
     ss.net_scene = state
     sync_url(state.to_query(), "net_written_query")
 
@@ -424,6 +441,8 @@ def render() -> None:
     with st.spinner(f"Training {n} optimizer{'s' * (n > 1)} for {state.steps} steps…"):
         training = engine_call("train the network", compute.training, state)
     st.markdown(describe(state, training))
+    if state.dataset == UPLOAD:
+        st.caption(network_upload.describe(ss.get(network_upload.SESSION_KEY)))
     divergence_messages(training)
     if (training.diverged_at >= 0).all():
         st.error(
@@ -436,10 +455,13 @@ def render() -> None:
         return
     st.info(PATH_NOTE)
 
-    left, right = st.columns([2.6, 1])
+    regions = network_panels.has_regions(state)
+    left, right = st.columns([1.4, 1] if regions else [2.6, 1])
     with left:
-        plane = show_plane(state)
+        plane = show_plane(state, follow_stop=state.dataset == "digits")
     with right:
+        if regions:
+            network_panels.regions_view(state, training)
         if plane.explained is not None:
             ev = plane.explained
             st.markdown(
@@ -460,6 +482,8 @@ def render() -> None:
 
     if state.show_3d:
         plotly_view(lambda: nfig.plane3d_figure(plane), "plane3d", view=("network", state))
+    if state.dataset == "digits":
+        network_panels.digits_views(state, training)
 
     left, right = st.columns(2)
     with left:
@@ -512,7 +536,14 @@ def render() -> None:
         plane_optimization(state)
 
     with st.expander("Share this view"):
-        st.caption("Opening this link reproduces the same training, plane and figures.")
+        if state.dataset == UPLOAD:
+            st.caption(
+                "This view used uploaded data (a CSV), which a link cannot carry: opened "
+                "elsewhere, the link shows a built-in data set with a note until the same CSV "
+                "is uploaded there. The other settings apply."
+            )
+        else:
+            st.caption("Opening this link reproduces the same training, plane and figures.")
         st.code(share_link(asked.to_query()), language=None)
     elapsed = (time.perf_counter() - started) * 1000
     st.caption(f"Page computed in {elapsed:.0f} ms.")

@@ -340,3 +340,31 @@ def load_csv(
         feature_names=tuple(header[j] for j in features),
         class_names=class_names,
     )
+
+
+def csv_columns(data: bytes, *, limits: UploadLimits | None = None) -> tuple[str, ...]:
+    """The header's column names of an uploaded CSV (for choosing its label column), after the
+    file-level checks of ``load_csv`` (size, encoding, line length, readability, header, column
+    count); raises the same ``CsvError`` as ``load_csv`` for those problems."""
+    limits = UploadLimits() if limits is None else limits
+    rows, _ = _rows(_decode(data, limits), limits)
+    if not rows:
+        raise CsvError("empty", "the file holds no rows")
+    header, _ = _header(rows, None, limits)
+    return tuple(header)
+
+
+def dataset_csv(dataset: Dataset, label_column: str = "label") -> bytes:
+    """A 2-D or flat data set as the CSV ``load_csv`` reads: a header of its feature names (or
+    ``x1, x2, ...``) and ``label_column``, then the training rows and the validation rows, each
+    value written with ``repr`` of its float32 value (exact: parsing gives the same float32)."""
+    names = dataset.feature_names or tuple(f"x{i + 1}" for i in range(dataset.n_features))
+    x = torch.cat([dataset.x_train, dataset.x_val]).reshape(-1, dataset.n_features)
+    y = torch.cat([dataset.y_train, dataset.y_val]).tolist()
+    classes = dataset.class_names
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*names, label_column])
+    for row, label in zip(x.numpy().tolist(), y, strict=True):
+        writer.writerow([*(repr(v) for v in row), classes[label] if classes else label])
+    return out.getvalue().encode()
