@@ -311,6 +311,7 @@ def _surface(
     return _surface_store().get(
         _surface_key(state, resolution, metric),
         lambda: _compute_surface(state, resolution, metric, progress),
+        private=state.dataset == UPLOAD,  # an upload's surfaces stay in this process
     )
 
 

@@ -510,6 +510,7 @@ def plotly_view(
     controls: str = "show",
     autoplay: bool = False,
     width: str | int = "stretch",
+    private: bool = False,
 ) -> None:
     """Draw ``fig`` (a ``go.Figure`` or figure dict, or a function of no arguments that builds
     one) in the chart kept under ``key``.
@@ -517,7 +518,9 @@ def plotly_view(
     ``view``: the canonical state of what the chart shows (a page's frozen state and whatever
     else the figure is built from). With it, the chart's bytes are shared work
     (``app.shared_work``): built once for every session that shows the same view, the
-    figure itself built only then (pass a function). Plotly's config is ``CHART_CONFIG``.
+    figure itself built only then (pass a function); ``private``: the bytes stay in this
+    process, never written for the server's other replicas (a view of uploaded data). Plotly's
+    config is ``CHART_CONFIG``.
     ``app_theme``: give it the app's template (a presenter-restyled figure brings its own).
     ``on_click``: called on a click on the chart, before the rerun; ``clicked_point(key)``.
 
@@ -538,7 +541,7 @@ def plotly_view(
     if view is None:
         spec = build()
     else:
-        spec = shared_work.shared(("chart", key, view, tuple(options.items())), build)
+        spec = shared_work.shared(("chart", key, view, tuple(options.items())), build, private)
     _component(
         key=key,
         data=spec,

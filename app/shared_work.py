@@ -94,9 +94,10 @@ class SharedWork:
         with self._lock:
             return key in self._done
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, key: Hashable, compute: Callable[[], T], private: bool = False) -> T:
         """The value for ``key``: kept, being computed by another caller (waited for), or
-        computed here by ``compute()``. A failed computation is not kept and its waiters try
+        computed here by ``compute()``; ``private``: never written for the other replicas (a
+        view of uploaded data, which stays in this process). A failed computation is not kept and its waiters try
         again themselves (the one that failed may have been stopped by its own session: a
         rerun, ``st.stop``); its exception goes to its caller."""
         while True:
@@ -111,7 +112,7 @@ class SharedWork:
                     future = self._pending[key] = Future()
                     self.computed += 1
             if owner:
-                return self._compute(key, compute, future)
+                return self._compute(key, compute, future, private)
             with self._lock:
                 self._waiting[key] = self._waiting.get(key, 0) + 1
             try:
@@ -124,9 +125,12 @@ class SharedWork:
                     if not self._waiting[key]:
                         del self._waiting[key]
 
-    def _compute(self, key: Hashable, compute: Callable[[], T], future: Future) -> T:
+    def _compute(self, key: Hashable, compute: Callable[[], T], future: Future, private: bool) -> T:
         try:
-            value = compute() if self.name is None else between_replicas(self.name, key, compute)
+            if self.name is None or private:
+                value = compute()
+            else:
+                value = between_replicas(self.name, key, compute)
         except BaseException as exc:
             with self._lock:
                 self._pending.pop(key, None)
@@ -198,9 +202,9 @@ VIEWS = SharedWork(
 )  # the app's one store: charts' bytes, figures, results
 
 
-def shared(key: Hashable, compute: Callable[[], T]) -> T:
-    """``VIEWS.get(key, compute)``: the app's shared work for ``key``."""
-    return VIEWS.get(key, compute)
+def shared(key: Hashable, compute: Callable[[], T], private: bool = False) -> T:
+    """``VIEWS.get(key, compute, private)``: the app's shared work for ``key``."""
+    return VIEWS.get(key, compute, private)
 
 
 # --- heavy work: a bounded pool of worker threads ---------------------------------------------------

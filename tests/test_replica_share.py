@@ -162,3 +162,14 @@ def test_the_environment_names_the_folder(tmp_path, monkeypatch):
     monkeypatch.setenv(replica_share.DISK_MB_ENV, "2")
     share = replica_share.from_environment()
     assert share is not None and share.folder == tmp_path / "f" and share.max_bytes == 2 * 2**20
+
+
+def test_a_private_value_stays_in_its_process(tmp_path, monkeypatch):
+    """A view of uploaded data is never written for the other replicas."""
+    monkeypatch.setattr(shared_work, "_REPLICAS", ReplicaShare(tmp_path, 2**20))
+    store = shared_work.SharedWork(2**20, name="views")
+    assert store.get(("upload view",), lambda: b"data", private=True) == b"data"
+    assert store.get(("upload view",), lambda: b"other", private=True) == b"data"  # in memory
+    assert not list(tmp_path.glob("*.pkl"))
+    store.get(("public view",), lambda: b"x")
+    assert len(list(tmp_path.glob("*.pkl"))) == 1

@@ -325,6 +325,7 @@ def show_plane(state: NetworkState, follow_stop: bool = False) -> compute.PlaneV
             lambda: nfig.plane_figure(plane),
             network_panels.PLANE_KEY,
             view=("network", state),
+            private=state.dataset == UPLOAD,
             width="content",
             on_step=on_step,
         )
@@ -393,6 +394,7 @@ def plane_optimization(state: NetworkState) -> None:
         ),
         "plane_opt",
         view=("network", state),
+        private=state.dataset == UPLOAD,
         width="content",
     )
 
@@ -450,7 +452,10 @@ def render() -> None:
             "Lower the learning rates in the sidebar."
         )
         plotly_view(
-            lambda: nfig.training_curves_figure(training), "curves", view=("network", state)
+            lambda: nfig.training_curves_figure(training),
+            "curves",
+            view=("network", state),
+            private=state.dataset == UPLOAD,
         )
         return
     st.info(PATH_NOTE)
@@ -481,7 +486,12 @@ def render() -> None:
         )
 
     if state.show_3d:
-        plotly_view(lambda: nfig.plane3d_figure(plane), "plane3d", view=("network", state))
+        plotly_view(
+            lambda: nfig.plane3d_figure(plane),
+            "plane3d",
+            view=("network", state),
+            private=state.dataset == UPLOAD,
+        )
     if state.dataset == "digits":
         network_panels.digits_views(state, training)
 
@@ -489,7 +499,10 @@ def render() -> None:
     with left:
         st.subheader("Learning curves")
         plotly_view(
-            lambda: nfig.training_curves_figure(training), "curves", view=("network", state)
+            lambda: nfig.training_curves_figure(training),
+            "curves",
+            view=("network", state),
+            private=state.dataset == UPLOAD,
         )
         st.caption(
             "Solid: training set, dashed: validation set (dropout off, full data). ★ marks each "
@@ -498,7 +511,12 @@ def render() -> None:
     with right:
         st.subheader("From the initialization to each solution")
         interp = engine_call("interpolate", compute.interpolation, compute.train_key(state))
-        plotly_view(lambda: nfig.interpolation_figure(interp), "interp", view=("network", state))
+        plotly_view(
+            lambda: nfig.interpolation_figure(interp),
+            "interp",
+            view=("network", state),
+            private=state.dataset == UPLOAD,
+        )
         st.caption(
             "Training loss on the straight line θ(α) = θ₀ + α (θ_final − θ₀) (Goodfellow et al. "
             "2015, *Qualitatively characterizing neural network optimization problems*): a "
