@@ -11,8 +11,10 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -21,7 +23,7 @@ import landscapes
 import optimizers
 from optimizers import cost
 
-from .shared_work import SharedWork, heavy
+from .shared_work import GUESS, LIGHT, SharedWork, heavy, light
 from .state import AppState, OptimizerEntry
 from .surfaces import landscape_for
 
@@ -156,7 +158,7 @@ class _Store:
     nbytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     prefetching: set[RunKey] = field(default_factory=set)  # runs being prefetched
-    threads: list[threading.Thread] = field(default_factory=list)
+    pending: list[Future] = field(default_factory=list)  # prefetch batches in the light lane
 
     def put(self, key: RunKey, run: Run) -> None:
         old = self.runs.pop(key, None)
@@ -204,7 +206,7 @@ def runs(
         found.update(
             _IN_FLIGHT.get(
                 (key, params, missing, start, steps, seed),
-                lambda: _compute(key, params, missing, start, steps, seed),
+                lambda: _compute(key, params, missing, start, steps, seed, lane=light),
             )
         )
     with store.lock:
@@ -254,17 +256,19 @@ def _compute(
     start: tuple[float, float],
     steps: int,
     seed: int,
+    lane: Callable[..., Any] | None = None,
 ) -> dict[RunKey, Run]:
     """One batched ``simulate`` call for ``entries``; the runs go into the store. A batch
-    estimated above ``HEAVY_RUNS_S`` seconds runs in the heavy pool (``shared_work.heavy``)."""
-    simulate = (
-        (lambda *a, **k: heavy(optimizers.simulate, *a, **k))
-        if _runs_seconds(key, params, tuple(entries), int(steps)) > HEAVY_RUNS_S
-        else optimizers.simulate
-    )
-    result = simulate(
-        landscape_for(key, params), [e.spec() for e in entries], [start], steps=steps, seed=seed
-    )
+    estimated above ``HEAVY_RUNS_S`` seconds runs in the heavy pool (``shared_work.heavy``), a
+    smaller one in ``lane`` (a page's: ``shared_work.light``), or here (a prefetch batch, in the lane)."""
+    if _runs_seconds(key, params, tuple(entries), int(steps)) > HEAVY_RUNS_S:
+        lane = heavy
+    args = (landscape_for(key, params), [e.spec() for e in entries], [start])
+    options = {"steps": steps, "seed": seed}
+    if lane is None:
+        result = optimizers.simulate(*args, **options)
+    else:
+        result = lane(optimizers.simulate, *args, **options)
     fresh = {
         (key, params, e, start, steps, seed): _unpack(result, i, e) for i, e in enumerate(entries)
     }
@@ -283,17 +287,20 @@ def prefetch(
     steps: int,
     seed: int,
 ) -> None:
-    """Compute the runs of ``entries`` not in the store in a background thread: what a student
-    may ask for next (every value of the learning-rate sliders). They are rows of the same
-    tensors, so the whole batch costs about what one run of each optimizer does; the page that
-    asked is already drawn, and the next move finds its run ready. A run another prefetch is
-    computing is left to it; a failure only means that a later change computes its own run.
-    One prefetch runs at a time, and a request that arrives meanwhile is dropped: when a class
-    opens many different links at once, their pages share the cores, not their guesses."""
+    """Compute the runs of ``entries`` not in the store in the background: what a student may
+    ask for next (every value of the learning-rate sliders). They are rows of the same tensors,
+    so a batch costs about what one run of each optimizer does; the page that asked is already
+    drawn, and the next move finds its run ready. A run another prefetch is computing is left to
+    it; a failure only means that a later change computes its own run.
+
+    The batches, each estimated under ``GUESS_CHUNK_S``, go to the light lane after every page's
+    own runs (``shared_work.LIGHT``, priority ``GUESS``): when a class opens many links at once,
+    their pages come first. One prefetch at a time: one asked while another is queued or running
+    is dropped."""
     store = _store()
     with store.lock:
-        store.threads = [t for t in store.threads if t.is_alive()]
-        if store.threads:  # one prefetch at a time: a class's pages come before guesses
+        store.pending = [f for f in store.pending if not f.done()]
+        if store.pending:
             return
         todo = {
             k: e
@@ -304,20 +311,40 @@ def prefetch(
         if not todo:
             return
         store.prefetching.update(todo)
+        for chunk in _chunks(key, params, list(todo.items()), steps):
+            store.pending.append(
+                LIGHT.submit(_guess, dict(chunk), start, steps, seed, priority=GUESS)
+            )
 
-    def work() -> None:
-        try:
-            _compute(key, params, list(todo.values()), start, steps, seed)
-        except Exception:  # a background thread has nobody to raise to
-            logging.getLogger(__name__).exception("prefetching runs failed")
-        finally:
-            with store.lock:
-                store.prefetching.difference_update(todo)
 
-    thread = threading.Thread(target=work, name="optiscape-prefetch", daemon=True)
-    with store.lock:
-        store.threads.append(thread)
-    thread.start()
+GUESS_CHUNK_S = 0.25  # estimated seconds of one prefetch batch: a page waits at most this long
+
+
+def _chunks(key: str, params: tuple[tuple[str, float], ...], items: list, steps: int) -> list:
+    """``items`` ((run key, entry) pairs) in consecutive batches each estimated under
+    ``GUESS_CHUNK_S`` (at least one item each)."""
+    out: list[list] = [[]]
+    for item in items:
+        trial = (*(e for _, e in out[-1]), item[1])
+        if out[-1] and _runs_seconds(key, params, trial, int(steps)) > GUESS_CHUNK_S:
+            out.append([])
+        out[-1].append(item)
+    return out
+
+
+def _guess(
+    todo: dict[RunKey, OptimizerEntry], start: tuple[float, float], steps: int, seed: int
+) -> None:
+    """One prefetch batch, in the light lane (``prefetch``)."""
+    store = _store()
+    key, params = next(iter(todo))[:2]
+    try:
+        _compute(key, params, list(todo.values()), start, steps, seed)
+    except Exception:  # a background guess has nobody to raise to
+        logging.getLogger(__name__).exception("prefetching runs failed")
+    finally:
+        with store.lock:
+            store.prefetching.difference_update(todo)
 
 
 def runs_seconds(
@@ -377,9 +404,8 @@ def wait_for_prefetch(timeout: float | None = None) -> None:
     """Block until the background prefetches started so far have finished (tests, benchmarks)."""
     store = _store()
     with store.lock:
-        threads = list(store.threads)
-    for thread in threads:
-        thread.join(timeout)
+        pending = list(store.pending)
+    wait(pending, timeout)
 
 
 def run_of(result: optimizers.SimulationResult, i: int, label: str, name: str, lr: float) -> Run:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import os
+import queue
 import sys
 import threading
 from collections import OrderedDict
@@ -250,6 +252,70 @@ def pool() -> ThreadPoolExecutor:
                 initargs=(torch_threads(),),
             )
         return _pool
+
+
+class Lane:
+    """One worker thread that runs the calls submitted to it one at a time, the most urgent
+    (lowest ``priority``) first, then in order of arrival."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], *args: Any, priority: int = 0, **kwargs: Any) -> Future:
+        """Queue ``fn(*args, **kwargs)``; its future holds the result or the exception."""
+        future: Future = Future()
+        self._queue.put((priority, next(self._order), future, fn, args, kwargs))
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name=self.name, daemon=True)
+                self._thread.start()
+        return future
+
+    def _work(self) -> None:
+        _local.light = True
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+        while True:
+            _, _, future, fn, args, kwargs = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the caller
+                future.set_exception(exc)
+
+
+# the pages' small engine calls first (priority 0), guesses of what comes next after (1)
+LIGHT = Lane("optiscape-light")
+PAGE, GUESS = 0, 1
+
+
+def light(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in the light lane (``LIGHT``): one worker thread that runs the
+    pages' small engine calls (an explorer batch under ``app.compute.HEAVY_RUNS_S``) one after
+    another, before any background guess (the explorer's slider prefetch).
+
+    A small engine call is thousands of tiny torch operations, each releasing and taking back
+    the interpreter lock: twenty sessions running theirs in twenty threads at once spent about
+    twice the CPU each on handing the lock around (``bench/classroom.py``, scenario c). In one
+    thread they run at full speed, in turn. Called from a worker or the lane itself, it runs
+    there directly."""
+    if in_worker() or in_light_lane():
+        return fn(*args, **kwargs)
+    return LIGHT.submit(fn, *args, priority=PAGE, **kwargs).result()
+
+
+def in_light_lane() -> bool:
+    """Whether this thread is the light lane's."""
+    return getattr(_local, "light", False)
 
 
 def in_worker() -> bool:

@@ -373,7 +373,7 @@ def test_one_prefetch_at_a_time_and_the_next_page_prefetches_what_is_missing():
     only_rms = [e for e in both if e.name == "rmsprop"]
     compute.prefetch(key, params, first, start, steps, seed)
     with store.lock:
-        running = any(t.is_alive() for t in store.threads)
+        running = any(not f.done() for f in store.pending)
     compute.prefetch(key, params, both, start, steps, seed)
     compute.wait_for_prefetch()
     assert all((key, params, e, start, steps, seed) in store.runs for e in first)

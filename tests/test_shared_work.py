@@ -284,11 +284,62 @@ def test_after_the_warm_up_the_explorer_opens_without_computing_its_runs(monkeyp
     real = compute.optimizers.simulate
 
     def counted(*args, **kwargs):
-        if not threading.current_thread().name.startswith("optiscape-prefetch"):
-            computed.append(1)  # the page's own runs (the slider prefetch comes after the page)
+        computed.append(1)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(compute.optimizers, "simulate", counted)
+    # the page's own runs only: the slider prefetch (after the page) guesses further moves
+    monkeypatch.setattr(compute, "prefetch", lambda *args, **kwargs: None)
     run_explorer()
     assert computed == []
-    compute.wait_for_prefetch()
+
+
+def test_the_light_lane_runs_pages_before_guesses_one_at_a_time():
+    lane = shared_work.Lane("test-lane")
+    gate = threading.Event()
+    order: list[str] = []
+    running = []
+
+    def task(name):
+        running.append(name)
+        assert len(running) == 1  # one at a time
+        order.append(name)
+        running.pop()
+        return name
+
+    first = lane.submit(gate.wait)  # holds the lane while the rest queue up
+    guesses = [lane.submit(task, f"guess {i}", priority=shared_work.GUESS) for i in range(3)]
+    pages = [lane.submit(task, f"page {i}", priority=shared_work.PAGE) for i in range(3)]
+    gate.set()
+    assert first.result(timeout=60) is True
+    assert [f.result(timeout=60) for f in pages + guesses] == [
+        *(f"page {i}" for i in range(3)),
+        *(f"guess {i}" for i in range(3)),
+    ]
+    assert order == ["page 0", "page 1", "page 2", "guess 0", "guess 1", "guess 2"]
+
+    def fail():
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError, match="bad"):
+        lane.submit(fail).result(timeout=60)
+    # from the lane's own thread, light work runs there directly (no deadlock)
+    assert lane.submit(lambda: shared_work.light(lambda: "inner")).result(timeout=60) == "inner"
+
+
+def test_a_prefetch_is_cut_into_batches_a_page_waits_for_at_most_one_of():
+    from app.slider_values import likely_entries
+    from app.state import OptimizerEntry
+
+    entries = likely_entries(
+        (OptimizerEntry.make("adam", lr=0.1), OptimizerEntry.make("newton", lr=0.5))
+    )
+    key, params, steps = "rosenbrock", (), 2000
+    items = [((key, params, e, (0.0, 0.0), steps, 0), e) for e in entries]
+    chunks = compute._chunks(key, params, items, steps)
+    assert [item for chunk in chunks for item in chunk] == items  # all, in order
+    assert len(chunks) > 1
+    for chunk in chunks:
+        batch = tuple(e for _, e in chunk)
+        seconds = compute.runs_seconds(key, params, batch, steps)
+        assert len(chunk) == 1 or seconds <= compute.GUESS_CHUNK_S
