@@ -5,7 +5,8 @@ lesson is computed once for the whole class however the proxy spreads the studen
 ``ReplicaShare`` is the second level under each process's ``SharedWork`` store. A value is one
 pickle file named by a digest of its store's name and its key's ``repr`` (keys are frozen
 dataclasses, tuples, strings and numbers: their ``repr`` is the same in every process and tells
-two keys apart). Identical requests in two replicas wait for one computation: the one that takes
+two keys apart) and of the code's own source, so a folder that outlives an upgrade is never read
+by other code. Identical requests in two replicas wait for one computation: the one that takes
 the key's lock file (``fcntl.flock``, released by the kernel if its process dies) computes and
 writes, the other then reads. Files are written to a temporary name and renamed, so a reader
 never sees half a value. The folder is bounded by bytes, the least recently written dropped
@@ -21,6 +22,7 @@ The folder must be writable by the server's user only: its files are unpickled.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import pickle
@@ -36,10 +38,24 @@ DISK_MB_ENV = "OPTISCAPE_SHARED_DISK_MB"
 DEFAULT_DISK_MB = 1024
 
 
+@functools.cache
+def code_version() -> str:
+    """A digest of the source of the app and the engine: a folder named by a user outlives an
+    upgrade, and a value computed by other code is then never read."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in ("app", "landscapes", "optimizers", "studies"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def key_digest(store: str, key: Hashable) -> str | None:
     """The file name stem of ``key`` in ``store``, or None where ``repr`` cannot stand for the
-    key in another process (an object's address, numpy's elided arrays)."""
-    text = f"{store}\0{key!r}"
+    key in another process (an object's address, numpy's elided arrays). The code's version is
+    part of it (``code_version``)."""
+    text = f"{code_version()}\0{store}\0{key!r}"
     if " at 0x" in text or "..." in text:
         return None
     return hashlib.sha256(text.encode()).hexdigest()

@@ -173,3 +173,10 @@ def test_a_private_value_stays_in_its_process(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("*.pkl"))
     store.get(("public view",), lambda: b"x")
     assert len(list(tmp_path.glob("*.pkl"))) == 1
+
+
+def test_other_code_never_reads_a_value(tmp_path, monkeypatch):
+    """A folder named by the user outlives an upgrade: the code's version is in every name."""
+    ReplicaShare(tmp_path, 2**20).get("views", ("k",), lambda: "old code's")
+    monkeypatch.setattr(replica_share, "code_version", lambda: "another version")
+    assert ReplicaShare(tmp_path, 2**20).get("views", ("k",), lambda: "new") == "new"
