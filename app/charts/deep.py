@@ -21,7 +21,7 @@ from plotly.colors import sequential
 
 from .player import MAX_FRAMES, frame_steps, player_spec
 from .runtime import FramedFigure
-from .style import FONT_SIZE, SMALL_FONT, colour, symbol
+from .style import FONT_SIZE, SMALL_FONT, colour, legend_above, symbol
 
 if TYPE_CHECKING:  # plain data containers; importing them at runtime would pull in streamlit
     from ..deep_compute import BatchView, EosView, GradientView
@@ -66,19 +66,6 @@ def _power_text(exponent: int) -> str:
     return "1" if exponent == 0 else f"10{str(exponent).translate(sup)}"
 
 
-def _legend() -> dict[str, Any]:
-    return {
-        "font": {"size": SMALL_FONT},
-        "itemsizing": "constant",
-        "orientation": "h",
-        "x": 0.0,
-        "xanchor": "left",
-        "yref": "container",
-        "y": 1.0,
-        "yanchor": "top",
-    }
-
-
 def _layout(fig: FramedFigure, top: int, uirevision: str) -> None:
     fig.update_layout(
         height=HEIGHT,
@@ -87,7 +74,7 @@ def _layout(fig: FramedFigure, top: int, uirevision: str) -> None:
         plot_bgcolor="#ffffff",
         hovermode="closest",
         hoverlabel={"font": {"size": SMALL_FONT}},
-        legend=_legend(),
+        legend=legend_above(),
         uirevision=uirevision,
     )
 
@@ -317,7 +304,7 @@ def gradients_figure(view: GradientView) -> FramedFigure:
                 "line": CURSOR,
             }
         ],
-        legend={**_legend(), "x": 0.72},
+        legend={**legend_above(), "x": 0.72},
         images=[
             {
                 "source": heat_png(z, lo, hi),

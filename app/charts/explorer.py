@@ -28,6 +28,7 @@ from .style import (
     colour,
     domain_diagonal,
     fmt,
+    legend_above,
     plot_area,
     slot,
 )
@@ -514,16 +515,7 @@ def _curves(runs: Sequence[Run], step: int) -> dict[str, Any]:
         plot_bgcolor="#ffffff",
         hovermode="x unified",
         hoverlabel={"font": {"size": SMALL_FONT}},
-        legend={  # above the plot: the plot keeps the width of a half-page column
-            "font": {"size": SMALL_FONT},
-            "itemsizing": "constant",
-            "orientation": "h",
-            "x": 0.0,
-            "xanchor": "left",
-            "yref": "container",
-            "y": 1.0,
-            "yanchor": "top",
-        },
+        legend=legend_above(),  # the plot keeps the width of a half-page column
         uirevision="curves",
         meta={"cursor": {"shape": 0}},  # the dotted line follows the contour's player
     )

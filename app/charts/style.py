@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,6 +61,21 @@ def plot_area(
     if aspect >= 1:
         return size, max(round(size / aspect), size // 3)
     return max(round(size * aspect), size // 3), size
+
+
+def legend_above() -> dict[str, Any]:
+    """A horizontal legend at the figure's top left, above the plot: a plot in a narrow column
+    keeps its width."""
+    return {
+        "font": {"size": SMALL_FONT},
+        "itemsizing": "constant",
+        "orientation": "h",
+        "x": 0.0,
+        "xanchor": "left",
+        "yref": "container",
+        "y": 1.0,
+        "yanchor": "top",
+    }
 
 
 def colour(i: int) -> str:
