@@ -109,3 +109,36 @@ def status_table(at: AppTest, step: int | None = None) -> Any:
     step = player["step"] if step is None else step
     index = max(i for i, s in enumerate(table["steps"]) if s <= step)
     return pd.DataFrame(table["rows"][index], columns=table["columns"])
+
+
+def network_training(state: Any) -> tuple[Any, Any, Any]:
+    """(model at its initialization, data set, training result) of a network page's state,
+    computed with the engine directly, as the page trains (independently of the page)."""
+    import torch.nn.functional as F
+
+    from landscapes import network as net
+    from studies.training import train
+
+    data = net.load_dataset(
+        state.dataset, n_samples=state.samples, noise=state.noise, seed=state.seed
+    )
+    model = net.build_model(
+        state.model,
+        data,
+        widths=state.widths,
+        batch_norm=state.batch_norm,
+        dropout=state.dropout,
+        seed=state.seed,
+    )
+    result = train(
+        model,
+        F.cross_entropy,
+        data,
+        [o.spec() for o in state.optimizers],
+        steps=state.steps,
+        batch_size=state.batch_size or None,
+        seed=state.seed,
+        record_every=state.record_every,
+        weight_decay=state.weight_decay,
+    )
+    return model, data, result

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pytest
-from apptest_helpers import new_app, status_table
+from apptest_helpers import network_training, new_app, status_table
 
 import optimizers
 from app import explorer_link, lessons
@@ -283,37 +283,6 @@ def test_the_explorer_shows_a_lesson_from_its_link_and_switches_lessons():
 # -- the network lessons: trained through the network engine, as the network page does ------------
 
 
-def train_view(state: NetworkState):
-    import torch.nn.functional as F
-
-    from landscapes import network as net
-
-    data = net.load_dataset(
-        state.dataset, n_samples=state.samples, noise=state.noise, seed=state.seed
-    )
-    model = net.build_model(
-        state.model,
-        data,
-        widths=state.widths,
-        batch_norm=state.batch_norm,
-        dropout=state.dropout,
-        seed=state.seed,
-    )
-    from studies.training import train
-
-    return train(
-        model,
-        F.cross_entropy,
-        data,
-        [o.spec() for o in state.optimizers],
-        steps=state.steps,
-        batch_size=state.batch_size or None,
-        seed=state.seed,
-        record_every=state.record_every,
-        weight_decay=state.weight_decay,
-    )
-
-
 @pytest.fixture(scope="module")
 def network_runs():
     out = {}
@@ -321,7 +290,7 @@ def network_runs():
         lesson = lessons.get(lesson_id)
         state, warnings = NetworkState.from_query(parse_qs(urlencode(lesson.query(), doseq=True)))
         assert warnings == [] and state == lesson.state and lesson.page == "views/network.py"
-        out[lesson_id] = train_view(state)
+        out[lesson_id] = network_training(state)[2]
     return out
 
 
@@ -342,7 +311,7 @@ def test_weight_decay_lesson_keeps_weights_small_and_validation_loss_down(networ
 
 
 def test_network_lessons_reproduce(network_runs):
-    again = train_view(lessons.get("weight-decay").state)
+    again = network_training(lessons.get("weight-decay").state)[2]
     np.testing.assert_array_equal(again.params, network_runs["weight-decay"].params)
 
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pytest
-from apptest_helpers import open_page, run_page, written_query
+from apptest_helpers import network_training, open_page, run_page, written_query
 
 from app import lessons, network_upload
 from app.charts import network_predictions as pfig
@@ -53,38 +53,6 @@ def plane_chart(at) -> dict:
 
 def texts(at) -> str:
     return " ".join(e.value for kind in (at.warning, at.error, at.info, at.text) for e in kind)
-
-
-def train_of(state: NetworkState):
-    """The engine's training of ``state``, as the page runs it (independently of the page)."""
-    import torch.nn.functional as F
-
-    from landscapes import network as net
-    from studies.training import train
-
-    data = net.load_dataset(
-        state.dataset, n_samples=state.samples, noise=state.noise, seed=state.seed
-    )
-    model = net.build_model(
-        state.model,
-        data,
-        widths=state.widths,
-        batch_norm=state.batch_norm,
-        dropout=state.dropout,
-        seed=state.seed,
-    )
-    result = train(
-        model,
-        F.cross_entropy,
-        data,
-        [o.spec() for o in state.optimizers],
-        steps=state.steps,
-        batch_size=state.batch_size or None,
-        seed=state.seed,
-        record_every=state.record_every,
-        weight_decay=state.weight_decay,
-    )
-    return model, data, result
 
 
 # --- data sets and links ------------------------------------------------------------------------
@@ -149,7 +117,7 @@ def test_the_circles_page_draws_each_runs_regions_following_the_planes_frames():
     from landscapes.network.predictions import decision_grid
 
     state, _ = NetworkState.from_query(query)
-    model, data, result = train_of(state)
+    model, data, result = network_training(state)
     frames = {int(f["name"]): decoded(f["data"]) for f in fig["frames"]}
     last = max(frames)
     for k in (0, last):
@@ -178,7 +146,7 @@ def test_digits_show_the_confusion_matrix_and_mistakes_at_the_step_the_player_st
     at = run_page(PAGE, query)
     subheaders = [s.value for s in at.subheader]
     assert "What the network gets wrong, at step 0" in subheaders
-    _, data, result = train_of(state)
+    _, data, result = network_training(state)
     last = len(result.steps_recorded) - 1
 
     # the plane's player stops on the last recorded point: the views follow
@@ -348,7 +316,7 @@ def lesson_run(lesson_id: str):
     lesson = lessons.get(lesson_id)
     state, warnings = NetworkState.from_query(parse_qs(urlencode(lesson.query(), doseq=True)))
     assert warnings == [] and state == lesson.state and lesson.page == "views/network.py"
-    return state, train_of(state)
+    return state, network_training(state)
 
 
 def test_decision_regions_lesson_adam_separates_the_circles_before_sgd():
