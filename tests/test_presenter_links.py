@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 import landscapes
 import optimizers
-from app import compute, explorer_link, presenter
+from app import compute, explorer_link, presenter, surfaces
 from app.charts.contour import contour_figure
 from app.charts.explorer import curves_figure
 from app.charts.style import OKABE_ITO
@@ -120,6 +120,9 @@ def changed_defaults(monkeypatch):
     assert optimizers.get("gd").defaults["lr"] == 0.01
     assert landscapes.get("rosenbrock").start == (0.5, 0.5)
     assert dict(landscapes.get("rosenbrock").params)["b"] == 50.0
+    surfaces._landscape_for.cache_clear()  # the app remembers landscapes: built anew from here
+    yield
+    surfaces._landscape_for.cache_clear()  # and not kept for the tests after
 
 
 @pytest.mark.parametrize("case", STORED, ids=lambda c: c["link"][:60])
