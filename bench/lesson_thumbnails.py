@@ -37,8 +37,11 @@ CHART = {  # plotly_view keys
 }
 
 
+PICTURE = {"decision-regions": "regions"}  # a lesson whose picture is another chart of its page
+
+
 def chart_selector(lesson: lessons.Lesson) -> str:
-    return f'.st-key-{CHART[lesson.page]}[data-stale="false"]'
+    return f'.st-key-{PICTURE.get(lesson.id, CHART[lesson.page])}[data-stale="false"]'
 
 
 def shoot(page, base: str, lesson: lessons.Lesson) -> bytes:

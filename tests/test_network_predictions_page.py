@@ -393,6 +393,27 @@ def test_the_regions_follow_the_planes_player_in_the_browser(browser, server):
         context.close()
 
 
+def test_the_regions_fit_beside_the_plane_on_a_projector(browser, server):
+    """At 1280 x 720 the panels of two runs (side by side) fit their column: no panel is cut by
+    the window's edge."""
+    query = {**SMALL, "data": "circles", "o": ["sgd,lr=0.1", "adam,lr=0.01"]}
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{server}/network?{urlencode(query, doseq=True)}")
+        svg = ".st-key-regions div.optiscape-plot .main-svg"
+        page.wait_for_selector(svg)
+        page.wait_for_timeout(500)
+        figure = page.locator(svg).first.bounding_box()
+        column = page.locator("[data-testid='stMainBlockContainer']").bounding_box()
+        assert figure is not None and column is not None
+        assert figure["x"] + figure["width"] <= column["x"] + column["width"] + 1, (figure, column)
+        assert figure["width"] >= 2 * 110  # two panels, each still a picture
+    finally:
+        context.close()
+
+
 def three_blobs() -> bytes:
     rng = np.random.default_rng(0)
     lines = ["u,v,kind"]

@@ -138,7 +138,9 @@ def regions_figure(
         raw_layout={
             "meta": {
                 "follow": {"traces": heat},
-                "fit": {"below": 0, "min_plot": 200, "width_only": True},
+                # the column's width (a panel no smaller than 110 px): beside the plane at
+                # 1280 px, two panels side by side get about 135 px each
+                "fit": {"below": 0, "min_plot": rows * 110, "width_only": True},
             }
         },
     )
