@@ -17,6 +17,7 @@ from .first_order import (
     coupled_weight_decay,
     lr_param,
     next_step,
+    root_eps_param,
     step_counter,
     weight_decay_param,
 )
@@ -26,9 +27,7 @@ def _betas_eps() -> tuple[HyperParam, ...]:
     return (
         beta_param("beta1", 0.9, "decay of the first moment (momentum)", ui=(0.0, 0.999)),
         beta_param("beta2", 0.999, "decay of the second moment", ui=(0.5, 0.9999)),
-        HyperParam(
-            "eps", 1e-8, low=0.0, log=True, ui=(1e-12, 1e-1), description="added to the root"
-        ),
+        root_eps_param(1e-8, ui_high=1e-1),
     )
 
 

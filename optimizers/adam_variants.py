@@ -16,7 +16,14 @@ from __future__ import annotations
 import torch
 
 from .base import HParams, HyperParam, Optimizer, State, StepCost, as_bool, register, switch
-from .first_order import beta_param, lr_param, next_step, step_counter, weight_decay_param
+from .first_order import (
+    beta_param,
+    lr_param,
+    next_step,
+    root_eps_param,
+    step_counter,
+    weight_decay_param,
+)
 from .ops import add_scaled, addcdiv, addcmul, lerp, row_norm
 
 
@@ -259,9 +266,7 @@ register(
                 kind="bool",
                 description="trust ratio 1: plain Adam (without bias correction of v)",
             ),
-            HyperParam(
-                "eps", 1e-6, low=0.0, log=True, ui=(1e-12, 1e-2), description="added to the root"
-            ),
+            root_eps_param(1e-6),
         ),
         description="Adam's direction rescaled so that each step is lr times the weights' norm "
         "(the trust ratio): large-batch training; on a 2-D point, steps shrink near the origin.",
@@ -346,9 +351,7 @@ register(
                 description="shrink the weights by 1 - lr wd (else divide by 1 + lr wd "
                 "after the step: the paper's proximal form)",
             ),
-            HyperParam(
-                "eps", 1e-8, low=0.0, log=True, ui=(1e-12, 1e-2), description="added to the root"
-            ),
+            root_eps_param(1e-8),
         ),
         description="Adam plus a momentum on gradient differences: it anticipates where the "
         "gradient is heading (Nesterov-like) without a second gradient; fast on long valleys.",

@@ -18,6 +18,7 @@ from .first_order import (
     coupled_weight_decay,
     lr_param,
     next_step,
+    root_eps_param,
     step_counter,
     weight_decay_param,
 )
@@ -264,9 +265,7 @@ register(
                 low_open=True,
             ),
             beta_param("beta2", 0.999, "decay of the second moment", ui=(0.5, 0.9999)),
-            HyperParam(
-                "eps", 1e-8, low=0.0, log=True, ui=(1e-12, 1e-1), description="added to the root"
-            ),
+            root_eps_param(1e-8, ui_high=1e-1),
             weight_decay_param(),
             *_schedule_free_params(),
         ),

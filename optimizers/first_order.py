@@ -34,6 +34,13 @@ def beta_param(
     return HyperParam(name, default, low=0.0, high=1.0, ui=ui, description=description, **bounds)
 
 
+def root_eps_param(default: float, ui_high: float = 1e-2) -> HyperParam:
+    """The ``eps`` an adaptive method adds to the root of its second moment."""
+    return HyperParam(
+        "eps", default, low=0.0, log=True, ui=(1e-12, ui_high), description="added to the root"
+    )
+
+
 def weight_decay_param(default: float = 0.0) -> HyperParam:
     return HyperParam(
         "weight_decay", default, low=0.0, ui=(0.0, 1.0), description="L2 penalty coefficient"
@@ -247,9 +254,7 @@ register(
                 ui=(0.0, 1.0),
                 description="starting value of the sum of squared gradients",
             ),
-            HyperParam(
-                "eps", 1e-10, low=0.0, log=True, ui=(1e-12, 1e-2), description="added to the root"
-            ),
+            root_eps_param(1e-10),
         ),
         description="Per-axis steps shrink with the sum of all past squared gradients.",
         maths=r"G_t = G_{t-1} + g_t^2,\quad \theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{G_t} + \epsilon)",
@@ -323,9 +328,7 @@ register(
                 ui=(0.5, 0.999),
                 description="decay of the squared-gradient average",
             ),
-            HyperParam(
-                "eps", 1e-8, low=0.0, log=True, ui=(1e-12, 1e-2), description="added to the root"
-            ),
+            root_eps_param(1e-8),
             weight_decay_param(),
             HyperParam(
                 "momentum",
