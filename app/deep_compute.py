@@ -322,24 +322,25 @@ def _batch_seconds(state: DeepState, epochs: int) -> float:
     return _batch_steps(state, epochs) * BATCH_STEP_S + BATCH_RUN_S * len(state.batch_sizes)
 
 
+def _fewer_steps(state: DeepState, field: str, per_step: float, least: int, budget: float) -> Plan:
+    """``state`` with its step count ``field`` (``per_step`` seconds each) cut to fit ``budget``,
+    never below ``least``."""
+    asked_steps = getattr(state, field)
+    asked = per_step * asked_steps
+    steps = max(least, min(asked_steps, int(budget / per_step)))
+    if steps == asked_steps:
+        return Plan(state, asked, asked, ())
+    change = f"{steps} steps instead of {asked_steps}"
+    return Plan(replace(state, **{field: steps}), asked, per_step * steps, (change,))
+
+
 def plan(state: DeepState, budget: float) -> Plan:
     """The view of ``state`` shortened to fit ``budget`` seconds: fewer steps (gradients, edge
     of stability) or epochs (batch size), never below the smallest the link allows."""
     if state.view == "gradients":
-        per_step = _gradient_step_s(state)
-        asked = per_step * state.grad_steps
-        steps = max(10, min(state.grad_steps, int(budget / per_step)))
-        if steps == state.grad_steps:
-            return Plan(state, asked, asked, ())
-        change = f"{steps} steps instead of {state.grad_steps}"
-        return Plan(replace(state, grad_steps=steps), asked, per_step * steps, (change,))
+        return _fewer_steps(state, "grad_steps", _gradient_step_s(state), 10, budget)
     if state.view == "eos":
-        asked = EOS_STEP_S * state.eos_steps
-        steps = max(20, min(state.eos_steps, int(budget / EOS_STEP_S)))
-        if steps == state.eos_steps:
-            return Plan(state, asked, asked, ())
-        change = f"{steps} steps instead of {state.eos_steps}"
-        return Plan(replace(state, eos_steps=steps), asked, EOS_STEP_S * steps, (change,))
+        return _fewer_steps(state, "eos_steps", EOS_STEP_S, 20, budget)
     asked = _batch_seconds(state, state.epochs)
     epochs = state.epochs
     while epochs > 1 and _batch_seconds(state, epochs) > budget:
